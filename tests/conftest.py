@@ -1,0 +1,51 @@
+"""Shared fixtures: tiny seeded data and a tiny fitted detector."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaeanomaly import VAEAnomalyDetector
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+TINY = {"hidden_dims": (16,), "latent_dim": 2, "max_epochs": 60, "patience": 5, "n_draws": 8}
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def blob(rng):
+    """A correlated Gaussian blob (n=400, d=4) plus 8 far points at the end."""
+    z = rng.normal(size=(400, 2))
+    mixing = np.array([[1.0, 0.5, -0.3, 0.8], [0.2, -1.0, 0.7, 0.4]])
+    inliers = z @ mixing + 0.1 * rng.normal(size=(400, 4))
+    outliers = rng.uniform(-6, 6, size=(8, 4))
+    X = np.vstack([inliers, outliers])
+    y = np.r_[np.zeros(400, dtype=int), np.ones(8, dtype=int)]
+    return X, y
+
+
+@pytest.fixture
+def blob_frame(blob):
+    X, y = blob
+    return pd.DataFrame(X, columns=["temp", "pressure", "flow", "vibration"]), y
+
+
+@pytest.fixture(scope="session")
+def fitted_tiny():
+    data_rng = np.random.default_rng(1)
+    X = data_rng.normal(size=(200, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    return VAEAnomalyDetector(**TINY, random_state=0).fit(frame), frame
+
+
+@pytest.fixture
+def shared_dir():
+    if not SHARED.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED}")
+    return SHARED

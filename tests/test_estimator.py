@@ -1,0 +1,283 @@
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly.thresholds import POTThreshold
+
+from conftest import TINY
+
+# Tiny fits stop at max_epochs on purpose; the warning has its own test.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SCORE_METHODS = ["elbo", "iwae", "recon_prob", "recon_error"]
+
+
+@pytest.mark.parametrize("score_method", SCORE_METHODS)
+def test_far_points_score_lower(blob, score_method):
+    X, y = blob
+    det = VAEAnomalyDetector(**TINY, score_method=score_method, random_state=0).fit(X)
+    scores = det.score_samples(X)
+    assert scores.shape == (len(X),)
+    assert roc_auc_score(y, -scores) > 0.95
+
+
+def test_predict_decision_function_and_offset(blob):
+    X, _ = blob
+    det = VAEAnomalyDetector(**TINY, contamination=0.05, random_state=0).fit(X)
+    decision = det.decision_function(X)
+    assert_allclose(decision, det.score_samples(X) - det.offset_)
+    pred = det.predict(X)
+    assert set(np.unique(pred)) <= {-1, 1}
+    assert_array_equal(pred == -1, decision < 0)
+    assert (pred == -1).sum() == pytest.approx(0.05 * len(X), abs=1)
+    assert_array_equal(det.fit_predict(X), pred)
+
+
+def test_scores_are_deterministic_and_row_independent(blob):
+    X, _ = blob
+    det = VAEAnomalyDetector(**TINY, random_state=3).fit(X)
+    first = det.score_samples(X)
+    assert_array_equal(det.score_samples(X), first)
+    assert_allclose(det.score_samples(X[::-1]), first[::-1], rtol=1e-6)
+    assert_allclose(det.score_samples(X[10:13]), first[10:13], rtol=1e-6)
+
+
+def test_same_random_state_same_model(blob):
+    X, _ = blob
+    a = VAEAnomalyDetector(**TINY, random_state=5).fit(X).score_samples(X)
+    b = VAEAnomalyDetector(**TINY, random_state=5).fit(X).score_samples(X)
+    assert_array_equal(a, b)
+
+
+def test_fit_leaves_global_torch_rng_alone(blob):
+    import torch
+
+    X, _ = blob
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    VAEAnomalyDetector(**TINY, random_state=0).fit(X)
+    assert_array_equal(torch.rand(3).numpy(), expected.numpy())
+
+
+def test_more_draws_reduce_score_noise(blob):
+    X, _ = blob
+    det = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
+    # The 64-draw ELBO is much closer to its large-sample value than one draw.
+    reference = det.set_params(n_draws=4096).score_samples(X[:50])
+    err1 = np.abs(det.set_params(n_draws=1).score_samples(X[:50]) - reference).mean()
+    err64 = np.abs(det.set_params(n_draws=64).score_samples(X[:50]) - reference).mean()
+    assert err64 < err1 / 2
+
+
+def test_pandas_in_keeps_names_and_feature_contributions(blob_frame):
+    frame, y = blob_frame
+    frame.index = pd.RangeIndex(100, 100 + len(frame))
+    det = VAEAnomalyDetector(**TINY, random_state=0).fit(frame)
+    assert list(det.feature_names_in_) == list(frame.columns)
+    contrib = det.score_features(frame)
+    assert isinstance(contrib, pd.DataFrame)
+    assert list(contrib.columns) == list(frame.columns)
+    assert contrib.index.equals(frame.index)
+    # The far points' contributions are larger than the inliers'.
+    assert contrib.to_numpy()[y == 1].sum(1).mean() > 3 * contrib.to_numpy()[y == 0].sum(1).mean()
+    assert isinstance(det.score_features(frame.to_numpy()), np.ndarray)
+
+
+def test_feature_contributions_point_at_the_odd_column(rng):
+    X = rng.normal(size=(500, 4))
+    X[:, 1] = X[:, 0] + 0.05 * rng.normal(size=500)
+    det = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
+    odd = np.array([[0.5, 0.5, 0.0, 0.0]])
+    odd[0, 3] = 7.0
+    assert np.argmax(det.score_features(odd)[0]) == 3
+
+
+def test_standardize_makes_units_irrelevant(blob):
+    X, _ = blob
+    scales = np.array([1e-3, 1.0, 1e3, 50.0])
+    a = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
+    b = VAEAnomalyDetector(**TINY, random_state=0).fit(X * scales)
+    assert_allclose(a.score_samples(X), b.score_samples(X * scales), rtol=1e-3, atol=1e-3)
+
+
+def test_auto_likelihood_picks_bernoulli_for_binary_columns(rng):
+    X = np.c_[rng.normal(size=200), rng.integers(0, 2, 200), rng.normal(size=200)]
+    det = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
+    assert det.feature_likelihoods_ == ["gaussian", "bernoulli", "gaussian"]
+    assert det.mean_[1] == 0 and det.scale_[1] == 1
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "gaussian_fixed", "bernoulli"])
+def test_each_likelihood_fits(rng, likelihood):
+    X = rng.uniform(size=(200, 3))
+    det = VAEAnomalyDetector(**TINY, likelihood=likelihood, random_state=0).fit(X)
+    assert np.all(np.isfinite(det.score_samples(X)))
+
+
+def test_bernoulli_rejects_values_outside_unit_interval(rng):
+    X = rng.normal(size=(50, 2))
+    with pytest.raises(ValueError, match=r"likelihood='bernoulli' needs values in \[0, 1\]"):
+        VAEAnomalyDetector(**TINY, likelihood="bernoulli", standardize=False).fit(X)
+
+
+def test_history_and_early_stopping(blob):
+    X, _ = blob
+    det = VAEAnomalyDetector(hidden_dims=(16,), latent_dim=2, max_epochs=500, patience=3, random_state=0)
+    det.fit(X)
+    assert det.n_iter_ == len(det.history_) < 500
+    assert set(det.history_[0]) >= {"epoch", "train_loss", "valid_loss", "dur"}
+    best = min(h["valid_loss"] for h in det.history_)
+    assert det.history_[det.best_epoch_ - 1]["valid_loss"] == best
+
+
+def test_convergence_warning_when_still_improving(blob):
+    X, _ = blob
+    with pytest.warns(ConvergenceWarning, match="max_epochs=1"):
+        VAEAnomalyDetector(**{**TINY, "max_epochs": 1}, random_state=0).fit(X)
+
+
+def test_callback_and_verbose(blob, capsys):
+    X, _ = blob
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        VAEAnomalyDetector(**{**TINY, "max_epochs": 3}, verbose=1, random_state=0).fit(X, callback=seen.append)
+    assert [h["epoch"] for h in seen] == [1, 2, 3]
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "epoch    1" in captured.err
+
+
+def test_kl_warmup_ramps_beta(blob):
+    X, _ = blob
+    det = VAEAnomalyDetector(**{**TINY, "max_epochs": 6, "patience": None}, kl_warmup=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        det.fit(X)
+    assert [h["beta"] for h in det.history_] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+
+
+def test_threshold_parameter_sets_offset(blob):
+    X, _ = blob
+    det = VAEAnomalyDetector(**TINY, threshold=POTThreshold(risk=1e-2, initial_quantile=0.9), random_state=0)
+    det.fit(X)
+    assert det.threshold_ is not det.threshold
+    assert det.offset_ == pytest.approx(det.threshold_.threshold_)
+    by_name = VAEAnomalyDetector(**TINY, threshold="iqr", random_state=0).fit(X)
+    assert_array_equal(by_name.predict(X) == -1, by_name.score_samples(X) < by_name.offset_)
+
+
+def test_threshold_and_contamination_conflict(blob):
+    X, _ = blob
+    with pytest.raises(ValueError, match="Keep contamination='auto' when you pass threshold"):
+        VAEAnomalyDetector(**TINY, threshold="pot", contamination=0.1).fit(X)
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError, match="VAEAnomalyDetector"):
+        VAEAnomalyDetector().score_samples(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0], [0.0, 1.0]]), "NaN"),
+        (np.array([[1.0, np.inf], [2.0, 3.0], [0.0, 1.0]]), "infinity"),
+        (np.zeros((0, 3)), "0 sample"),
+        (np.zeros((1, 3)), "1 sample"),
+        (pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}), "could not convert string to float"),
+    ],
+)
+def test_bad_training_data(X, match):
+    with pytest.raises(ValueError, match=match):
+        VAEAnomalyDetector(**TINY).fit(X)
+
+
+def test_constant_column_is_fine(rng):
+    X = np.c_[rng.normal(size=100), np.full(100, 3.0)]
+    det = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
+    assert det.scale_[1] == 1.0
+    assert np.all(np.isfinite(det.score_samples(X)))
+    # A change in the constant column lowers the score, and stays finite.
+    moved = X[:1].copy()
+    moved[0, 1] = 4.0
+    assert np.isfinite(det.score_samples(moved)[0])
+    assert det.score_samples(moved)[0] < det.score_samples(X[:1])[0] - 0.5
+
+
+def test_wrong_columns_at_score_time(fitted_tiny):
+    det, frame = fitted_tiny
+    with pytest.raises(ValueError, match="3 features"):
+        det.score_samples(frame.to_numpy()[:, :2])
+    renamed = frame.rename(columns={"c": "z"})
+    with pytest.raises(ValueError, match="Feature names unseen at fit time:\n- z"):
+        det.score_samples(renamed)
+
+
+def test_parameter_validation_message():
+    with pytest.raises(ValueError, match="'n_draws' parameter of VAEAnomalyDetector must be an int in the range"):
+        VAEAnomalyDetector(n_draws=0).fit(np.zeros((5, 2)))
+
+
+def test_joblib_round_trip(tmp_path, fitted_tiny):
+    det, frame = fitted_tiny
+    path = tmp_path / "det.joblib"
+    joblib.dump(det, path)
+    loaded = joblib.load(path)
+    assert_array_equal(loaded.score_samples(frame), det.score_samples(frame))
+    assert loaded.predict(frame).tolist() == det.predict(frame).tolist()
+
+
+def test_pickled_state_holds_a_state_dict_not_a_module(fitted_tiny):
+    det, _ = fitted_tiny
+    state = det.__getstate__()
+    assert isinstance(state["module_"], dict)
+    assert "module_" in det.__dict__ and not isinstance(det.__dict__["module_"], dict)
+
+
+def test_pipeline_with_scaler_and_pandas_output(blob_frame):
+    frame, y = blob_frame
+    pipe = make_pipeline(StandardScaler().set_output(transform="pandas"), VAEAnomalyDetector(**TINY, standardize=False, random_state=0))
+    pipe.fit(frame)
+    assert roc_auc_score(y, -pipe.score_samples(frame)) > 0.95
+    assert pipe.predict(frame).shape == (len(frame),)
+
+
+def test_column_transformer_with_one_hot(rng):
+    frame = pd.DataFrame(
+        {"mode": rng.choice(["idle", "run"], 300), "temp": rng.normal(size=300), "load": rng.normal(size=300)}
+    )
+    pre = ColumnTransformer(
+        [("cat", OneHotEncoder(sparse_output=False), ["mode"]), ("num", StandardScaler(), ["temp", "load"])]
+    )
+    pipe = make_pipeline(pre, VAEAnomalyDetector(**TINY, random_state=0)).fit(frame)
+    assert pipe[-1].feature_likelihoods_ == ["bernoulli", "bernoulli", "gaussian", "gaussian"]
+    assert np.all(np.isfinite(pipe.score_samples(frame)))
+
+
+def test_clone_and_grid_search(blob):
+    X, y = blob
+    det = VAEAnomalyDetector(**TINY, random_state=0)
+    assert clone(det).get_params() == det.get_params()
+
+    def auroc(estimator, X, y):
+        return roc_auc_score(y, -estimator.score_samples(X))
+
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    search = GridSearchCV(det, {"latent_dim": [1, 2]}, scoring=auroc, cv=cv)
+    search.fit(X, y)
+    assert search.best_params_["latent_dim"] in (1, 2)
+    assert search.best_score_ > 0.9

@@ -1,0 +1,94 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+
+from vaeanomaly._model import VAE
+from vaeanomaly.likelihoods import FactorizedLikelihood
+from vaeanomaly.scoring import (
+    SCORE_METHODS,
+    elbo,
+    feature_contributions,
+    iw_elbo,
+    reconstruction_probability,
+)
+
+
+@pytest.fixture
+def vae():
+    torch.manual_seed(0)
+    module = VAE(4, 2, (8,), FactorizedLikelihood(["gaussian"] * 4))
+    return module.eval()
+
+
+@pytest.fixture
+def x():
+    return torch.randn(10, 4, generator=torch.Generator().manual_seed(3))
+
+
+def test_kl_matches_closed_form(vae, x):
+    # With eps = 0 the reconstruction term is log p(x | mu), so ELBO + KL isolates it.
+    eps = torch.zeros(1, 1, 2)
+    q = vae.encode(x).base_dist
+    mu, sigma = q.loc.detach().numpy(), q.scale.detach().numpy()
+    kl = 0.5 * np.sum(sigma**2 + mu**2 - 1 - 2 * np.log(sigma), axis=1)
+    recon = vae.decode(q.loc).log_prob(x).detach().numpy()
+    assert_allclose(elbo(vae, x, eps).detach().numpy(), recon - kl, rtol=1e-5, atol=1e-5)
+
+
+def test_one_draw_iwae_equals_single_sample_elbo_in_expectation(vae, x):
+    # One draw: log w = log p(x|z) + log p(z) - log q(z|x); its mean over many
+    # single draws is the ELBO (analytic KL) up to Monte-Carlo error.
+    gen = torch.Generator().manual_seed(0)
+    draws = [iw_elbo(vae, x, torch.randn(1, 10, 2, generator=gen)) for _ in range(4000)]
+    mean_iw = torch.stack(draws).mean(0)
+    reference = elbo(vae, x, torch.randn(4000, 10, 2, generator=gen))
+    assert_allclose(mean_iw.detach().numpy(), reference.detach().numpy(), atol=0.05, rtol=0.01)
+
+
+def test_bounds_are_ordered(vae, x):
+    eps = torch.randn(64, 1, 2, generator=torch.Generator().manual_seed(1))
+    out = vae(x, eps)
+    log_w = out.p_x.log_prob(x) + vae.prior(x).log_prob(out.z) - out.q_z.log_prob(out.z)
+    # log mean w >= mean log w for the same draws (Jensen).
+    assert torch.all(iw_elbo(vae, x, eps) >= log_w.mean(0) - 1e-5)
+    # log mean p(x|z) >= mean log p(x|z) (Jensen), and the KL is >= 0.
+    assert torch.all(reconstruction_probability(vae, x, eps) >= elbo(vae, x, eps) - 1e-5)
+
+
+def test_recon_prob_does_not_underflow(vae):
+    far = torch.full((2, 4), 1e3)
+    eps = torch.randn(16, 1, 2, generator=torch.Generator().manual_seed(0))
+    score = reconstruction_probability(vae, far, eps)
+    assert torch.all(torch.isfinite(score))
+    assert torch.all(score < -1e3)
+
+
+def test_log_mean_exp_is_exact_for_equal_values(vae, x):
+    eps = torch.zeros(8, 1, 2)  # eight identical draws
+    single = reconstruction_probability(vae, x, eps[:1])
+    many = reconstruction_probability(vae, x, eps)
+    assert_allclose(many.detach().numpy(), single.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", sorted(SCORE_METHODS))
+def test_each_row_depends_on_itself_only(vae, x, method):
+    eps = torch.randn(8, 1, 2, generator=torch.Generator().manual_seed(2))
+    scorer = SCORE_METHODS[method]
+    full = scorer(vae, x, eps)
+    assert full.shape == (10,)
+    assert_allclose(scorer(vae, x[3:6], eps).detach().numpy(), full[3:6].detach().numpy(), rtol=1e-5)
+    perm = torch.tensor([9, 2, 5, 0, 1, 3, 4, 6, 7, 8])
+    assert_allclose(scorer(vae, x[perm], eps).detach().numpy(), full[perm].detach().numpy(), rtol=1e-5)
+
+
+def test_feature_contributions_sum_to_expected_reconstruction(vae, x):
+    eps = torch.randn(8, 1, 2, generator=torch.Generator().manual_seed(4))
+    contributions = feature_contributions(vae, x, eps)
+    assert contributions.shape == (10, 4)
+    recon = vae(x, eps).p_x.log_prob(x).mean(0)
+    assert_allclose(-contributions.sum(1).detach().numpy(), recon.detach().numpy(), rtol=1e-5)
+
+

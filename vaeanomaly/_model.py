@@ -1,0 +1,155 @@
+"""The PyTorch variational autoencoder: encoder, decoder and their pairing.
+
+Every size comes from arguments. The observation model p(x | z) is passed in
+(see :mod:`vaeanomaly.likelihoods`), so this module knows nothing about
+column types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.distributions import Distribution, Independent, Normal
+from torch.nn.functional import softplus
+
+__all__ = ["VAE", "Decoder", "Encoder", "VAEOutput"]
+
+#: Floor of the posterior standard deviation.
+MIN_POSTERIOR_SCALE = 1e-4
+
+
+def _mlp(sizes: Sequence[int]) -> nn.Sequential:
+    """Linear layers with a ReLU after each; ``sizes`` lists input then widths."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """Map a row to q(z | x), a diagonal Gaussian.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Width of the input rows.
+    hidden_dims : sequence of int
+        Widths of the hidden layers.
+    latent_dim : int
+        Dimension of z.
+    """
+
+    def __init__(
+        self, n_inputs: int, hidden_dims: Sequence[int], latent_dim: int
+    ) -> None:
+        super().__init__()
+        self.body = _mlp([n_inputs, *hidden_dims])
+        width = hidden_dims[-1] if hidden_dims else n_inputs
+        self.loc = nn.Linear(width, latent_dim)
+        self.raw_scale = nn.Linear(width, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> Distribution:
+        """Return ``q_z = Independent(Normal(loc, scale), 1)``."""
+        h = self.body(x)
+        scale = softplus(self.raw_scale(h)) + MIN_POSTERIOR_SCALE
+        return Independent(Normal(self.loc(h), scale, validate_args=False), 1)
+
+
+class Decoder(nn.Module):
+    """Map z to the parameters of the likelihood p(x | z).
+
+    Parameters
+    ----------
+    latent_dim : int
+        Dimension of z.
+    hidden_dims : sequence of int
+        Widths of the hidden layers, from z outwards.
+    n_params : int
+        Number of likelihood parameters to predict per row.
+    """
+
+    def __init__(
+        self, latent_dim: int, hidden_dims: Sequence[int], n_params: int
+    ) -> None:
+        super().__init__()
+        self.body = _mlp([latent_dim, *hidden_dims])
+        width = hidden_dims[-1] if hidden_dims else latent_dim
+        self.params = nn.Linear(width, n_params)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Return the likelihood parameters, shape ``(..., n_params)``."""
+        return self.params(self.body(z))
+
+
+class VAEOutput(NamedTuple):
+    """What one pass through the VAE gives."""
+
+    q_z: Distribution
+    z: torch.Tensor
+    p_x: object
+
+
+class VAE(nn.Module):
+    """Variational autoencoder with a pluggable observation model.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the rows.
+    latent_dim : int
+        Dimension of z.
+    hidden_dims : sequence of int
+        Encoder widths; the decoder mirrors them.
+    likelihood : torch.nn.Module
+        Maps decoder outputs to p(x | z); it must have an ``n_params``
+        attribute, e.g. :class:`vaeanomaly.likelihoods.FactorizedLikelihood`.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        latent_dim: int,
+        hidden_dims: Sequence[int],
+        likelihood: nn.Module,
+    ) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = Encoder(n_features, hidden_dims, latent_dim)
+        self.decoder = Decoder(latent_dim, tuple(reversed(hidden_dims)), likelihood.n_params)
+        self.likelihood = likelihood
+
+    def encode(self, x: torch.Tensor) -> Distribution:
+        """Return q(z | x)."""
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor):
+        """Return p(x | z) for latent codes of shape ``(..., latent_dim)``."""
+        return self.likelihood(self.decoder(z))
+
+    def prior(self, like: torch.Tensor) -> Distribution:
+        """Return p(z) = N(0, I), on the device and dtype of ``like``."""
+        zeros = like.new_zeros(self.latent_dim)
+        return Independent(Normal(zeros, torch.ones_like(zeros), validate_args=False), 1)
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> VAEOutput:
+        """Encode, draw z by reparameterisation, and decode.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_rows, n_features)
+            Input rows.
+        eps : torch.Tensor of shape (n_draws, n_rows or 1, latent_dim)
+            Standard normal noise; ``z = loc + scale * eps``.
+
+        Returns
+        -------
+        VAEOutput
+            ``q_z`` over rows, ``z`` of shape ``(n_draws, n_rows, latent_dim)``
+            and ``p_x`` over draws and rows.
+        """
+        q_z = self.encode(x)
+        z = q_z.base_dist.loc + q_z.base_dist.scale * eps
+        return VAEOutput(q_z=q_z, z=z, p_x=self.decode(z))

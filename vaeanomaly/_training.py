@@ -1,0 +1,166 @@
+"""Minibatch training of a VAE by maximising the ELBO, with early stopping.
+
+The estimator owns the data and the fitted state; this module owns the loop:
+one method per training step, one per evaluation, and the epoch loop that
+keeps the best weights seen on the validation rows.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from vaeanomaly._model import VAE
+from vaeanomaly.scoring import elbo
+
+__all__ = ["TrainingConfig", "Trainer"]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Settings of the training loop (see ``VAEAnomalyDetector`` for each)."""
+
+    max_epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int | None
+    beta: float
+    kl_warmup: int
+    n_train_draws: int
+    clip_grad_norm: float | None
+    verbose: int
+
+
+class Trainer:
+    """Train a :class:`~vaeanomaly._model.VAE` with Adam on tensors in memory.
+
+    Parameters
+    ----------
+    module : VAE
+        The model, already on its device.
+    config : TrainingConfig
+        Loop settings.
+
+    Attributes
+    ----------
+    history : list of dict
+        One entry per epoch: ``epoch``, ``train_loss``, ``valid_loss``
+        (``None`` without validation rows), ``beta`` and ``dur`` (seconds).
+        Losses are the negative ELBO per row, in nats.
+    best_epoch : int
+        Epoch whose weights were kept.
+    stopped_early : bool
+        Whether patience ran out before ``max_epochs``.
+    """
+
+    def __init__(self, module: VAE, config: TrainingConfig) -> None:
+        self.module = module
+        self.config = config
+        self.optimizer = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
+        self.history: list[dict] = []
+        self.best_epoch = 0
+        self.stopped_early = False
+
+    def beta_at(self, epoch: int) -> float:
+        """KL weight at ``epoch`` (1-based), ramped up over ``kl_warmup`` epochs."""
+        if self.config.kl_warmup <= 0:
+            return self.config.beta
+        return self.config.beta * min(1.0, epoch / self.config.kl_warmup)
+
+    def train_step(self, x: torch.Tensor, beta: float) -> float:
+        """One Adam step on a minibatch; return its mean negative ELBO."""
+        self.module.train()
+        eps = torch.randn(
+            (self.config.n_train_draws, x.shape[0], self.module.latent_dim),
+            device=x.device,
+        )
+        loss = -elbo(self.module, x, eps, beta=beta).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(
+                self.module.parameters(), self.config.clip_grad_norm
+            )
+        self.optimizer.step()
+        return loss.item()
+
+    @torch.inference_mode()
+    def eval_step(self, x: torch.Tensor, eps: torch.Tensor) -> float:
+        """Mean negative ELBO of ``x`` with fixed noise ``eps`` (beta = 1)."""
+        self.module.eval()
+        total = 0.0
+        for start in range(0, x.shape[0], 4096):
+            stop = start + 4096
+            total += -elbo(self.module, x[start:stop], eps[:, start:stop]).sum().item()
+        return total / x.shape[0]
+
+    def fit(
+        self,
+        x_train: torch.Tensor,
+        x_valid: torch.Tensor | None,
+        callback: Callable[[dict], None] | None = None,
+    ) -> None:
+        """Run the epoch loop, keeping the weights of the best epoch.
+
+        The monitored loss is the validation negative ELBO when there are
+        validation rows, else the training loss. During KL warm-up the best
+        weights are tracked but patience does not run out.
+        """
+        cfg = self.config
+        n_rows = x_train.shape[0]
+        eps_valid = None
+        if x_valid is not None:
+            eps_valid = torch.randn(
+                (1, x_valid.shape[0], self.module.latent_dim), device=x_valid.device
+            )
+        best_loss = math.inf
+        best_state = copy.deepcopy(self.module.state_dict())
+        for epoch in range(1, cfg.max_epochs + 1):
+            start_time = time.perf_counter()
+            beta = self.beta_at(epoch)
+            order = torch.randperm(n_rows, device=x_train.device)
+            weighted = 0.0
+            for start in range(0, n_rows, cfg.batch_size):
+                batch = x_train[order[start : start + cfg.batch_size]]
+                weighted += self.train_step(batch, beta) * batch.shape[0]
+            train_loss = weighted / n_rows
+            valid_loss = None if x_valid is None else self.eval_step(x_valid, eps_valid)
+            monitored = train_loss if valid_loss is None else valid_loss
+            record = {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "valid_loss": valid_loss,
+                "beta": beta,
+                "dur": time.perf_counter() - start_time,
+            }
+            self.history.append(record)
+            if cfg.verbose > 0:
+                valid_text = "" if valid_loss is None else f"  valid_loss={valid_loss:.4f}"
+                print(
+                    f"epoch {epoch:4d}  train_loss={train_loss:.4f}{valid_text}"
+                    f"  dur={record['dur']:.2f}s",
+                    file=sys.stderr,
+                )
+            if callback is not None:
+                callback(record)
+            if not math.isfinite(monitored):
+                break
+            if monitored < best_loss:
+                best_loss = monitored
+                self.best_epoch = epoch
+                best_state = copy.deepcopy(self.module.state_dict())
+            elif (
+                cfg.patience is not None
+                and epoch > cfg.kl_warmup
+                and epoch - max(self.best_epoch, cfg.kl_warmup) >= cfg.patience
+            ):
+                self.stopped_early = True
+                break
+        self.module.load_state_dict(best_state)
+        self.module.eval()

@@ -1,0 +1,555 @@
+"""``VAEAnomalyDetector``: a probabilistic VAE behind scikit-learn's outlier API."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from vaeanomaly._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
+from vaeanomaly._model import VAE
+from vaeanomaly._training import Trainer, TrainingConfig
+from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood
+from vaeanomaly.scoring import SCORE_METHODS, feature_contributions
+from vaeanomaly.thresholds import THRESHOLDS, ContaminationThreshold, make_threshold
+
+__all__ = ["VAEAnomalyDetector"]
+
+#: Threshold used when neither ``threshold`` nor a float ``contamination`` is
+#: given (see the class docstring).
+AUTO_THRESHOLD = "robust_z"
+
+#: Upper bound on the number of floats in one scoring batch's widest
+#: activation (draws x rows x width): about 64 MiB in float32.
+_SCORING_BUDGET = 2**24
+
+
+def _default_latent_dim(n_features: int) -> int:
+    return int(min(16, max(2, math.ceil(n_features / 4))))
+
+
+def _default_hidden_dims(n_features: int) -> tuple[int, ...]:
+    width = int(min(256, max(32, 2 * n_features)))
+    return (width, width // 2)
+
+
+def _resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but torch sees no CUDA device. "
+            "Use device='cpu' or device='auto'."
+        )
+    return resolved
+
+
+class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
+    """Anomaly detector built on a variational autoencoder.
+
+    The model is a VAE with a diagonal Gaussian posterior q(z|x), a standard
+    normal prior and a decoder that outputs the parameters of a likelihood
+    p(x|z), trained by maximising the evidence lower bound (ELBO). A row is
+    scored by how probable the model finds it, estimated with ``n_draws``
+    Monte-Carlo draws of z; higher scores mean more normal rows.
+
+    Parameters
+    ----------
+    latent_dim : int, default=None
+        Dimension of z. ``None`` uses ``ceil(n_features / 4)`` clipped to
+        [2, 16].
+    hidden_dims : tuple of int, default=None
+        Encoder layer widths; the decoder mirrors them. ``None`` uses
+        ``(w, w // 2)`` with ``w = 2 * n_features`` clipped to [32, 256].
+    likelihood : {"auto", "gaussian", "gaussian_fixed", "bernoulli"}, default="auto"
+        Observation model p(x|z). ``"gaussian"`` predicts a mean and a standard
+        deviation per cell (floored at 0.01 in standardized units);
+        ``"gaussian_fixed"`` uses unit variance (the squared-error case);
+        ``"bernoulli"`` is for values in [0, 1]. ``"auto"`` picks Bernoulli for
+        columns that hold only 0 and 1 and Gaussian for the others.
+    score_method : {"elbo", "iwae", "recon_prob", "recon_error"}, default="elbo"
+        How ``score_samples`` scores a row: the multi-sample ELBO, the
+        importance-weighted bound on log p(x), An & Cho's reconstruction
+        probability (log of the mean of p(x|z_l)), or minus the squared error
+        to the decoded mean.
+    n_draws : int, default=16
+        Draws of z per row when scoring.
+    n_train_draws : int, default=1
+        Draws of z per row in each training step.
+    beta : float, default=1.0
+        Weight of the KL term in the training loss (1 is the true ELBO).
+    kl_warmup : int, default=0
+        Epochs over which the KL weight rises linearly from 0 to ``beta``, a
+        guard against posterior collapse. Early stopping waits for it to end.
+    standardize : bool, default=True
+        Learn each Gaussian column's mean and standard deviation in ``fit`` and
+        scale by them, so raw units work. Set to False when an earlier pipeline
+        step already scales. 0/1 columns modelled as Bernoulli are never scaled.
+    max_epochs : int, default=200
+        Most passes over the training rows.
+    batch_size : int, default=128
+        Rows per training step.
+    learning_rate : float, default=1e-3
+        Adam's step size.
+    validation_fraction : float, default=0.1
+        Share of the training rows held out for early stopping. 0 monitors the
+        training loss instead.
+    patience : int, default=10
+        Epochs without improvement of the monitored loss before training stops;
+        the weights of the best epoch are restored. ``None`` never stops early.
+    clip_grad_norm : float, default=10.0
+        Largest gradient norm per step; ``None`` disables clipping.
+    contamination : "auto" or float, default="auto"
+        Expected share of anomalies in the training data, in (0, 0.5]. A float
+        sets ``offset_`` so that this share of the training rows is flagged.
+        ``"auto"`` uses the threshold method named in ``threshold`` or, when
+        that is ``None``, a robust z-score rule (median + 3.5 MADs of the
+        anomaly scores on the training rows).
+    threshold : str or threshold object, default=None
+        How to turn training scores into ``offset_``: a name from
+        ``vaeanomaly.thresholds.THRESHOLDS`` (e.g. ``"pot"``, ``"iqr"``) or an
+        unfitted threshold object such as ``POTThreshold(risk=1e-3)``. It is
+        fitted on the training scores (with ``y`` when given, for methods that
+        use labels).
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, training noise and the scoring
+        draws. With an int, ``fit`` is reproducible on the CPU and every call
+        of ``score_samples`` gives the same scores.
+    verbose : int, default=0
+        Print one line per epoch to stderr when > 0.
+
+    Attributes
+    ----------
+    module_ : VAE
+        The trained torch module.
+    offset_ : float
+        ``decision_function = score_samples - offset_``; rows below it are
+        outliers.
+    threshold_ : object
+        The fitted threshold object that gave ``offset_``.
+    history_ : list of dict
+        Per-epoch ``epoch``, ``train_loss``, ``valid_loss``, ``beta``, ``dur``.
+    n_iter_ : int
+        Number of epochs run.
+    best_epoch_ : int
+        Epoch whose weights were kept.
+    latent_dim_ : int
+        Dimension of z used.
+    hidden_dims_ : tuple of int
+        Encoder widths used.
+    feature_likelihoods_ : list of str
+        Likelihood head of each column.
+    mean_ : ndarray of shape (n_features,)
+        Subtracted from each column before the model sees it.
+    scale_ : ndarray of shape (n_features,)
+        Divides each column after centring.
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` had string column names.
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Tree-based outlier detector.
+
+    Notes
+    -----
+    Scores are log-densities of the standardized data, in nats. They rank rows
+    correctly, but they are not comparable between models fitted with
+    different scaling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vaeanomaly import VAEAnomalyDetector
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 4))
+    >>> detector = VAEAnomalyDetector(max_epochs=20, random_state=0).fit(X)
+    >>> far = np.full((1, 4), 8.0)
+    >>> bool(detector.score_samples(far)[0] < detector.score_samples(X[:1])[0])
+    True
+    >>> detector.predict(far)
+    array([-1])
+    """
+
+    _parameter_constraints: dict = {
+        "latent_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_dims": ["array-like", None],
+        "likelihood": [StrOptions({"auto", *HEADS})],
+        "score_method": [StrOptions(set(SCORE_METHODS))],
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
+        "n_train_draws": [Interval(Integral, 1, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "standardize": ["boolean"],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "threshold": [StrOptions(set(THRESHOLDS)), HasMethods(["fit", "predict"]), None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        latent_dim: int | None = None,
+        hidden_dims: tuple[int, ...] | None = None,
+        likelihood: str = "auto",
+        score_method: str = "elbo",
+        n_draws: int = 16,
+        n_train_draws: int = 1,
+        beta: float = 1.0,
+        kl_warmup: int = 0,
+        standardize: bool = True,
+        max_epochs: int = 200,
+        batch_size: int = 128,
+        learning_rate: float = 1e-3,
+        validation_fraction: float = 0.1,
+        patience: int | None = 10,
+        clip_grad_norm: float | None = 10.0,
+        contamination: str | float = "auto",
+        threshold: Any = None,
+        device: str = "auto",
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.likelihood = likelihood
+        self.score_method = score_method
+        self.n_draws = n_draws
+        self.n_train_draws = n_train_draws
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.standardize = standardize
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.clip_grad_norm = clip_grad_norm
+        self.contamination = contamination
+        self.threshold = threshold
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    def _check_params(self, X: np.ndarray) -> None:
+        """Checks that involve the data or more than one parameter."""
+        if X.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples to fit; got "
+                f"{X.shape[0]} sample (shape {X.shape}). Pass more rows."
+            )
+        if self.hidden_dims is not None:
+            dims = tuple(self.hidden_dims)
+            if not all(isinstance(w, Integral) and w >= 1 for w in dims):
+                raise ValueError(
+                    "hidden_dims must be a tuple of positive integers; got "
+                    f"{self.hidden_dims!r}. Use e.g. hidden_dims=(64, 32)."
+                )
+        if self.threshold is not None and self.contamination != "auto":
+            if self.threshold != "contamination":
+                raise ValueError(
+                    f"contamination={self.contamination!r} and "
+                    f"threshold={self.threshold!r} both set the threshold. Keep "
+                    "contamination='auto' when you pass threshold, or drop threshold."
+                )
+
+    def _column_likelihoods(self, X: np.ndarray) -> list[str]:
+        names = self._column_names()
+        if self.likelihood == "auto":
+            is_binary = np.all((X == 0) | (X == 1), axis=0)
+            return ["bernoulli" if b else "gaussian" for b in is_binary]
+        if self.likelihood == "bernoulli":
+            outside = np.any((X < 0) | (X > 1), axis=0)
+            if outside.any():
+                bad = [names[j] for j in np.flatnonzero(outside)]
+                raise ValueError(
+                    f"likelihood='bernoulli' needs values in [0, 1], but column(s) "
+                    f"{bad} hold other values. Scale them to [0, 1] (e.g. "
+                    "MinMaxScaler) or use likelihood='auto'."
+                )
+        return [self.likelihood] * X.shape[1]
+
+    def _column_names(self) -> list[str]:
+        if hasattr(self, "feature_names_in_"):
+            return [str(name) for name in self.feature_names_in_]
+        return [f"x{j}" for j in range(self.n_features_in_)]
+
+    def _build_module(self) -> VAE:
+        likelihood = FactorizedLikelihood(self.feature_likelihoods_)
+        return VAE(self.n_features_in_, self.latent_dim_, self.hidden_dims_, likelihood)
+
+    def _make_threshold(self) -> Any:
+        if self.threshold is None:
+            if self.contamination == "auto":
+                return make_threshold(AUTO_THRESHOLD)
+            return ContaminationThreshold(contamination=self.contamination)
+        if self.threshold == "contamination" and self.contamination != "auto":
+            return ContaminationThreshold(contamination=self.contamination)
+        return make_threshold(self.threshold)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any = None, *, callback: Any = None) -> VAEAnomalyDetector:
+        """Train the VAE on ``X`` and set ``offset_`` from its training scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows, mostly normal. NaN and inf are rejected.
+        y : array-like of shape (n_samples,), default=None
+            Ignored by the model; passed to the threshold method, so label-based
+            thresholds (``threshold="best_f"``) can use it.
+        callback : callable, default=None
+            Called after each epoch with that epoch's ``history_`` entry (the
+            command line uses it for its progress bar).
+
+        Returns
+        -------
+        self : VAEAnomalyDetector
+            The fitted detector.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        self._check_params(X)
+        n_samples, n_features = X.shape
+        self.feature_likelihoods_ = self._column_likelihoods(X)
+        gaussian = np.array([head != "bernoulli" for head in self.feature_likelihoods_])
+        self.mean_ = np.zeros(n_features)
+        self.scale_ = np.ones(n_features)
+        if self.standardize:
+            std = X.std(axis=0, dtype=np.float64)
+            self.mean_[gaussian] = X.mean(axis=0, dtype=np.float64)[gaussian]
+            self.scale_[gaussian] = np.where(std > 0, std, 1.0)[gaussian]
+        self.latent_dim_ = self.latent_dim or _default_latent_dim(n_features)
+        self.hidden_dims_ = tuple(
+            int(w) for w in (self.hidden_dims or _default_hidden_dims(n_features))
+        )
+        rng = check_random_state(self.random_state)
+        fit_seed, self._score_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        device = _resolve_device(self.device)
+        x_all = self._to_tensor(X, device)
+        n_valid = int(n_samples * self.validation_fraction)
+        config = TrainingConfig(
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            patience=self.patience,
+            beta=self.beta,
+            kl_warmup=self.kl_warmup,
+            n_train_draws=self.n_train_draws,
+            clip_grad_norm=self.clip_grad_norm,
+            verbose=self.verbose,
+        )
+        devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(fit_seed)
+            self.module_ = self._build_module().to(device)
+            order = torch.randperm(n_samples, device=device)
+            x_valid = x_all[order[:n_valid]] if n_valid > 0 else None
+            trainer = Trainer(self.module_, config)
+            trainer.fit(x_all[order[n_valid:]], x_valid, callback)
+        self.history_ = trainer.history
+        self.n_iter_ = len(trainer.history)
+        self.best_epoch_ = trainer.best_epoch
+        if not trainer.stopped_early and trainer.best_epoch == self.n_iter_:
+            warnings.warn(
+                f"The validation loss was still falling after max_epochs="
+                f"{self.max_epochs}. Raise max_epochs to train longer.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        scores = self._score_samples(X)
+        self.threshold_ = self._make_threshold()
+        self.offset_ = _fit_offset(self.threshold_, scores, y)
+        return self
+
+    # -------------------------------------------------------------- scoring
+    def _to_tensor(self, X: np.ndarray, device: torch.device) -> torch.Tensor:
+        scaled = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+        return torch.as_tensor(scaled.astype(np.float32), device=device)
+
+    def _score_noise(self, n_draws: int, device: torch.device) -> torch.Tensor:
+        """The same standard normal draws on every call, shared by all rows."""
+        generator = torch.Generator().manual_seed(self._score_seed)
+        eps = torch.randn((n_draws, 1, self.latent_dim_), generator=generator)
+        return eps.to(device)
+
+    def _batched(self, fn: Any, X: np.ndarray, n_draws: int) -> np.ndarray:
+        """Apply a scoring function to ``X`` in memory-bounded row batches."""
+        device = next(self.module_.parameters()).device
+        eps = self._score_noise(n_draws, device)
+        width = max(*self.hidden_dims_, 2 * self.n_features_in_)
+        rows = max(1, _SCORING_BUDGET // (n_draws * width))
+        self.module_.eval()
+        out = []
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], rows):
+                x = self._to_tensor(X[start : start + rows], device)
+                out.append(fn(self.module_, x, eps).double().cpu().numpy())
+        return np.concatenate(out, axis=0)
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        scorer = SCORE_METHODS[self.score_method]
+        return self._batched(scorer, X, self.n_draws)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Score rows; higher means more normal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score, with the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The ``score_method`` estimate for each row, in nats.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self._score_samples(X)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Score minus ``offset_``: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Label rows +1 (inlier) or -1 (outlier).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to label.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            +1 for inliers and -1 for outliers.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def score_features(self, X: Any) -> Any:
+        """Each cell's contribution to the anomaly score, ``-E_q[log p(x_j|z)]``.
+
+        Use it to see which columns made a row unusual: higher means the cell
+        is less expected given its row. Values are in nats of the standardized
+        data, so columns in different units compare fairly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to explain.
+
+        Returns
+        -------
+        ndarray or pandas.DataFrame of shape (n_samples, n_features)
+            A DataFrame with ``X``'s index and the fitted column names when
+            ``X`` is a DataFrame, else an array.
+        """
+        check_is_fitted(self)
+        index = getattr(X, "index", None) if hasattr(X, "columns") else None
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        contributions = self._batched(feature_contributions, X, self.n_draws)
+        if index is None:
+            return contributions
+        import pandas as pd
+
+        return pd.DataFrame(contributions, index=index, columns=self._column_names())
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path: Any) -> None:
+        """Write the fitted detector to a model file (see ``vaeanomaly.save_model``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination, written atomically.
+        """
+        # io sits above the estimator (it knows the file format), hence the
+        # import here rather than at the top.
+        from vaeanomaly.io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> VAEAnomalyDetector:
+        """Read a detector from a model file; no code in the file is run.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by :meth:`save` or ``vaeanomaly fit``.
+
+        Returns
+        -------
+        VAEAnomalyDetector
+        """
+        from vaeanomaly.io import load_model
+
+        return load_model(path)
+
+    def __getstate__(self) -> dict:
+        """Keep the torch module as a CPU state dict, not as a pickled module."""
+        state = dict(super().__getstate__())
+        if isinstance(state.get("module_"), torch.nn.Module):
+            state["module_"] = {
+                key: value.detach().cpu() for key, value in self.module_.state_dict().items()
+            }
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Rebuild the torch module (on the CPU) from its state dict."""
+        module_state = state.get("module_")
+        super().__setstate__(state)
+        if isinstance(module_state, dict):
+            self.module_ = self._build_module()
+            self.module_.load_state_dict(module_state)
+            self.module_.eval()
+
+    def __sklearn_tags__(self):
+        """Declare that NaN is rejected and that scoring is deterministic."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _fit_offset(threshold: Any, scores: np.ndarray, y: Any) -> float:
+    """Fit ``threshold`` on training scores and express it as ``offset_``.
+
+    Threshold objects declare their orientation; an anomaly-oriented one sees
+    ``-scores`` and its threshold is negated back.
+    """
+    anomaly_oriented = getattr(threshold, "orientation", "normality") == "anomaly"
+    oriented = -scores if anomaly_oriented else scores
+    threshold.fit(oriented, y)
+    value = float(threshold.threshold_)
+    return -value if anomaly_oriented else value

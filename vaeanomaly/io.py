@@ -1,0 +1,254 @@
+"""Files: the model file format, and reading and writing tables.
+
+A model file is one ``torch.save`` archive that holds a JSON string of
+metadata (format name and version, package version, parameters, column names,
+scaling statistics, training history) and the module's tensors. It is read
+with ``torch.load(weights_only=True)``, which refuses anything but tensors and
+plain containers, so loading a model that someone sent you runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from vaeanomaly._version import __version__
+from vaeanomaly.estimator import VAEAnomalyDetector
+from vaeanomaly.exceptions import ModelFileError
+from vaeanomaly.thresholds import THRESHOLDS
+
+__all__ = ["FORMAT_VERSION", "atomic_write", "load_model", "read_model_metadata", "save_model"]
+
+FORMAT_NAME = "vaeanomaly-model"
+#: Version of the model file layout; files with a higher version are refused.
+FORMAT_VERSION = 1
+
+_FITTED_ARRAYS = ("mean_", "scale_")
+_FITTED_VALUES = (
+    "n_features_in_",
+    "latent_dim_",
+    "hidden_dims_",
+    "feature_likelihoods_",
+    "offset_",
+    "history_",
+    "n_iter_",
+    "best_epoch_",
+    "_score_seed",
+)
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path`` and move it over ``path`` on success.
+
+    If the block raises, the temporary file is removed and ``path`` is left as
+    it was: readers never see half a file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Final location.
+    mode : {"wb", "w"}, default="wb"
+        Binary or text mode.
+
+    Yields
+    ------
+    file object
+        The open temporary file.
+    """
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as handle:
+            yield handle
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable_threshold(spec: Any) -> Any:
+    """A threshold parameter or fitted object as plain JSON data."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    names = {cls: name for name, cls in THRESHOLDS.items()}
+    name = names.get(type(spec))
+    if name is None:
+        raise ModelFileError(
+            f"Cannot save a threshold of type {type(spec).__name__!r}: only the "
+            f"classes in vaeanomaly.thresholds.THRESHOLDS ({sorted(THRESHOLDS)}) "
+            "can be stored in a model file. Use joblib for custom objects."
+        )
+    state = {}
+    for key, value in vars(spec).items():
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif isinstance(value, np.generic):
+            value = value.item()
+        try:
+            json.dumps(value)
+        except TypeError:
+            continue
+        state[key] = value
+    return {"name": name, "state": state}
+
+
+def _threshold_from_json(data: Any) -> Any:
+    if data is None or isinstance(data, str):
+        return data
+    cls = THRESHOLDS[data["name"]]
+    obj = cls.__new__(cls)
+    obj.__dict__.update(data["state"])
+    return obj
+
+
+def save_model(detector: VAEAnomalyDetector, path: str | os.PathLike) -> None:
+    """Write a fitted detector to ``path`` in the vaeanomaly model format.
+
+    Parameters
+    ----------
+    detector : VAEAnomalyDetector
+        A fitted detector.
+    path : str or path-like
+        Destination; written atomically, so an existing file is replaced only
+        once the new one is complete.
+
+    See Also
+    --------
+    load_model : Read it back.
+    """
+    check_is_fitted(detector)
+    params = detector.get_params()
+    params["threshold"] = _jsonable_threshold(params["threshold"])
+    if not (params["random_state"] is None or isinstance(params["random_state"], int)):
+        params["random_state"] = None
+    device = params["device"]
+    params["device"] = str(device) if isinstance(device, torch.device) else device
+    fitted = {name: getattr(detector, name) for name in _FITTED_VALUES}
+    fitted.update({name: getattr(detector, name).tolist() for name in _FITTED_ARRAYS})
+    fitted["hidden_dims_"] = list(fitted["hidden_dims_"])
+    fitted["threshold_"] = _jsonable_threshold(detector.threshold_)
+    if hasattr(detector, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(n) for n in detector.feature_names_in_]
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "torch_version": torch.__version__,
+        "params": params,
+        "fitted": fitted,
+    }
+    state = {k: v.detach().cpu() for k, v in detector.module_.state_dict().items()}
+    payload = {"metadata": json.dumps(metadata), "state_dict": state}
+    with atomic_write(path) as handle:
+        torch.save(payload, handle)
+
+
+def _read_payload(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"No model file at '{path}'. Check the path, or fit a model first.")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
+            KeyError, OSError, AttributeError, TypeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(
+            f"'{path}' is not a readable vaeanomaly model file ({first_line[:200]}). "
+            "It may be damaged, truncated or of another kind; refit and save it again."
+        ) from exc
+    if not isinstance(payload, dict) or "metadata" not in payload or "state_dict" not in payload:
+        raise ModelFileError(
+            f"'{path}' is a torch file but not a vaeanomaly model (no metadata). "
+            "Save models with vaeanomaly.save_model or `vaeanomaly fit`."
+        )
+    try:
+        metadata = json.loads(payload["metadata"])
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"'{path}' has damaged metadata ({exc}). Refit and save it again.") from exc
+    if metadata.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"'{path}' is not a vaeanomaly model file (format {metadata.get('format')!r}).")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"'{path}' has model format version {version!r}, written by vaeanomaly "
+            f"{metadata.get('package_version')!r}; this is vaeanomaly {__version__}, "
+            f"which reads versions up to {FORMAT_VERSION}. Upgrade vaeanomaly to load it."
+        )
+    payload["metadata"] = metadata
+    return payload
+
+
+def read_model_metadata(path: str | os.PathLike) -> dict:
+    """Return a model file's metadata (parameters, columns, history, versions).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file written by :func:`save_model`.
+
+    Returns
+    -------
+    dict
+        The JSON metadata stored in the file.
+    """
+    return _read_payload(path)["metadata"]
+
+
+def load_model(path: str | os.PathLike) -> VAEAnomalyDetector:
+    """Read a detector written by :func:`save_model`; runs no code from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file.
+
+    Returns
+    -------
+    VAEAnomalyDetector
+        The fitted detector, on the CPU, scoring exactly as when it was saved.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, not a model, damaged, or from a newer format.
+    """
+    payload = _read_payload(path)
+    metadata = payload["metadata"]
+    try:
+        params = dict(metadata["params"])
+        params["threshold"] = _threshold_from_json(params["threshold"])
+        valid = VAEAnomalyDetector().get_params()
+        detector = VAEAnomalyDetector(**{k: v for k, v in params.items() if k in valid})
+        fitted = dict(metadata["fitted"])
+        for name in _FITTED_ARRAYS:
+            fitted[name] = np.asarray(fitted[name], dtype=np.float64)
+        if "feature_names_in_" in fitted:
+            fitted["feature_names_in_"] = np.asarray(fitted["feature_names_in_"], dtype=object)
+        fitted["hidden_dims_"] = tuple(fitted["hidden_dims_"])
+        fitted["threshold_"] = _threshold_from_json(fitted["threshold_"])
+        for name, value in fitted.items():
+            setattr(detector, name, value)
+        module = detector._build_module()
+        module.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(
+            f"'{path}' is a vaeanomaly model file with missing or inconsistent "
+            f"contents ({type(exc).__name__}: {str(exc)[:200]}). Refit and save it again."
+        ) from exc
+    module.eval()
+    detector.module_ = module
+    return detector
+
+
