@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -19,7 +22,12 @@ from vaeanomaly._model import VAE
 from vaeanomaly._training import Trainer, TrainingConfig
 from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood
 from vaeanomaly.scoring import SCORE_METHODS, feature_contributions
-from vaeanomaly.thresholds import THRESHOLDS, ContaminationThreshold, make_threshold
+from vaeanomaly.thresholds import (
+    THRESHOLDS,
+    ContaminationThreshold,
+    fit_offset,
+    make_threshold,
+)
 
 __all__ = ["VAEAnomalyDetector"]
 
@@ -39,6 +47,20 @@ def _default_latent_dim(n_features: int) -> int:
 def _default_hidden_dims(n_features: int) -> tuple[int, ...]:
     width = int(min(256, max(32, 2 * n_features)))
     return (width, width // 2)
+
+
+@contextmanager
+def _torch_threads(n_jobs: int | None) -> Iterator[None]:
+    """Run torch's CPU kernels on ``n_jobs`` threads, restoring the old count."""
+    previous = torch.get_num_threads()
+    wanted = 1 if n_jobs is None else effective_n_jobs(n_jobs)
+    if wanted != previous:
+        torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        if wanted != previous:
+            torch.set_num_threads(previous)
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -122,6 +144,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         use labels).
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available, else the CPU.
+    n_jobs : int, default=None
+        CPU threads for torch while fitting and scoring; ``None`` means 1 and
+        -1 means all cores. One thread is fastest for small networks and
+        avoids oversubscription when other processes share the machine; more
+        help for wide networks and large scoring batches.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, training noise and the scoring
         draws. With an int, ``fit`` is reproducible on the CPU and every call
@@ -154,6 +181,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         Subtracted from each column before the model sees it.
     scale_ : ndarray of shape (n_features,)
         Divides each column after centring.
+    n_samples_fit_ : int
+        Number of rows ``fit`` saw (training and validation together).
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -202,6 +231,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "threshold": [StrOptions(set(THRESHOLDS)), HasMethods(["fit", "predict"]), None],
         "device": [str, torch.device],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -227,6 +257,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         contamination: str | float = "auto",
         threshold: Any = None,
         device: str = "auto",
+        n_jobs: int | None = None,
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
@@ -248,6 +279,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         self.contamination = contamination
         self.threshold = threshold
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -331,6 +363,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self._check_params(X)
         n_samples, n_features = X.shape
+        self.n_samples_fit_ = n_samples
         self.feature_likelihoods_ = self._column_likelihoods(X)
         gaussian = np.array([head != "bernoulli" for head in self.feature_likelihoods_])
         self.mean_ = np.zeros(n_features)
@@ -360,7 +393,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
             verbose=self.verbose,
         )
         devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with _torch_threads(self.n_jobs), torch.random.fork_rng(devices=devices):
             torch.manual_seed(fit_seed)
             self.module_ = self._build_module().to(device)
             order = torch.randperm(n_samples, device=device)
@@ -379,7 +412,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
             )
         scores = self._score_samples(X)
         self.threshold_ = self._make_threshold()
-        self.offset_ = _fit_offset(self.threshold_, scores, y)
+        self.offset_ = fit_offset(self.threshold_, scores, y)
         return self
 
     # -------------------------------------------------------------- scoring
@@ -401,7 +434,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         rows = max(1, _SCORING_BUDGET // (n_draws * width))
         self.module_.eval()
         out = []
-        with torch.inference_mode():
+        with _torch_threads(self.n_jobs), torch.inference_mode():
             for start in range(0, X.shape[0], rows):
                 x = self._to_tensor(X[start : start + rows], device)
                 out.append(fn(self.module_, x, eps).double().cpu().numpy())
@@ -541,15 +574,3 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         return tags
 
-
-def _fit_offset(threshold: Any, scores: np.ndarray, y: Any) -> float:
-    """Fit ``threshold`` on training scores and express it as ``offset_``.
-
-    Threshold objects declare their orientation; an anomaly-oriented one sees
-    ``-scores`` and its threshold is negated back.
-    """
-    anomaly_oriented = getattr(threshold, "orientation", "normality") == "anomaly"
-    oriented = -scores if anomaly_oriented else scores
-    threshold.fit(oriented, y)
-    value = float(threshold.threshold_)
-    return -value if anomaly_oriented else value

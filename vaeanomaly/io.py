@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +35,7 @@ FORMAT_VERSION = 1
 _FITTED_ARRAYS = ("mean_", "scale_")
 _FITTED_VALUES = (
     "n_features_in_",
+    "n_samples_fit_",
     "latent_dim_",
     "hidden_dims_",
     "feature_likelihoods_",
@@ -161,8 +160,7 @@ def _read_payload(path: str | os.PathLike) -> dict:
         raise ModelFileError(f"No model file at '{path}'. Check the path, or fit a model first.")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            KeyError, OSError, AttributeError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to parse an untrusted file
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFileError(
             f"'{path}' is not a readable vaeanomaly model file ({first_line[:200]}). "

@@ -1,0 +1,1 @@
+"""The ``vaeanomaly`` command line (installed as ``vaeanomaly.cli``)."""

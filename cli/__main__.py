@@ -1,0 +1,5 @@
+"""Run the command line as ``python -m vaeanomaly.cli``."""
+
+from vaeanomaly.cli.main import main
+
+main()

@@ -1,0 +1,114 @@
+"""Options shared by several commands."""
+
+import pathlib
+
+import click
+
+from vaeanomaly.scoring import SCORE_METHODS
+from vaeanomaly.thresholds import THRESHOLDS
+
+_UNLABELLED_THRESHOLDS = sorted(set(THRESHOLDS) - {"best_f", "fixed", "spot"})
+
+
+def _compose(*decorators):
+    def apply(func):
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+data_argument = click.argument(
+    "data", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=pathlib.Path)
+)
+
+sep_option = click.option(
+    "--sep",
+    default=None,
+    help="Column separator. Default: sniffed from the header among ',', ';' and tab.",
+)
+
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress or summary on stderr.")
+
+force_option = click.option("--force", is_flag=True, help="Replace an existing output file.")
+
+device_option = click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    envvar="VAEANOMALY_DEVICE",
+    show_envvar=True,
+    help="Torch device: auto, cpu or cuda.",
+)
+
+model_option = click.option(
+    "--model",
+    "-m",
+    type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
+    default=None,
+    help="Model file from `vaeanomaly fit`. Without it, a model is fitted on DATA first.",
+)
+
+output_option = click.option(
+    "--output",
+    "-o",
+    default="-",
+    show_default=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=pathlib.Path),
+    help="Output CSV file; '-' is standard output.",
+)
+
+columns_options = _compose(
+    click.option("--columns", multiple=True, help="Feature columns (comma-separated or repeated). Default: every numeric column."),
+    click.option("--exclude", multiple=True, help="Columns never used as features (comma-separated or repeated)."),
+    click.option("--index-col", default=None, help="Identifier column: copied to the output, never a feature."),
+)
+
+training_options = _compose(
+    click.option("--epochs", default=200, show_default=True, type=click.IntRange(min=1), help="Most training epochs (early stopping usually ends sooner)."),
+    click.option("--latent-dim", default=None, type=click.IntRange(min=1), help="Dimension of z. Default: from the number of columns."),
+    click.option("--hidden-dims", default=None, help="Encoder widths, e.g. '64,32'. Default: from the number of columns."),
+    click.option("--likelihood", default="auto", show_default=True, type=click.Choice(["auto", "gaussian", "gaussian_fixed", "bernoulli"]), help="Observation model p(x|z)."),
+    click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1), help="Rows per training step."),
+    click.option("--seed", default=0, show_default=True, type=int, help="Random seed; the same seed gives the same model and scores."),
+)
+
+scoring_options = _compose(
+    click.option("--method", default=None, type=click.Choice(sorted(SCORE_METHODS)), help="Score method. Default: the model's (elbo)."),
+    click.option("--draws", default=None, type=click.IntRange(min=1), help="Monte-Carlo draws of z per row. Default: the model's (16)."),
+)
+
+threshold_options = _compose(
+    click.option("--threshold", "threshold_name", default=None, type=click.Choice(_UNLABELLED_THRESHOLDS), help="How to turn scores into flags. Default: the model's (a robust z-score rule)."),
+    click.option("--contamination", default=None, type=click.FloatRange(0, 0.5, min_open=True), help="Flag this share of rows (the contamination quantile)."),
+    click.option("--risk", default=None, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Tail probability for --threshold pot."),
+)
+
+
+def hidden_dims_value(text: str | None) -> tuple[int, ...] | None:
+    """Parse ``--hidden-dims`` ('64,32') into a tuple of positive ints."""
+    if text is None:
+        return None
+    try:
+        dims = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        dims = ()
+    if not dims or min(dims) < 1:
+        raise click.BadParameter(f"expected positive integers separated by commas, e.g. '64,32'; got {text!r}.", param_hint="--hidden-dims")
+    return dims
+
+
+def threshold_spec(threshold_name: str | None, contamination: float | None, risk: float | None):
+    """Build the threshold object the options ask for, or ``None`` for the model's."""
+    from vaeanomaly.thresholds import make_threshold
+
+    if contamination is not None:
+        if threshold_name not in (None, "contamination"):
+            raise click.UsageError(f"--contamination sets the threshold itself; drop it or --threshold {threshold_name}.")
+        return make_threshold("contamination", contamination=contamination)
+    if risk is not None:
+        if threshold_name not in (None, "pot"):
+            raise click.UsageError(f"--risk applies to --threshold pot, not {threshold_name!r}.")
+        return make_threshold("pot", risk=risk)
+    return None if threshold_name is None else make_threshold(threshold_name)

@@ -1,0 +1,327 @@
+"""The ``vaeanomaly`` command group and its commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sys
+
+import click
+import numpy as np
+import pandas as pd
+
+from vaeanomaly import __version__, load_model, read_model_metadata, save_model
+from vaeanomaly.cli._errors import CLIError, reported_errors
+from vaeanomaly.cli._options import (
+    columns_options,
+    data_argument,
+    device_option,
+    force_option,
+    hidden_dims_value,
+    model_option,
+    output_option,
+    quiet_option,
+    scoring_options,
+    sep_option,
+    threshold_options,
+    threshold_spec,
+    training_options,
+)
+from vaeanomaly.cli._workflow import fit_table, key_columns, output_frame, rereadable, scored_chunks
+from vaeanomaly.tables import check_columns, read_csv, to_matrix, write_csv
+from vaeanomaly.thresholds import fit_offset
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="vaeanomaly")
+def vaeanomaly() -> None:
+    """Find anomalies in CSV tables with a variational autoencoder.
+
+    Scores are log-likelihoods: higher means more normal. Results go to
+    stdout or --output; progress and messages go to stderr.
+
+    \b
+    Quick start:
+      vaeanomaly detect examples/data/machine.csv
+      vaeanomaly fit train.csv -o model.vae && vaeanomaly detect new.csv -m model.vae
+    """
+
+
+def _params(epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, device, method, draws) -> dict:
+    params = {
+        "max_epochs": epochs,
+        "latent_dim": latent_dim,
+        "hidden_dims": hidden_dims_value(hidden_dims),
+        "likelihood": likelihood,
+        "batch_size": batch_size,
+        "random_state": seed,
+        "device": device,
+    }
+    if method is not None:
+        params["score_method"] = method
+    if draws is not None:
+        params["n_draws"] = draws
+    return params
+
+
+@vaeanomaly.command()
+@data_argument
+@click.option("--output", "-o", "model_out", required=True, type=click.Path(dir_okay=False, path_type=pathlib.Path), help="Where to write the model file (e.g. model.vae).")
+@columns_options
+@training_options
+@scoring_options
+@threshold_options
+@device_option
+@sep_option
+@force_option
+@quiet_option
+def fit(data, model_out, columns, exclude, index_col, epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, method, draws, threshold_name, contamination, risk, device, sep, force, quiet):
+    """Train a model on a CSV file and save it.
+
+    Uses every numeric column unless --columns or --exclude say otherwise.
+    The threshold for later `detect` runs is set here from the training scores.
+
+    \b
+    Example:
+      vaeanomaly fit train.csv -o model.vae --exclude label --epochs 100
+    """
+    with reported_errors():
+        if model_out.exists() and not force:
+            raise CLIError(f"'{model_out}' already exists. Pass --force to replace it, or choose another --output.")
+        frame = read_csv(data, sep=sep)
+        params = _params(epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, device, method, draws)
+        spec = threshold_spec(threshold_name, contamination, risk)
+        detector = fit_table(frame, data, columns=columns, exclude=exclude, index_col=index_col, params=params, threshold=spec, quiet=quiet)
+        save_model(detector, model_out)
+    if not quiet:
+        click.echo(f"Saved model to '{model_out}'.", err=True)
+
+
+def _score_or_detect(detect, data, model, output, columns, exclude, index_col, method, draws, features, chunksize, threshold_name, contamination, risk, seed, device, sep, force, quiet):
+    """The shared body of `score` and `detect`."""
+    spec = threshold_spec(threshold_name, contamination, risk) if detect else None
+    if model is None:
+        if not quiet:
+            click.echo(f"No --model given: fitting a model on '{data}' itself first.", err=True)
+        frame = read_csv(data, sep=sep)
+        params = _params(200, None, None, "auto", 128, seed, device, method, draws)
+        detector = fit_table(frame, data, columns=columns, exclude=exclude, index_col=index_col, params=params, threshold=spec, quiet=quiet)
+        names = [str(c) for c in detector.feature_names_in_]
+        X = pd.DataFrame(to_matrix(frame, names, data), columns=names)
+        scores = detector.score_samples(X)
+        contributions = detector.score_features(X).to_numpy() if features else None
+        chunks = [output_frame(frame, key_columns(frame, names, index_col), scores, offset=detector.offset_ if detect else None, contributions=contributions, features=names)]
+        return _write(chunks, output, force, quiet, detect)
+    detector = load_model(model)
+    if method is not None:
+        detector.set_params(score_method=method)
+    if draws is not None:
+        detector.set_params(n_draws=draws)
+    with rereadable(data) as source:
+        offset = detector.offset_ if detect else None
+        if spec is not None:
+            first_pass = scored_chunks(detector, source, sep=sep, chunksize=chunksize, index_col=index_col, features_wanted=False, offset=None, quiet=True)
+            offset = fit_offset(spec, np.concatenate([chunk["score"].to_numpy() for chunk in first_pass]))
+        chunks = scored_chunks(detector, source, sep=sep, chunksize=chunksize, index_col=index_col, features_wanted=features, offset=offset, quiet=quiet)
+        return _write(chunks, output, force, quiet, detect)
+
+
+def _write(chunks, output, force, quiet, detect) -> int:
+    """Write the chunks; return the number of anomalies flagged."""
+    flagged = 0
+
+    def counted():
+        nonlocal flagged
+        for chunk in chunks:
+            if detect:
+                flagged += int(chunk["is_anomaly"].sum())
+            yield chunk
+
+    rows = write_csv(counted(), output, force=force)
+    if not quiet:
+        where = "stdout" if str(output) == "-" else f"'{output}'"
+        extra = f"; {flagged:,} flagged as anomalies ({flagged / max(rows, 1):.2%})" if detect else ""
+        click.echo(f"Scored {rows:,} rows to {where}{extra}.", err=True)
+    return flagged
+
+
+_score_params = [
+    data_argument,
+    model_option,
+    output_option,
+    columns_options,
+    scoring_options,
+    click.option("--features", is_flag=True, help="Add each column's contribution to the anomaly score (contrib_<column>)."),
+    click.option("--chunksize", default=100_000, type=click.IntRange(min=1), help="Rows read and scored at a time; bounds memory."),
+    click.option("--seed", default=0, type=int, help="Random seed when fitting on DATA (no --model)."),
+    device_option,
+    sep_option,
+    force_option,
+    quiet_option,
+]
+
+
+def _apply(params):
+    def decorate(func):
+        for param in reversed(params):
+            func = param(func)
+        return func
+
+    return decorate
+
+
+@vaeanomaly.command()
+@_apply(_score_params)
+def score(data, model, output, columns, exclude, index_col, method, draws, features, chunksize, seed, device, sep, force, quiet):
+    """Score every row of a CSV file; higher scores are more normal.
+
+    Writes the identifier columns (every column that is not a feature, or a
+    `row` number) and `score`. DATA may be '-' for stdin; the file is read in
+    chunks, so files larger than memory work when a --model is given.
+
+    \b
+    Example:
+      vaeanomaly score new.csv -m model.vae -o scores.csv --features
+      cat new.csv | vaeanomaly score - -m model.vae > scores.csv
+    """
+    with reported_errors():
+        _score_or_detect(False, data, model, output, columns, exclude, index_col, method, draws, features, chunksize, None, None, None, seed, device, sep, force, quiet)
+
+
+@vaeanomaly.command()
+@_apply(_score_params)
+@threshold_options
+@click.option("--fail-on-anomaly", is_flag=True, help="Exit with status 1 when any row is flagged (for monitoring jobs).")
+def detect(data, model, output, columns, exclude, index_col, method, draws, features, chunksize, seed, device, sep, force, quiet, threshold_name, contamination, risk, fail_on_anomaly):
+    """Flag anomalous rows of a CSV file.
+
+    Like `score`, plus an `is_anomaly` column (1 = anomaly). The model's own
+    threshold is used unless --threshold, --contamination or --risk ask for
+    one fitted on this file's scores (then the file is scored twice).
+
+    \b
+    Example:
+      vaeanomaly detect examples/data/machine.csv
+      vaeanomaly detect new.csv -m model.vae --threshold pot --risk 1e-3 --fail-on-anomaly
+    """
+    with reported_errors():
+        flagged = _score_or_detect(True, data, model, output, columns, exclude, index_col, method, draws, features, chunksize, threshold_name, contamination, risk, seed, device, sep, force, quiet)
+    if fail_on_anomaly and flagged:
+        sys.exit(1)
+
+
+@vaeanomaly.command()
+@data_argument
+@model_option
+@click.option("--label-col", required=True, help="Column with the true labels (1 = anomaly, 0 = normal).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--seed", default=0, type=int, help="Random seed when fitting on DATA (no --model).")
+@device_option
+@sep_option
+@quiet_option
+def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
+    """Measure detection quality against known labels.
+
+    Prints AUROC, average precision, and precision, recall and F1 of the
+    flags at the model's threshold. Without --model, a model is fitted on DATA
+    (the label column left out) first.
+
+    \b
+    Example:
+      vaeanomaly evaluate test.csv -m model.vae --label-col label --json
+    """
+    from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
+
+    with reported_errors():
+        frame = read_csv(data, sep=sep)
+        if label_col not in frame.columns:
+            raise CLIError(f"Label column '{label_col}' is not in '{data}', whose columns are {list(frame.columns)}. Pass --label-col with one of them.")
+        y = to_matrix(frame, [label_col], data)[:, 0]
+        if not set(np.unique(y)) <= {0.0, 1.0} or len(np.unique(y)) < 2:
+            raise CLIError(f"Column '{label_col}' must hold both 0 (normal) and 1 (anomaly); it holds {sorted(set(np.unique(y)))[:10]}.")
+        if model is None:
+            params = _params(200, None, None, "auto", 128, seed, device, None, None)
+            detector = fit_table(frame, data, columns=(), exclude=(label_col,), index_col=None, params=params, threshold=None, quiet=quiet)
+        else:
+            detector = load_model(model)
+        names = [str(c) for c in detector.feature_names_in_]
+        check_columns(frame, names, data)
+        scores = detector.score_samples(pd.DataFrame(to_matrix(frame, names, data), columns=names))
+        flags = (scores < detector.offset_).astype(int)
+        precision, recall, f1, _ = precision_recall_fscore_support(y, flags, average="binary", zero_division=0)
+        metrics = {
+            "rows": len(y),
+            "anomalies": int(y.sum()),
+            "flagged": int(flags.sum()),
+            "auroc": roc_auc_score(y, -scores),
+            "average_precision": average_precision_score(y, -scores),
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+        }
+    if as_json:
+        click.echo(json.dumps({k: float(v) if isinstance(v, float | np.floating) else v for k, v in metrics.items()}))
+    else:
+        for key, value in metrics.items():
+            click.echo(f"{key:18s} {value:.4f}" if isinstance(value, float) else f"{key:18s} {value}")
+
+
+@vaeanomaly.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole metadata as JSON.")
+def info(model, as_json):
+    """Show what a model was trained on and how.
+
+    Reads only the file's metadata; nothing in the file is run.
+
+    \b
+    Example:
+      vaeanomaly info model.vae
+    """
+    with reported_errors():
+        meta = read_model_metadata(model)
+    if as_json:
+        click.echo(json.dumps(meta, indent=2))
+        return
+    fitted, params = meta["fitted"], meta["params"]
+    best = fitted["history_"][fitted["best_epoch_"] - 1] if fitted["history_"] else {}
+    loss = best.get("valid_loss") if best.get("valid_loss") is not None else best.get("train_loss")
+    columns = fitted.get("feature_names_in_") or [f"x{j}" for j in range(fitted["n_features_in_"])]
+    lines = [
+        f"model file        {model}",
+        f"vaeanomaly        {meta['package_version']} (format {meta['format_version']}, torch {meta['torch_version']})",
+        f"trained on        {fitted.get('n_samples_fit_', '?')} rows x {fitted['n_features_in_']} columns",
+        "columns           " + ", ".join(f"{c} ({h})" for c, h in zip(columns, fitted["feature_likelihoods_"])),
+        f"network           hidden {tuple(fitted['hidden_dims_'])}, latent {fitted['latent_dim_']}",
+        f"training          {fitted['n_iter_']} epochs, best epoch {fitted['best_epoch_']}, validation ELBO {-loss:.4f} nats/row" if loss is not None else "training          (no history)",
+        f"scoring           {params['score_method']} with {params['n_draws']} draws",
+        f"threshold         score < {fitted['offset_']:.4f} is an anomaly ({_threshold_text(params)})",
+    ]
+    click.echo("\n".join(lines))
+
+
+def _threshold_text(params: dict) -> str:
+    spec = params.get("threshold")
+    if isinstance(spec, dict):
+        state = ", ".join(f"{k}={v}" for k, v in spec["state"].items() if not k.endswith("_"))
+        return f"{spec['name']}({state})"
+    if spec:
+        return spec
+    if params.get("contamination") != "auto":
+        return f"contamination={params['contamination']}"
+    return "auto"
+
+
+def main() -> None:
+    """Entry point of the ``vaeanomaly`` console script."""
+    try:
+        vaeanomaly(prog_name="vaeanomaly")
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`): stop quietly, as
+        # Python's documentation recommends, without a second error at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)

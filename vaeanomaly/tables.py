@@ -1,0 +1,342 @@
+"""Reading and writing CSV tables for the command line, with clear errors.
+
+Everything here works on pandas DataFrames and knows nothing about models:
+sniffing the separator, reading in chunks so large files use bounded memory,
+choosing the numeric feature columns, turning a frame into a float matrix with
+errors that name the column and row, and writing output atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vaeanomaly.exceptions import DataError
+from vaeanomaly.io import atomic_write
+
+__all__ = [
+    "SEPARATORS",
+    "check_columns",
+    "choose_features",
+    "iter_csv",
+    "read_csv",
+    "sniff_separator",
+    "to_matrix",
+    "write_csv",
+]
+
+#: Separators tried when none is given: comma, semicolon (common in sensor
+#: exports) and tab.
+SEPARATORS = (",", ";", "\t")
+_STDIN = "-"
+
+
+def _name(source: str | os.PathLike) -> str:
+    return "standard input" if str(source) == _STDIN else f"'{source}'"
+
+
+def sniff_separator(header: str) -> str:
+    """Pick the separator among ``SEPARATORS`` that splits the header line most.
+
+    Parameters
+    ----------
+    header : str
+        The first line of the file.
+
+    Returns
+    -------
+    str
+        The separator; ``","`` when none occurs.
+
+    Examples
+    --------
+    >>> sniff_separator("datetime;Pressure;Current")
+    ';'
+    >>> sniff_separator("a,b,c")
+    ','
+    """
+    counts = {}
+    for sep in SEPARATORS:
+        fields = next(csv.reader([header], delimiter=sep), [])
+        counts[sep] = len(fields)
+    best = max(SEPARATORS, key=lambda s: counts[s])
+    return best if counts[best] > 1 else ","
+
+
+def _open(source: str | os.PathLike, sep: str | None) -> tuple[object, str]:
+    """Return a binary stream for ``source`` and the separator to use."""
+    if str(source) == _STDIN:
+        stream = sys.stdin.buffer
+        head = stream.peek(65536) if hasattr(stream, "peek") else b""
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"No file at {_name(source)}. Check the path.")
+        stream = path.open("rb")
+        head = stream.read(65536)
+        stream.seek(0)
+    if not head.strip():
+        raise DataError(
+            f"{_name(source)} is empty: a CSV file with a header line and at least "
+            "one row of data is needed."
+        )
+    if sep is None:
+        first_line = head.decode("utf-8", errors="replace").splitlines()[0]
+        sep = sniff_separator(first_line)
+    return stream, sep
+
+
+def iter_csv(
+    source: str | os.PathLike,
+    *,
+    sep: str | None = None,
+    chunksize: int = 100_000,
+) -> Iterator[pd.DataFrame]:
+    """Read a CSV file (or ``"-"`` for stdin) as DataFrames of ``chunksize`` rows.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A path, or ``"-"`` for standard input.
+    sep : str, default=None
+        Column separator; ``None`` sniffs it among ``SEPARATORS``.
+    chunksize : int, default=100_000
+        Rows per chunk; memory use is bounded by it, not by the file size.
+
+    Yields
+    ------
+    pandas.DataFrame
+        Consecutive chunks with a running ``RangeIndex`` (row numbers from 0).
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty, has no rows or cannot be parsed.
+    """
+    stream, sep = _open(source, sep)
+    rows = 0
+    try:
+        reader = pd.read_csv(stream, sep=sep, chunksize=chunksize, low_memory=False)
+        for chunk in reader:
+            rows += len(chunk)
+            yield chunk
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{_name(source)} has no header line. Add one naming the columns.") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(
+            f"{_name(source)} could not be read as CSV with separator {sep!r} "
+            f"({str(exc).strip()}). Check the file, or pass --sep."
+        ) from exc
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if rows == 0:
+        raise DataError(f"{_name(source)} has a header but no rows of data.")
+
+
+def read_csv(source: str | os.PathLike, *, sep: str | None = None) -> pd.DataFrame:
+    """Read a whole CSV file into one DataFrame (see :func:`iter_csv`).
+
+    Parameters
+    ----------
+    source : str or path-like
+        A path, or ``"-"`` for standard input.
+    sep : str, default=None
+        Column separator; ``None`` sniffs it.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    chunks = list(iter_csv(source, sep=sep, chunksize=1_000_000))
+    return pd.concat(chunks) if len(chunks) > 1 else chunks[0]
+
+
+def _split_names(names: Sequence[str] | None) -> list[str]:
+    out: list[str] = []
+    for item in names or ():
+        out += [name.strip() for name in str(item).split(",") if name.strip()]
+    return out
+
+
+def _require(frame: pd.DataFrame, names: list[str], option: str, source: str) -> None:
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise DataError(
+            f"Column(s) {missing} given with {option} are not in {_name(source)}, "
+            f"whose columns are {list(map(str, frame.columns))}. Fix the names."
+        )
+
+
+def choose_features(
+    frame: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    keys: Sequence[str] = (),
+    source: str | os.PathLike = "data",
+) -> tuple[list[str], list[str]]:
+    """Choose the feature columns of a table.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A sample of the table (its first chunk).
+    columns : sequence of str, default=None
+        Columns to use (comma-separated items are split). ``None`` uses every
+        numeric column that is neither excluded nor a key.
+    exclude : sequence of str, default=None
+        Columns never to use.
+    keys : sequence of str, default=()
+        Identifier columns (e.g. the index column), never features.
+    source : str or path-like
+        Name of the table for messages.
+
+    Returns
+    -------
+    features : list of str
+        The feature columns, in table order unless ``columns`` gave an order.
+    skipped : list of str
+        Non-numeric columns left out of the default choice.
+    """
+    columns, exclude, keys = _split_names(columns), _split_names(exclude), list(keys)
+    _require(frame, columns, "--columns", source)
+    _require(frame, exclude, "--exclude", source)
+    _require(frame, keys, "--index-col", source)
+    if columns:
+        return columns, []
+    candidates = [c for c in frame.columns if c not in exclude and c not in keys]
+    numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    skipped = [str(c) for c in candidates if c not in numeric]
+    if not numeric:
+        raise DataError(
+            f"{_name(source)} has no numeric columns to use (non-numeric: {skipped}). "
+            "Pass --columns naming numeric columns, or convert them to numbers."
+        )
+    return [str(c) for c in numeric], skipped
+
+
+def check_columns(frame: pd.DataFrame, expected: Sequence[str], source: str | os.PathLike) -> None:
+    """Raise if ``frame`` lacks any of the model's columns, naming missing and extra.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table to score.
+    expected : sequence of str
+        The columns the model was trained on.
+    source : str or path-like
+        Name of the table for messages.
+    """
+    present = set(map(str, frame.columns))
+    missing = [c for c in expected if c not in present]
+    if missing:
+        extra = [str(c) for c in frame.columns if str(c) not in set(expected)]
+        raise DataError(
+            f"Column(s) {missing} were used in training but are missing from "
+            f"{_name(source)} (columns there and not in the model: {extra}). Add "
+            "them, rename the columns to match, or refit the model on this layout."
+        )
+
+
+def to_matrix(
+    frame: pd.DataFrame, columns: Sequence[str], source: str | os.PathLike
+) -> np.ndarray:
+    """Return ``frame[columns]`` as a float64 matrix, or explain what is wrong.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A chunk of the table; its index holds row numbers (from 0, not counting
+        the header) used in messages.
+    columns : sequence of str
+        Feature columns.
+    source : str or path-like
+        Name of the table for messages.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_columns)
+
+    Raises
+    ------
+    DataError
+        Naming the first column and row with text, a missing value or infinity.
+    """
+    X = np.empty((len(frame), len(columns)), dtype=np.float64)
+    for j, column in enumerate(columns):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        raw = frame[column]
+        text = values.isna() & raw.notna()
+        if text.any():
+            row = text.idxmax()
+            raise DataError(
+                f"Column '{column}' of {_name(source)} holds text where numbers belong "
+                f"({raw[row]!r} at data row {row}). Fix the value, or leave the "
+                "column out with --exclude."
+            )
+        if raw.isna().any():
+            row = raw.isna().idxmax()
+            raise DataError(
+                f"Column '{column}' of {_name(source)} has {int(raw.isna().sum())} "
+                f"missing value(s), the first at data row {row}. Fill or drop them "
+                "before scoring, or leave the column out with --exclude."
+            )
+        X[:, j] = values.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DataError(
+            f"Column '{columns[j]}' of {_name(source)} holds {X[i, j]} at data row "
+            f"{frame.index[i]}. Replace infinite values before scoring."
+        )
+    return X
+
+
+def write_csv(
+    chunks: Iterable[pd.DataFrame], dest: str | os.PathLike, *, force: bool = False
+) -> int:
+    """Write DataFrame chunks as one CSV file (or ``"-"`` for stdout).
+
+    A file is written atomically: to a temporary file beside it, moved into
+    place only when every chunk is written, so an error midway leaves any
+    existing file untouched.
+
+    Parameters
+    ----------
+    chunks : iterable of pandas.DataFrame
+        Consecutive parts of the output, all with the same columns.
+    dest : str or path-like
+        Output path, or ``"-"`` for standard output.
+    force : bool, default=False
+        Replace an existing file. Without it, an existing file is an error.
+
+    Returns
+    -------
+    int
+        Number of rows written.
+    """
+    if str(dest) == _STDIN:
+        try:
+            return _write_chunks(chunks, sys.stdout)
+        finally:
+            sys.stdout.flush()
+    path = Path(dest)
+    if path.exists() and not force:
+        raise DataError(f"'{path}' already exists. Pass --force to replace it, or choose another --output.")
+    with atomic_write(path, "w") as handle:
+        return _write_chunks(chunks, handle)
+
+
+def _write_chunks(chunks: Iterable[pd.DataFrame], handle) -> int:
+    rows = 0
+    for number, chunk in enumerate(chunks):
+        chunk.to_csv(handle, header=number == 0, index=False, lineterminator="\n")
+        rows += len(chunk)
+    return rows

@@ -1,0 +1,1310 @@
+"""Turn 1-D scores into anomaly flags.
+
+The methods here work on any 1-D array of scores, whether it comes from this
+package's estimator or from another library. Each method is a small class:
+``fit(scores, y=None)`` sets ``threshold_`` and returns ``self``, and
+``predict(scores)`` returns a boolean array, with ``True`` marking an anomaly.
+Each class also has a plain function for one-off use. ``make_threshold``
+builds a method from a name in ``THRESHOLDS``, so an estimator can take
+``threshold="pot"`` or ``threshold=POTThreshold(risk=1e-3)``. As in
+scikit-learn, parameters are plain attributes stored by ``__init__`` and
+checked in ``fit``.
+
+The direction of the scores is never guessed. Every class and function takes
+the keyword ``orientation``:
+
+- ``"normality"`` (the default): higher means more normal, like
+  scikit-learn's ``score_samples`` and this package's estimator. A score is
+  flagged when ``score < threshold_``.
+- ``"anomaly"``: higher means more anomalous, like PyOD's
+  ``decision_scores_`` or a reconstruction error. A score is flagged when
+  ``score > threshold_``.
+
+``threshold_`` and the other fitted locations (``center_``,
+``initial_threshold_``) are given in the orientation of the input. The
+comparison is strict, so a score equal to the threshold is not flagged.
+Internally the scores are turned into anomaly scores (negated when
+``orientation="normality"``), the threshold is computed there, and it is
+negated back. Negation is exact, so the two orientations give the same flags.
+
+Examples
+--------
+>>> import numpy as np
+>>> from vaeanomaly.thresholds import ContaminationThreshold
+>>> anomaly_scores = np.arange(10.0)  # higher = more anomalous
+>>> method = ContaminationThreshold(0.2, orientation="anomaly").fit(anomaly_scores)
+>>> method.threshold_
+7.2
+>>> np.flatnonzero(method.predict(anomaly_scores))
+array([8, 9])
+>>> normality_scores = -anomaly_scores  # same data, opposite orientation
+>>> ContaminationThreshold(0.2).fit(normality_scores).threshold_
+-7.2
+"""
+
+import copy
+import inspect
+import math
+import numbers
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from vaeanomaly._gpd import fit_gpd, gpd_tail_quantile
+
+__all__ = [
+    "THRESHOLDS",
+    "SPOT",
+    "BaseThreshold",
+    "BestFThreshold",
+    "ContaminationThreshold",
+    "FPRThreshold",
+    "FixedThreshold",
+    "IQRThreshold",
+    "POTThreshold",
+    "RobustZScoreThreshold",
+    "apply_threshold",
+    "fit_offset",
+    "make_threshold",
+    "spot_flags",
+    "threshold_from_best_f",
+    "threshold_from_contamination",
+    "threshold_from_fpr",
+    "threshold_from_iqr",
+    "threshold_from_pot",
+    "threshold_from_quantile",
+    "threshold_from_robust_z",
+]
+
+_ORIENTATIONS = ("normality", "anomaly")
+_T = TypeVar("_T", bound="BaseThreshold")
+_MIN_PEAKS = 10
+_MAD_TO_STD = 1.4826  # 1 / Phi^-1(3/4): MAD -> standard deviation for normal data
+_MEAN_AD_TO_STD = 1.2533  # sqrt(pi / 2): mean absolute deviation -> std
+
+
+# ---------------------------------------------------------------- validation
+def _check_scores(scores: ArrayLike, name: str = "scores") -> np.ndarray:
+    """Return ``scores`` as a finite float64 array of shape (n,), or raise."""
+    if scores is None:
+        raise TypeError(f"{name} must be an array of numbers; got None.")
+    arr = np.asarray(scores)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name} must contain only numbers; got an object array such as "
+                f"{arr.ravel()[:3].tolist()!r}. Convert it to a float array first."
+            ) from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name} must be a numeric array; got dtype {str(arr.dtype)!r}. Pass the "
+            "continuous scores (not labels, flags or strings)."
+        )
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name} must have shape (n,) or (n, 1), one score per sample; got shape "
+            f"{arr.shape!r}. Pass a 1-D array, e.g. one column of a 2-D array."
+        )
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; got shape (0,). Pass at least one score.")
+    arr = arr.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(
+            f"{name} must be finite; got {bad.size} NaN or inf value(s), the first "
+            f"{float(arr[bad[0]])!r} at index {bad[0]}. Remove or impute them before "
+            "thresholding."
+        )
+    return arr
+
+
+def _check_number(
+    value: Any,
+    name: str,
+    low: float,
+    high: float,
+    hint: str,
+    *,
+    closed: str = "neither",
+) -> float:
+    """Return ``value`` as a float in the interval, or raise with ``hint``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number; got {value!r} of type "
+            f"{type(value).__name__}. {hint}"
+        )
+    x = float(value)
+    low_ok = x >= low if closed in ("left", "both") else x > low
+    high_ok = x <= high if closed in ("right", "both") else x < high
+    if not (low_ok and high_ok and math.isfinite(x)):
+        left = "[" if closed in ("left", "both") else "("
+        right = "]" if closed in ("right", "both") else ")"
+        raise ValueError(
+            f"{name} must be in {left}{low}, {high}{right}; got {value!r}. {hint}"
+        )
+    return x
+
+
+def _check_orientation(orientation: Any) -> str:
+    if not isinstance(orientation, str) or orientation not in _ORIENTATIONS:
+        raise ValueError(
+            f"orientation must be 'normality' (higher score = more normal, e.g. "
+            f"score_samples) or 'anomaly' (higher score = more anomalous); got "
+            f"{orientation!r}. Pass the one that matches your scores."
+        )
+    return orientation
+
+
+def _flip(values: Any, orientation: str) -> Any:
+    """Convert between the input orientation and anomaly orientation."""
+    return values if orientation == "anomaly" else -values
+
+
+# ----------------------------------------------------------------- interface
+class BaseThreshold:
+    """Base class of the threshold methods: ``fit`` sets ``threshold_``.
+
+    Subclasses store their parameters unchanged in ``__init__`` and implement
+    ``_fit_anomaly(anomaly_scores, y)``, which receives validated scores in
+    anomaly orientation (higher = more anomalous) and returns the threshold
+    on that scale. ``fit`` converts it back to the orientation of the input.
+
+    See Also
+    --------
+    make_threshold : Build a method from its name.
+    """
+
+    orientation: str
+
+    def fit(self: _T, scores: ArrayLike, y: ArrayLike | None = None) -> _T:
+        """Compute ``threshold_`` from calibration scores.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,)
+            Calibration scores, in the orientation given by ``orientation``.
+        y : array-like of shape (n_samples,), default=None
+            Labels (1 = anomaly, 0 = normal); used only by ``BestFThreshold``.
+
+        Returns
+        -------
+        self : object
+            The fitted method.
+        """
+        self._orientation = _check_orientation(self.orientation)
+        anomaly = _flip(_check_scores(scores), self._orientation)
+        self.threshold_ = float(_flip(self._fit_anomaly(anomaly, y), self._orientation))
+        return self
+
+    def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "threshold_"):
+            raise ValueError(
+                f"This {type(self).__name__} is not fitted yet. Call fit(scores) "
+                "with calibration scores before predict or update."
+            )
+
+    def predict(self, scores: ArrayLike) -> np.ndarray:
+        """Flag the anomalies in ``scores``.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,)
+            Scores in the same orientation as in ``fit``.
+
+        Returns
+        -------
+        flags : ndarray of shape (n_samples,)
+            Boolean, True where the score is beyond ``threshold_``.
+        """
+        self._check_fitted()
+        anomaly = _flip(_check_scores(scores), self._orientation)
+        return anomaly > _flip(self.threshold_, self._orientation)
+
+    def fit_predict(self, scores: ArrayLike, y: ArrayLike | None = None) -> np.ndarray:
+        """Fit on ``scores`` and flag them; see ``fit`` and ``predict``."""
+        return self.fit(scores, y).predict(scores)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Return the parameters given to ``__init__``, by name."""
+        names = list(inspect.signature(type(self).__init__).parameters)[1:]
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self: _T, **params: Any) -> _T:
+        """Set parameters by name and return ``self``."""
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {name!r}. Its "
+                    f"parameters are {sorted(valid)!r}."
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        """Return ``ClassName(param=value, ...)``."""
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+# ------------------------------------------------------------------- methods
+class ContaminationThreshold(BaseThreshold):
+    """Flag a given fraction of the calibration scores (scikit-learn's rule).
+
+    Use it when you know roughly what fraction of the data is anomalous. The
+    threshold is the ``1 - contamination`` quantile of the anomaly scores
+    (linear interpolation), which equals scikit-learn's
+    ``offset_ = np.percentile(score_samples, 100 * contamination)``. On the
+    calibration scores a fraction close to ``contamination`` is flagged: for
+    n distinct scores exactly ``ceil((n - 1) * contamination)`` of them (up to
+    rounding when that product is a whole number).
+
+    Parameters
+    ----------
+    contamination : float, default=0.1
+        Expected fraction of anomalies, in (0, 0.5].
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Attributes
+    ----------
+    threshold_ : float
+        The threshold, in the orientation of the input.
+
+    See Also
+    --------
+    threshold_from_contamination : The same as a function.
+    FPRThreshold : A guaranteed false-positive rate from clean scores.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vaeanomaly.thresholds import ContaminationThreshold
+    >>> scores = np.arange(100.0)  # higher = more normal
+    >>> method = ContaminationThreshold(contamination=0.05).fit(scores)
+    >>> round(method.threshold_, 2), int(method.predict(scores).sum())
+    (4.95, 5)
+    """
+
+    def __init__(self, contamination: float = 0.1, *, orientation: str = "normality"):
+        self.contamination = contamination
+        self.orientation = orientation
+
+    def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
+        c = _check_number(
+            self.contamination,
+            "contamination",
+            0.0,
+            0.5,
+            "Pass the expected fraction of anomalies, e.g. contamination=0.05.",
+            closed="right",
+        )
+        return float(np.quantile(anomaly, 1.0 - c))
+
+
+class FixedThreshold(BaseThreshold):
+    """Use a threshold value that you choose.
+
+    Use it when the cut-off comes from domain knowledge or an earlier study.
+    ``fit`` only checks ``value``; its ``scores`` are optional and unused.
+
+    Parameters
+    ----------
+    value : float, default=None
+        The threshold, in the orientation given by ``orientation``. Required:
+        ``fit`` raises if it is still None.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Attributes
+    ----------
+    threshold_ : float
+        ``value`` as a float.
+
+    See Also
+    --------
+    apply_threshold : Flag scores against a value, as a function.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import FixedThreshold
+    >>> FixedThreshold(2.0, orientation="anomaly").fit().predict([1.0, 2.0, 3.0])
+    array([False, False,  True])
+    """
+
+    def __init__(self, value: float | None = None, *, orientation: str = "normality"):
+        self.value = value
+        self.orientation = orientation
+
+    def fit(
+        self: _T, scores: ArrayLike | None = None, y: ArrayLike | None = None
+    ) -> _T:
+        """Check ``value`` and store it as ``threshold_``; see ``BaseThreshold.fit``."""
+        self._orientation = _check_orientation(self.orientation)
+        if scores is not None:
+            _check_scores(scores)
+        hint = "Pass a finite threshold, e.g. FixedThreshold(value=2.5)."
+        if self.value is None:
+            raise ValueError(f"FixedThreshold needs a value; got None. {hint}")
+        self.threshold_ = _check_number(self.value, "value", -math.inf, math.inf, hint)
+        return self
+
+
+class RobustZScoreThreshold(BaseThreshold):
+    """Flag scores more than ``z`` robust standard deviations above the median.
+
+    Use it for roughly symmetric, unimodal scores when the calibration data
+    may already contain anomalies: the median and the MAD (median absolute
+    deviation) barely move when a minority of points are extreme, unlike the
+    mean and standard deviation. On anomaly scores the threshold is
+    ``median + z * scale`` with ``scale = 1.4826 * MAD``, which estimates the
+    standard deviation for normal data (for normality scores, the threshold
+    is ``median - z * scale``). ``z=3.5`` is the usual cut-off for
+    the modified z-score (Iglewicz and Hoaglin, 1993).
+
+    If more than half the scores are equal, the MAD is 0. The scale then falls
+    back to ``1.2533 * mean(|score - median|)`` (also a standard deviation
+    estimate for normal data). If that is 0 too, all calibration scores are
+    equal: ``threshold_`` is their common value, so none of them is flagged,
+    and any later score beyond it is.
+
+    Parameters
+    ----------
+    z : float, default=3.5
+        Number of robust standard deviations, > 0.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Attributes
+    ----------
+    threshold_ : float
+        The threshold, in the orientation of the input.
+    center_ : float
+        Median of the calibration scores.
+    scale_ : float
+        Robust standard deviation (>= 0) used for the threshold.
+
+    See Also
+    --------
+    threshold_from_robust_z : The same as a function.
+    IQRThreshold : Tukey's fence, also robust.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import RobustZScoreThreshold
+    >>> method = RobustZScoreThreshold(z=3.5, orientation="anomaly")
+    >>> method.fit([1.0, 2.0, 3.0, 4.0, 100.0]).threshold_
+    8.1891
+    """
+
+    def __init__(self, z: float = 3.5, *, orientation: str = "normality"):
+        self.z = z
+        self.orientation = orientation
+
+    def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
+        hint = "Pass the number of robust standard deviations, e.g. z=3.5."
+        z = _check_number(self.z, "z", 0.0, math.inf, hint)
+        center = float(np.median(anomaly))
+        deviation = np.abs(anomaly - center)
+        scale = _MAD_TO_STD * float(np.median(deviation))
+        if scale == 0.0:
+            scale = _MEAN_AD_TO_STD * float(deviation.mean())
+        self.center_ = float(_flip(center, self._orientation))
+        self.scale_ = scale
+        return center + z * scale
+
+
+class IQRThreshold(BaseThreshold):
+    """Flag scores beyond Tukey's upper fence ``Q3 + k * IQR``.
+
+    Use it as a robust, distribution-free rule of thumb when the calibration
+    scores may contain some anomalies. Quartiles are those of the anomaly
+    scores (``np.percentile``, linear interpolation); for normality scores this
+    is the lower fence ``Q1 - k * IQR``. For normal data ``k=1.5`` flags about
+    0.7% of scores and ``k=3`` ("far out") about 0.0002%.
+
+    Parameters
+    ----------
+    k : float, default=1.5
+        Fence width in interquartile ranges, >= 0.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Attributes
+    ----------
+    threshold_ : float
+        The threshold, in the orientation of the input.
+
+    See Also
+    --------
+    threshold_from_iqr : The same as a function.
+    RobustZScoreThreshold : Median and MAD instead of quartiles.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import IQRThreshold
+    >>> method = IQRThreshold(k=1.5, orientation="anomaly")
+    >>> method.fit([1.0, 2.0, 3.0, 4.0, 5.0]).threshold_
+    7.0
+    """
+
+    def __init__(self, k: float = 1.5, *, orientation: str = "normality"):
+        self.k = k
+        self.orientation = orientation
+
+    def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
+        hint = "Pass the fence width in IQRs, e.g. k=1.5 (or 3 for far outliers)."
+        k = _check_number(self.k, "k", 0.0, math.inf, hint, closed="left")
+        q1, q3 = np.percentile(anomaly, [25.0, 75.0])
+        return float(q3 + k * (q3 - q1))
+
+
+class POTThreshold(BaseThreshold):
+    """Peaks-Over-Threshold: an extreme-value threshold for a tiny ``risk``.
+
+    Use it when anomalies should be rare events, far in the tail, with a
+    target probability ``risk`` below what the calibration scores can show
+    directly (e.g. 1e-4 with 10 000 scores). Method of Siffer et al.,
+    "Anomaly Detection in Streams with Extreme Value Theory", KDD 2017: the
+    initial threshold ``t`` is the ``initial_quantile`` quantile of the
+    anomaly scores; the excesses ``Y = X[X > t] - t`` get a Generalised Pareto
+    fit (shape gamma, scale sigma) by maximum likelihood with Grimshaw's
+    trick; and with n scores and ``N_t`` peaks the threshold is
+    ``z_q = t + sigma / gamma * ((risk * n / N_t) ** -gamma - 1)``, or
+    ``t - sigma * log(risk * n / N_t)`` when gamma is 0. A new normal score
+    then exceeds ``z_q`` with probability about ``risk``.
+
+    Parameters
+    ----------
+    risk : float, default=1e-4
+        Target probability that a normal score is flagged, in (0, 1) and
+        below the fraction of scores above ``t`` (about
+        ``1 - initial_quantile``).
+    initial_quantile : float, default=0.98
+        Quantile that sets ``t``, in (0, 1). At least 10 scores must lie
+        above it.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Attributes
+    ----------
+    threshold_ : float
+        The threshold ``z_q``, in the orientation of the input.
+    initial_threshold_ : float
+        The initial threshold ``t``, in the orientation of the input.
+    gpd_shape_ : float
+        Fitted shape gamma (0: exponential tail, > 0: heavy, < 0: bounded).
+    gpd_scale_ : float
+        Fitted scale sigma, > 0, in score units.
+    n_peaks_ : int
+        Number of scores above ``t`` (``N_t``).
+
+    See Also
+    --------
+    threshold_from_pot : The same as a function.
+    SPOT : The streaming form, which updates the fit as scores arrive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vaeanomaly.thresholds import POTThreshold
+    >>> anomaly_scores = np.random.default_rng(0).exponential(size=100_000)
+    >>> pot = POTThreshold(risk=1e-4, orientation="anomaly").fit(anomaly_scores)
+    >>> round(pot.threshold_, 2)  # exact for Exp(1): -log(1e-4) = 9.21
+    9.44
+    """
+
+    def __init__(
+        self,
+        risk: float = 1e-4,
+        initial_quantile: float = 0.98,
+        *,
+        orientation: str = "normality",
+    ):
+        self.risk = risk
+        self.initial_quantile = initial_quantile
+        self.orientation = orientation
+
+    def _calibrate(self, anomaly: np.ndarray) -> float:
+        """Fit the tail of ``anomaly`` and set the fitted attributes."""
+        risk = _check_number(
+            self.risk, "risk", 0.0, 1.0, "Pass a small probability, e.g. risk=1e-4."
+        )
+        q = _check_number(
+            self.initial_quantile,
+            "initial_quantile",
+            0.0,
+            1.0,
+            "Pass a high quantile, e.g. initial_quantile=0.98.",
+        )
+        t = float(np.quantile(anomaly, q))
+        self._peaks = anomaly[anomaly > t] - t
+        if self._peaks.size < _MIN_PEAKS:
+            need = math.ceil(_MIN_PEAKS / (1.0 - q))
+            raise ValueError(
+                f"Only {self._peaks.size} of {anomaly.size} scores lie above the "
+                f"initial threshold (the initial_quantile={self.initial_quantile!r} "
+                f"quantile); at least {_MIN_PEAKS} are needed to fit the tail. Lower "
+                f"initial_quantile (e.g. 0.9) or pass about {need} scores or more."
+            )
+        if risk * anomaly.size >= self._peaks.size:
+            raise ValueError(
+                f"risk={self.risk!r} is not below the fraction of scores above the "
+                f"initial threshold ({self._peaks.size}/{anomaly.size}). Lower risk, "
+                "or lower initial_quantile."
+            )
+        self._t, self._risk, self._n_scores = t, risk, anomaly.size
+        self.initial_threshold_ = float(_flip(t, self._orientation))
+        return self._refit()
+
+    def _refit(self) -> float:
+        self.gpd_shape_, self.gpd_scale_ = fit_gpd(self._peaks)
+        self.n_peaks_ = int(self._peaks.size)
+        return gpd_tail_quantile(
+            self._t,
+            self.gpd_shape_,
+            self.gpd_scale_,
+            self._risk,
+            self._n_scores,
+            self.n_peaks_,
+        )
+
+    def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
+        return self._calibrate(anomaly)
+
+
+class SPOT(POTThreshold):
+    """Streaming Peaks-Over-Threshold (SPOT): POT that keeps learning.
+
+    Use it on a stream whose normal behaviour is stationary, to flag rare
+    extremes and let the tail fit improve as scores arrive (Siffer et al.,
+    KDD 2017, Algorithm 1). ``fit`` calibrates exactly as ``POTThreshold``.
+    ``update(scores)`` then takes the new scores one at a time, in order: a
+    score beyond ``threshold_`` is an alarm and is left out of the model; a
+    score between the initial threshold and ``threshold_`` is a new peak, so
+    the GPD is refitted and ``threshold_`` recomputed; any other score only
+    counts towards n (the threshold is recomputed at the next peak). The
+    drifting variant DSPOT is not implemented: remove a trend from the scores
+    first (e.g. subtract a moving average of recent normal scores).
+
+    Because alarms are left out, as in the paper, the model sees a tail cut
+    off at ``threshold_``, which thins the fitted tail. On a long stationary
+    stream ``threshold_`` therefore settles somewhat below the batch
+    ``POTThreshold`` value: for Exp(1) scores about 10% below at
+    ``risk=1e-3`` and 6% below at ``risk=1e-4``, so alarms come about twice
+    as often as ``risk``. Refit ``POTThreshold`` on recent scores when an
+    unbiased level matters more than adaptation.
+
+    Parameters
+    ----------
+    risk : float, default=1e-4
+        Target probability that a normal score is flagged, in (0, 1).
+    initial_quantile : float, default=0.98
+        Quantile that sets the initial threshold, in (0, 1).
+    n_init : int, default=None
+        If given, ``fit`` calibrates on the first ``n_init`` scores and
+        streams the rest through ``update``. None calibrates on all.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Attributes
+    ----------
+    threshold_ : float
+        The current threshold, in the orientation of the input.
+    thresholds_ : ndarray of shape (n_streamed,)
+        The threshold each streamed score was compared with, in order.
+    initial_threshold_, gpd_shape_, gpd_scale_, n_peaks_
+        As in ``POTThreshold``, for the current fit.
+
+    See Also
+    --------
+    spot_flags : The same as a function.
+    POTThreshold : The batch form.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vaeanomaly.thresholds import SPOT
+    >>> rng = np.random.default_rng(0)
+    >>> spot = SPOT(risk=1e-3, orientation="anomaly").fit(rng.exponential(size=2000))
+    >>> flags = spot.update(np.r_[rng.exponential(size=500), 50.0])
+    >>> np.flatnonzero(flags), len(spot.thresholds_)
+    (array([500]), 501)
+    """
+
+    def __init__(
+        self,
+        risk: float = 1e-4,
+        initial_quantile: float = 0.98,
+        n_init: int | None = None,
+        *,
+        orientation: str = "normality",
+    ):
+        super().__init__(risk, initial_quantile, orientation=orientation)
+        self.n_init = n_init
+
+    def fit(self: _T, scores: ArrayLike, y: ArrayLike | None = None) -> _T:
+        """Calibrate on ``scores`` (or their first ``n_init``); see ``POTThreshold``."""
+        self._orientation = _check_orientation(self.orientation)
+        anomaly = _flip(_check_scores(scores), self._orientation)
+        n_init = anomaly.size
+        if self.n_init is not None:
+            n_init = _check_n_init(self.n_init, anomaly.size)
+        self._z = self._calibrate(anomaly[:n_init])
+        self.threshold_ = float(_flip(self._z, self._orientation))
+        self.thresholds_ = np.empty(0)
+        self._stream(anomaly[n_init:])
+        return self
+
+    def update(self, scores: ArrayLike) -> np.ndarray:
+        """Process new scores in order, updating the threshold as peaks arrive.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,)
+            New scores, in the orientation used in ``fit``.
+
+        Returns
+        -------
+        flags : ndarray of shape (n_samples,)
+            Boolean, True where a score was an alarm when it arrived.
+        """
+        self._check_fitted()
+        return self._stream(_flip(_check_scores(scores), self._orientation))
+
+    def _stream(self, anomaly: np.ndarray) -> np.ndarray:
+        flags = np.zeros(anomaly.size, dtype=bool)
+        history = np.empty(anomaly.size)
+        start = 0
+        for i in np.flatnonzero(anomaly > self._t):  # only these can change z
+            history[start : i + 1] = self._z
+            self._n_scores += i - start  # the normal scores before i
+            if anomaly[i] > self._z:
+                flags[i] = True
+            else:
+                self._peaks = np.append(self._peaks, anomaly[i] - self._t)
+                self._n_scores += 1
+                self._z = self._refit()
+            start = i + 1
+        history[start:] = self._z
+        self._n_scores += anomaly.size - start
+        self.threshold_ = float(_flip(self._z, self._orientation))
+        self.thresholds_ = np.r_[self.thresholds_, _flip(history, self._orientation)]
+        return flags
+
+
+class FPRThreshold(BaseThreshold):
+    """Guarantee a false-positive rate from clean validation scores.
+
+    Use it when you have scores of data known to be normal (held out from
+    training) and want at most a fraction ``alpha`` of new normal data
+    flagged. This is the split-conformal rule: with n clean anomaly scores
+    sorted as ``X_(1) <= ... <= X_(n)``, the threshold is the order
+    statistic ``X_(k)`` with ``k = ceil((n + 1) * (1 - alpha))``. For a new
+    normal score ``X`` exchangeable with them, ``P(X > X_(k)) <= alpha``,
+    with equality up to ``1 / (n + 1)`` when there are no ties. This needs
+    ``k <= n``, that is ``n >= 1 / alpha - 1``.
+
+    Parameters
+    ----------
+    alpha : float, default=0.01
+        Target false-positive rate, in (0, 1).
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Attributes
+    ----------
+    threshold_ : float
+        The threshold, in the orientation of the input.
+    rank_ : int
+        ``k``, the 1-based rank of the threshold among the anomaly scores.
+
+    See Also
+    --------
+    threshold_from_fpr : The same as a function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vaeanomaly.thresholds import FPRThreshold
+    >>> clean = np.arange(1.0, 100.0)  # 99 clean anomaly scores
+    >>> method = FPRThreshold(alpha=0.05, orientation="anomaly").fit(clean)
+    >>> method.rank_, method.threshold_
+    (95, 95.0)
+    """
+
+    def __init__(self, alpha: float = 0.01, *, orientation: str = "normality"):
+        self.alpha = alpha
+        self.orientation = orientation
+
+    def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
+        hint = "Pass the target false-positive rate, e.g. alpha=0.01."
+        alpha = _check_number(self.alpha, "alpha", 0.0, 1.0, hint)
+        n = anomaly.size
+        n_above = math.floor((n + 1) * alpha + 1e-9)  # 1e-9 absorbs rounding
+        if n_above < 1:
+            need = math.ceil(1.0 / alpha - 1.0 - 1e-9)
+            raise ValueError(
+                f"FPRThreshold with alpha={self.alpha!r} needs at least {need} clean "
+                f"scores (n >= 1/alpha - 1); got {n}. Pass more validation scores, "
+                f"or raise alpha to at least {1.0 / (n + 1):.3g}."
+            )
+        self.rank_ = n + 1 - n_above
+        return float(np.sort(anomaly)[self.rank_ - 1])
+
+
+class BestFThreshold(BaseThreshold):
+    """Choose the threshold that maximises F-beta on labelled scores.
+
+    Use it when you have validation scores with anomaly labels. Every cut
+    between two distinct scores is tried at once (scores sorted, cumulative
+    true- and false-positive counts), and the one with the highest
+    ``F_beta = (1 + beta**2) TP / ((1 + beta**2) TP + beta**2 FN + FP)`` wins
+    (the fewest flags on ties). ``threshold_`` lies halfway between the
+    lowest flagged and the highest unflagged anomaly score.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Weight of recall relative to precision, > 0 (2 favours recall).
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Attributes
+    ----------
+    threshold_ : float
+        The threshold, in the orientation of the input.
+    best_score_ : float
+        F-beta of the chosen threshold on the calibration data.
+
+    See Also
+    --------
+    threshold_from_best_f : The same as a function.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import BestFThreshold
+    >>> method = BestFThreshold(orientation="anomaly")
+    >>> method.fit([0.1, 0.4, 0.35, 0.8, 0.9], y=[0, 0, 0, 1, 1])
+    BestFThreshold(beta=1.0, orientation='anomaly')
+    >>> round(method.threshold_, 3), method.best_score_
+    (0.6, 1.0)
+    """
+
+    def __init__(self, beta: float = 1.0, *, orientation: str = "normality"):
+        self.beta = beta
+        self.orientation = orientation
+
+    def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
+        hint = "Pass beta > 0, e.g. beta=1 (F1) or beta=2 to favour recall."
+        beta = _check_number(self.beta, "beta", 0.0, math.inf, hint)
+        labels = _check_labels(y, anomaly.size)
+        order = np.argsort(-anomaly, kind="stable")
+        ranked, tp = anomaly[order], np.cumsum(labels[order])
+        n_flagged = np.arange(1, anomaly.size + 1)
+        f = (1 + beta**2) * tp / (n_flagged + beta**2 * tp[-1])
+        f[:-1][ranked[:-1] == ranked[1:]] = -1.0  # cannot cut inside a tie
+        best = int(np.argmax(f))
+        self.best_score_ = float(f[best])
+        if best == anomaly.size - 1:
+            return float(np.nextafter(ranked[-1], -np.inf))
+        hi, lo = ranked[best], ranked[best + 1]
+        mid = 0.5 * lo + 0.5 * hi
+        return float(mid if lo <= mid < hi else lo)
+
+
+def _check_labels(y: ArrayLike | None, n: int) -> np.ndarray:
+    if y is None:
+        raise ValueError(
+            "BestFThreshold needs labels: call fit(scores, y) with y = 1 for "
+            "anomalies and 0 for normal scores. Without labels use another method, "
+            "e.g. FPRThreshold."
+        )
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.shape != (n,):
+        raise ValueError(
+            f"y must have shape ({n},), one label per score; got shape "
+            f"{labels.shape!r}. Pass one 0/1 label per score."
+        )
+    if labels.dtype.kind not in "biuf" or not np.isin(labels, [0, 1]).all():
+        raise ValueError(
+            f"y must contain only 0 (normal) and 1 (anomaly); got values "
+            f"{np.unique(labels)[:5].tolist()!r}. For scikit-learn's -1/+1 "
+            "predictions pass (y == -1).astype(int)."
+        )
+    if not labels.any():
+        raise ValueError(
+            "y contains no anomalies (no 1s), so F-beta is undefined. Add labelled "
+            "anomalies, or use FPRThreshold, which needs only normal scores."
+        )
+    return labels.astype(np.int64)
+
+
+# ----------------------------------------------------------------- functions
+def threshold_from_contamination(
+    scores: ArrayLike, contamination: float, *, orientation: str = "normality"
+) -> float:
+    """Return the threshold that flags a fraction ``contamination`` of ``scores``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Calibration scores.
+    contamination : float
+        Expected fraction of anomalies, in (0, 0.5].
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Returns
+    -------
+    threshold : float
+        ``np.percentile(scores, 100 * contamination)`` for normality scores.
+
+    See Also
+    --------
+    ContaminationThreshold : The same as a class; details there.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import threshold_from_contamination
+    >>> threshold_from_contamination([1.0, 2.0, 3.0, 4.0, 5.0], 0.25)
+    2.0
+    """
+    method = ContaminationThreshold(contamination, orientation=orientation)
+    return method.fit(scores).threshold_
+
+
+def threshold_from_quantile(
+    scores: ArrayLike, q: float, *, orientation: str = "normality"
+) -> float:
+    """Return the threshold that leaves a fraction ``q`` of ``scores`` unflagged.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Calibration scores.
+    q : float
+        Fraction of scores on the normal side, in (0, 1): the ``q`` quantile
+        of anomaly scores, or the ``1 - q`` quantile of normality scores.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Returns
+    -------
+    threshold : float
+        The threshold, in the orientation of the input.
+
+    See Also
+    --------
+    threshold_from_contamination : The same with ``contamination = 1 - q``.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import threshold_from_quantile
+    >>> threshold_from_quantile([1.0, 2.0, 3.0, 4.0, 5.0], 0.75, orientation="anomaly")
+    4.0
+    """
+    _check_number(q, "q", 0.0, 1.0, "Pass a fraction such as q=0.95.")
+    anomaly = _flip(_check_scores(scores), _check_orientation(orientation))
+    return float(_flip(np.quantile(anomaly, q), orientation))
+
+
+def apply_threshold(
+    scores: ArrayLike, threshold: float, *, orientation: str = "normality"
+) -> np.ndarray:
+    """Flag ``scores`` beyond ``threshold``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Scores to flag.
+    threshold : float
+        Threshold, in the orientation of ``scores``.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Returns
+    -------
+    flags : ndarray of shape (n_samples,)
+        ``scores < threshold`` for normality scores, ``scores > threshold``
+        for anomaly scores.
+
+    See Also
+    --------
+    FixedThreshold : The same as a class.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import apply_threshold
+    >>> apply_threshold([0.5, -3.0, 1.0], -2.0)
+    array([False,  True, False])
+    """
+    method = FixedThreshold(threshold, orientation=orientation)
+    return method.fit().predict(scores)
+
+
+def threshold_from_robust_z(
+    scores: ArrayLike, z: float = 3.5, *, orientation: str = "normality"
+) -> float:
+    """Return the median +/- ``z`` robust standard deviations (MAD) of ``scores``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Calibration scores.
+    z : float, default=3.5
+        Number of robust standard deviations, > 0.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Returns
+    -------
+    threshold : float
+        The threshold, in the orientation of the input.
+
+    See Also
+    --------
+    RobustZScoreThreshold : The same as a class; details and the MAD = 0 rule.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import threshold_from_robust_z
+    >>> threshold_from_robust_z([1.0, 2.0, 3.0, 4.0, 100.0], orientation="anomaly")
+    8.1891
+    """
+    method = RobustZScoreThreshold(z, orientation=orientation)
+    return method.fit(scores).threshold_
+
+
+def threshold_from_iqr(
+    scores: ArrayLike, k: float = 1.5, *, orientation: str = "normality"
+) -> float:
+    """Return Tukey's fence ``Q3 + k * IQR`` of the anomaly scores.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Calibration scores.
+    k : float, default=1.5
+        Fence width in interquartile ranges, >= 0.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Returns
+    -------
+    threshold : float
+        The threshold, in the orientation of the input.
+
+    See Also
+    --------
+    IQRThreshold : The same as a class.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import threshold_from_iqr
+    >>> threshold_from_iqr([1.0, 2.0, 3.0, 4.0, 5.0])  # normality: Q1 - 1.5 IQR
+    -1.0
+    """
+    return IQRThreshold(k, orientation=orientation).fit(scores).threshold_
+
+
+def threshold_from_pot(
+    scores: ArrayLike,
+    risk: float = 1e-4,
+    initial_quantile: float = 0.98,
+    *,
+    orientation: str = "normality",
+) -> float:
+    """Return the Peaks-Over-Threshold threshold for a target ``risk``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Calibration scores.
+    risk : float, default=1e-4
+        Target probability that a normal score is flagged, in (0, 1).
+    initial_quantile : float, default=0.98
+        Quantile that sets the initial threshold, in (0, 1).
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Returns
+    -------
+    threshold : float
+        The threshold, in the orientation of the input.
+
+    See Also
+    --------
+    POTThreshold : The same as a class; details there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vaeanomaly.thresholds import threshold_from_pot
+    >>> normality = -np.random.default_rng(0).exponential(size=100_000)
+    >>> round(threshold_from_pot(normality, risk=1e-4), 2)
+    -9.44
+    """
+    method = POTThreshold(risk, initial_quantile, orientation=orientation)
+    return method.fit(scores).threshold_
+
+
+def spot_flags(
+    scores: ArrayLike,
+    n_init: int,
+    risk: float = 1e-4,
+    initial_quantile: float = 0.98,
+    *,
+    orientation: str = "normality",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run SPOT: calibrate on the first ``n_init`` scores, stream the rest.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        The stream, in time order.
+    n_init : int
+        Number of leading scores used for calibration, in [1, n_samples].
+    risk : float, default=1e-4
+        Target probability that a normal score is flagged, in (0, 1).
+    initial_quantile : float, default=0.98
+        Quantile that sets the initial threshold, in (0, 1).
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Returns
+    -------
+    flags : ndarray of shape (n_samples - n_init,)
+        Boolean alarms for the streamed scores.
+    thresholds : ndarray of shape (n_samples - n_init,)
+        The threshold each streamed score was compared with.
+
+    See Also
+    --------
+    SPOT : The same as a class; details there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vaeanomaly.thresholds import spot_flags
+    >>> stream = np.r_[np.random.default_rng(0).exponential(size=3000), 40.0]
+    >>> flags, thresholds = spot_flags(stream, 2000, 1e-3, orientation="anomaly")
+    >>> np.flatnonzero(flags)
+    array([1000])
+    """
+    anomaly = _flip(_check_scores(scores), _check_orientation(orientation))
+    n = _check_n_init(n_init, anomaly.size)
+    spot = SPOT(risk, initial_quantile, orientation="anomaly").fit(anomaly[:n])
+    flags = spot._stream(anomaly[n:])
+    return flags, _flip(spot.thresholds_, orientation)
+
+
+def _check_n_init(n_init: Any, n: int) -> int:
+    if isinstance(n_init, bool) or not isinstance(n_init, numbers.Integral):
+        raise TypeError(
+            f"n_init must be an int; got {n_init!r} of type {type(n_init).__name__}. "
+            "Pass the number of leading scores to calibrate on."
+        )
+    if not 1 <= n_init <= n:
+        raise ValueError(
+            f"n_init must be in [1, {n}] (the number of scores); got {n_init!r}. "
+            "Pass the number of leading scores to calibrate on."
+        )
+    return int(n_init)
+
+
+def threshold_from_fpr(
+    scores: ArrayLike, alpha: float = 0.01, *, orientation: str = "normality"
+) -> float:
+    """Return the conformal threshold with false-positive rate at most ``alpha``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Scores of clean (all normal) validation data; at least
+        ``1 / alpha - 1`` of them.
+    alpha : float, default=0.01
+        Target false-positive rate, in (0, 1).
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Returns
+    -------
+    threshold : float
+        The threshold, in the orientation of the input.
+
+    See Also
+    --------
+    FPRThreshold : The same as a class; the rule is stated there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vaeanomaly.thresholds import threshold_from_fpr
+    >>> threshold_from_fpr(np.arange(1.0, 20.0), alpha=0.1, orientation="anomaly")
+    18.0
+    """
+    return FPRThreshold(alpha, orientation=orientation).fit(scores).threshold_
+
+
+def threshold_from_best_f(
+    scores: ArrayLike,
+    y: ArrayLike,
+    beta: float = 1.0,
+    *,
+    orientation: str = "normality",
+) -> float:
+    """Return the threshold that maximises F-beta on labelled scores.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Validation scores.
+    y : array-like of shape (n_samples,)
+        Labels: 1 = anomaly, 0 = normal; at least one 1.
+    beta : float, default=1.0
+        Weight of recall relative to precision, > 0.
+    orientation : {"normality", "anomaly"}, default="normality"
+        Direction of the scores; see the module docstring.
+
+    Returns
+    -------
+    threshold : float
+        The threshold, in the orientation of the input.
+
+    See Also
+    --------
+    BestFThreshold : The same as a class.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import threshold_from_best_f
+    >>> threshold_from_best_f([2.0, -1.0, 1.5, -3.0], [0, 1, 0, 1])  # normality
+    0.25
+    """
+    method = BestFThreshold(beta, orientation=orientation)
+    return method.fit(scores, y).threshold_
+
+
+# ------------------------------------------------------------------ registry
+THRESHOLDS: dict[str, type[BaseThreshold]] = {
+    "contamination": ContaminationThreshold,
+    "fixed": FixedThreshold,
+    "robust_z": RobustZScoreThreshold,
+    "mad": RobustZScoreThreshold,
+    "iqr": IQRThreshold,
+    "pot": POTThreshold,
+    "spot": SPOT,
+    "fpr": FPRThreshold,
+    "best_f": BestFThreshold,
+}
+
+
+def make_threshold(spec: str | BaseThreshold, **params: Any) -> BaseThreshold:
+    """Build an unfitted threshold method from a name or an instance.
+
+    Parameters
+    ----------
+    spec : str or object
+        A key of ``THRESHOLDS`` (``"mad"`` is an alias of ``"robust_z"``), or
+        an instance. An instance is never modified or returned itself: like
+        scikit-learn's ``clone``, a new unfitted ``BaseThreshold`` is built
+        from deep copies of its parameters, so fitting it leaves ``spec``
+        untouched. Any other object with ``fit`` and ``predict`` methods
+        (your own method) is returned as a deep copy.
+    **params
+        Parameters to set, overriding those of ``spec`` (for your own
+        objects, through their ``set_params``).
+
+    Returns
+    -------
+    method : object
+        A new, unfitted instance (or a copy of your own object).
+
+    See Also
+    --------
+    THRESHOLDS : The names and their classes.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import POTThreshold, make_threshold
+    >>> make_threshold("pot", risk=1e-3)
+    POTThreshold(risk=0.001, initial_quantile=0.98, orientation='normality')
+    >>> make_threshold(POTThreshold(risk=1e-3), orientation="anomaly")
+    POTThreshold(risk=0.001, initial_quantile=0.98, orientation='anomaly')
+    """
+    if isinstance(spec, str):
+        if spec not in THRESHOLDS:
+            raise ValueError(
+                f"Unknown threshold method {spec!r}. Use one of "
+                f"{sorted(THRESHOLDS)!r}, or pass an instance such as POTThreshold()."
+            )
+        cls, base = THRESHOLDS[spec], {}
+    elif isinstance(spec, BaseThreshold):
+        cls, base = type(spec), copy.deepcopy(spec.get_params())
+    elif isinstance(spec, type):
+        raise TypeError(
+            f"threshold must be a method name or an instance; got the class "
+            f"{spec.__name__}. Instantiate it, e.g. {spec.__name__}()."
+        )
+    elif all(callable(getattr(spec, m, None)) for m in ("fit", "predict")):
+        method = copy.deepcopy(spec)
+        return method.set_params(**params) if params else method
+    else:
+        raise TypeError(
+            f"threshold must be a method name or a threshold instance; got {spec!r} "
+            f"of type {type(spec).__name__}. Pass e.g. 'pot' or POTThreshold()."
+        )
+    names = list(inspect.signature(cls.__init__).parameters)[1:]
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise ValueError(
+            f"{cls.__name__} has no parameter(s) {unknown!r}. Its parameters are "
+            f"{names!r}."
+        )
+    return cls(**{**base, **params})
+
+
+def fit_offset(method: Any, scores: ArrayLike, y: ArrayLike | None = None) -> float:
+    """Fit a threshold method on normality scores and return the cut-off.
+
+    The estimator's ``offset_`` comes from here: ``scores`` are higher = more
+    normal, and the result is in that orientation too, whatever the method's
+    own ``orientation`` (an anomaly-oriented method sees ``-scores`` and its
+    threshold is negated back).
+
+    Parameters
+    ----------
+    method : BaseThreshold or object with fit and threshold_
+        An unfitted method; it is fitted in place.
+    scores : array-like of shape (n_samples,)
+        Normality scores (higher = more normal).
+    y : array-like of shape (n_samples,), default=None
+        Labels (1 = anomaly) for methods that use them.
+
+    Returns
+    -------
+    float
+        Rows with a score below it are anomalies.
+
+    Examples
+    --------
+    >>> from vaeanomaly.thresholds import ContaminationThreshold, fit_offset
+    >>> fit_offset(ContaminationThreshold(0.25, orientation="anomaly"), [4.0, 3.0, 2.0, 1.0])
+    1.75
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    anomaly_oriented = getattr(method, "orientation", "normality") == "anomaly"
+    method.fit(-scores if anomaly_oriented else scores, y)
+    value = float(method.threshold_)
+    return -value if anomaly_oriented else value
