@@ -20,7 +20,10 @@ def _compose(*decorators):
 
 
 data_argument = click.argument(
-    "data", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=pathlib.Path)
+    "data",
+    type=click.Path(
+        exists=True, dir_okay=False, allow_dash=True, path_type=pathlib.Path
+    ),
 )
 
 sep_option = click.option(
@@ -29,9 +32,13 @@ sep_option = click.option(
     help="Column separator. Default: sniffed from the header among ',', ';' and tab.",
 )
 
-quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress or summary on stderr.")
+quiet_option = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress or summary on stderr."
+)
 
-force_option = click.option("--force", is_flag=True, help="Replace an existing output file.")
+force_option = click.option(
+    "--force", is_flag=True, help="Replace an existing output file."
+)
 
 device_option = click.option(
     "--device",
@@ -60,29 +67,100 @@ output_option = click.option(
 )
 
 columns_options = _compose(
-    click.option("--columns", multiple=True, help="Feature columns (comma-separated or repeated). Default: every numeric column."),
-    click.option("--exclude", multiple=True, help="Columns never used as features (comma-separated or repeated)."),
-    click.option("--index-col", default=None, help="Identifier column: copied to the output, never a feature."),
+    click.option(
+        "--columns",
+        multiple=True,
+        help="Feature columns (comma-separated or repeated). Default: every numeric column.",
+    ),
+    click.option(
+        "--exclude",
+        multiple=True,
+        help="Columns never used as features (comma-separated or repeated).",
+    ),
+    click.option(
+        "--index-col",
+        default=None,
+        help="Identifier column: copied to the output, never a feature.",
+    ),
 )
 
 training_options = _compose(
-    click.option("--epochs", default=200, show_default=True, type=click.IntRange(min=1), help="Most training epochs (early stopping usually ends sooner)."),
-    click.option("--latent-dim", default=None, type=click.IntRange(min=1), help="Dimension of z. Default: from the number of columns."),
-    click.option("--hidden-dims", default=None, help="Encoder widths, e.g. '64,32'. Default: from the number of columns."),
-    click.option("--likelihood", default="auto", show_default=True, type=click.Choice(["auto", "gaussian", "gaussian_fixed", "bernoulli"]), help="Observation model p(x|z)."),
-    click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1), help="Rows per training step."),
-    click.option("--seed", default=0, show_default=True, type=int, help="Random seed; the same seed gives the same model and scores."),
+    click.option(
+        "--epochs",
+        default=200,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Most training epochs (early stopping usually ends sooner).",
+    ),
+    click.option(
+        "--latent-dim",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Dimension of z. Default: from the number of columns.",
+    ),
+    click.option(
+        "--hidden-dims",
+        default=None,
+        help="Encoder widths, e.g. '64,32'. Default: from the number of columns.",
+    ),
+    click.option(
+        "--likelihood",
+        default="auto",
+        show_default=True,
+        type=click.Choice(["auto", "gaussian", "gaussian_fixed", "bernoulli"]),
+        help="Observation model p(x|z).",
+    ),
+    click.option(
+        "--batch-size",
+        default=128,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Rows per training step.",
+    ),
+    click.option(
+        "--seed",
+        default=0,
+        show_default=True,
+        type=int,
+        help="Random seed; the same seed gives the same model and scores.",
+    ),
 )
 
 scoring_options = _compose(
-    click.option("--method", default=None, type=click.Choice(sorted(SCORE_METHODS)), help="Score method. Default: the model's (elbo)."),
-    click.option("--draws", default=None, type=click.IntRange(min=1), help="Monte-Carlo draws of z per row. Default: the model's (16)."),
+    click.option(
+        "--method",
+        default=None,
+        type=click.Choice(sorted(SCORE_METHODS)),
+        help="Score method. Default: the model's (elbo).",
+    ),
+    click.option(
+        "--draws",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Monte-Carlo draws of z per row. Default: the model's (16).",
+    ),
 )
 
 threshold_options = _compose(
-    click.option("--threshold", "threshold_name", default=None, type=click.Choice(_UNLABELLED_THRESHOLDS), help="How to turn scores into flags. Default: the model's (a robust z-score rule)."),
-    click.option("--contamination", default=None, type=click.FloatRange(0, 0.5, min_open=True), help="Flag this share of rows (the contamination quantile)."),
-    click.option("--risk", default=None, type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Tail probability for --threshold pot."),
+    click.option(
+        "--threshold",
+        "threshold_name",
+        default=None,
+        type=click.Choice(_UNLABELLED_THRESHOLDS),
+        help="How to turn scores into flags. Default: the model's (a robust z-score rule).",
+    ),
+    click.option(
+        "--contamination",
+        default=None,
+        type=click.FloatRange(0, 0.5, min_open=True),
+        help="Flag this share of rows (the contamination quantile).",
+    ),
+    click.option(
+        "--risk",
+        default=None,
+        type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        help="Tail probability for --threshold pot.",
+    ),
 )
 
 
@@ -95,20 +173,29 @@ def hidden_dims_value(text: str | None) -> tuple[int, ...] | None:
     except ValueError:
         dims = ()
     if not dims or min(dims) < 1:
-        raise click.BadParameter(f"expected positive integers separated by commas, e.g. '64,32'; got {text!r}.", param_hint="--hidden-dims")
+        raise click.BadParameter(
+            f"expected positive integers separated by commas, e.g. '64,32'; got {text!r}.",
+            param_hint="--hidden-dims",
+        )
     return dims
 
 
-def threshold_spec(threshold_name: str | None, contamination: float | None, risk: float | None):
+def threshold_spec(
+    threshold_name: str | None, contamination: float | None, risk: float | None
+):
     """Build the threshold object the options ask for, or ``None`` for the model's."""
     from vaeanomaly.thresholds import make_threshold
 
     if contamination is not None:
         if threshold_name not in (None, "contamination"):
-            raise click.UsageError(f"--contamination sets the threshold itself; drop it or --threshold {threshold_name}.")
+            raise click.UsageError(
+                f"--contamination sets the threshold itself; drop it or --threshold {threshold_name}."
+            )
         return make_threshold("contamination", contamination=contamination)
     if risk is not None:
         if threshold_name not in (None, "pot"):
-            raise click.UsageError(f"--risk applies to --threshold pot, not {threshold_name!r}.")
+            raise click.UsageError(
+                f"--risk applies to --threshold pot, not {threshold_name!r}."
+            )
         return make_threshold("pot", risk=risk)
     return None if threshold_name is None else make_threshold(threshold_name)

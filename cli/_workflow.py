@@ -14,12 +14,20 @@ import numpy as np
 import pandas as pd
 
 from vaeanomaly import VAEAnomalyDetector
-from vaeanomaly.tables import check_columns, choose_features, iter_csv, read_csv, to_matrix
+from vaeanomaly.tables import (
+    check_columns,
+    choose_features,
+    iter_csv,
+    read_csv,
+    to_matrix,
+)
 
 
 def progress_bar(length: int, label: str, quiet: bool):
     """A click progress bar on stderr (hidden when quiet or not a terminal)."""
-    return click.progressbar(length=length, label=label, file=sys.stderr if not quiet else _Null())
+    return click.progressbar(
+        length=length, label=label, file=sys.stderr if not quiet else _Null()
+    )
 
 
 class _Null:
@@ -46,9 +54,13 @@ def fit_table(
 ) -> VAEAnomalyDetector:
     """Fit a detector on the feature columns of ``frame``, with an epoch progress bar."""
     keys = [index_col] if index_col else []
-    features, skipped = choose_features(frame, columns=columns, exclude=exclude, keys=keys, source=source)
+    features, skipped = choose_features(
+        frame, columns=columns, exclude=exclude, keys=keys, source=source
+    )
     if skipped and not quiet:
-        click.echo(f"Not used as features (not numeric): {', '.join(skipped)}.", err=True)
+        click.echo(
+            f"Not used as features (not numeric): {', '.join(skipped)}.", err=True
+        )
     X = pd.DataFrame(to_matrix(frame, features, source), columns=features)
     detector = VAEAnomalyDetector(**params)
     if threshold is not None:
@@ -57,7 +69,9 @@ def fit_table(
         detector.fit(X, callback=lambda record: bar.update(1))
     if not quiet:
         best = detector.history_[detector.best_epoch_ - 1]
-        loss = best["valid_loss"] if best["valid_loss"] is not None else best["train_loss"]
+        loss = (
+            best["valid_loss"] if best["valid_loss"] is not None else best["train_loss"]
+        )
         click.echo(
             f"Trained on {len(X):,} rows x {len(features)} columns ({', '.join(features)}) "
             f"in {detector.n_iter_} epochs; best validation ELBO {-loss:.3f} nats/row.",
@@ -66,7 +80,9 @@ def fit_table(
     return detector
 
 
-def key_columns(frame: pd.DataFrame, features: list[str], index_col: str | None) -> list[str]:
+def key_columns(
+    frame: pd.DataFrame, features: list[str], index_col: str | None
+) -> list[str]:
     """Columns copied to the output: the index column, then every non-feature column."""
     keys = [index_col] if index_col else []
     return keys + [c for c in frame.columns if c not in features and c not in keys]
@@ -111,10 +127,16 @@ def scored_chunks(
         check_columns(chunk, features, source)
         X = pd.DataFrame(to_matrix(chunk, features, source), columns=features)
         keys = key_columns(chunk, features, index_col)
-        contributions = detector.score_features(X).to_numpy() if features_wanted else None
+        contributions = (
+            detector.score_features(X).to_numpy() if features_wanted else None
+        )
         yield output_frame(
-            chunk, keys, detector.score_samples(X), offset=offset,
-            contributions=contributions, features=features,
+            chunk,
+            keys,
+            detector.score_samples(X),
+            offset=offset,
+            contributions=contributions,
+            features=features,
         )
         total += len(chunk)
         if not quiet and sys.stderr.isatty():

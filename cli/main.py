@@ -28,7 +28,13 @@ from vaeanomaly.cli._options import (
     threshold_spec,
     training_options,
 )
-from vaeanomaly.cli._workflow import fit_table, key_columns, output_frame, rereadable, scored_chunks
+from vaeanomaly.cli._workflow import (
+    fit_table,
+    key_columns,
+    output_frame,
+    rereadable,
+    scored_chunks,
+)
 from vaeanomaly.tables import check_columns, read_csv, to_matrix, write_csv
 from vaeanomaly.thresholds import fit_offset
 
@@ -38,7 +44,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="vaeanomaly")
 def vaeanomaly() -> None:
-    """Find anomalies in CSV tables with a variational autoencoder.
+    r"""Find anomalies in CSV tables with a variational autoencoder.
 
     Scores are log-likelihoods: higher means more normal. Results go to
     stdout or --output; progress and messages go to stderr.
@@ -50,7 +56,9 @@ def vaeanomaly() -> None:
     """
 
 
-def _params(epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, device, method, draws) -> dict:
+def _params(
+    epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, device, method, draws
+) -> dict:
     params = {
         "max_epochs": epochs,
         "latent_dim": latent_dim,
@@ -69,7 +77,14 @@ def _params(epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, devic
 
 @vaeanomaly.command()
 @data_argument
-@click.option("--output", "-o", "model_out", required=True, type=click.Path(dir_okay=False, path_type=pathlib.Path), help="Where to write the model file (e.g. model.vae).")
+@click.option(
+    "--output",
+    "-o",
+    "model_out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=pathlib.Path),
+    help="Where to write the model file (e.g. model.vae).",
+)
 @columns_options
 @training_options
 @scoring_options
@@ -78,8 +93,29 @@ def _params(epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, devic
 @sep_option
 @force_option
 @quiet_option
-def fit(data, model_out, columns, exclude, index_col, epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, method, draws, threshold_name, contamination, risk, device, sep, force, quiet):
-    """Train a model on a CSV file and save it.
+def fit(
+    data,
+    model_out,
+    columns,
+    exclude,
+    index_col,
+    epochs,
+    latent_dim,
+    hidden_dims,
+    likelihood,
+    batch_size,
+    seed,
+    method,
+    draws,
+    threshold_name,
+    contamination,
+    risk,
+    device,
+    sep,
+    force,
+    quiet,
+):
+    r"""Train a model on a CSV file and save it.
 
     Uses every numeric column unless --columns or --exclude say otherwise.
     The threshold for later `detect` runs is set here from the training scores.
@@ -90,30 +126,91 @@ def fit(data, model_out, columns, exclude, index_col, epochs, latent_dim, hidden
     """
     with reported_errors():
         if model_out.exists() and not force:
-            raise CLIError(f"'{model_out}' already exists. Pass --force to replace it, or choose another --output.")
+            raise CLIError(
+                f"'{model_out}' already exists. Pass --force to replace it, or choose another --output."
+            )
         frame = read_csv(data, sep=sep)
-        params = _params(epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, device, method, draws)
+        params = _params(
+            epochs,
+            latent_dim,
+            hidden_dims,
+            likelihood,
+            batch_size,
+            seed,
+            device,
+            method,
+            draws,
+        )
         spec = threshold_spec(threshold_name, contamination, risk)
-        detector = fit_table(frame, data, columns=columns, exclude=exclude, index_col=index_col, params=params, threshold=spec, quiet=quiet)
+        detector = fit_table(
+            frame,
+            data,
+            columns=columns,
+            exclude=exclude,
+            index_col=index_col,
+            params=params,
+            threshold=spec,
+            quiet=quiet,
+        )
         save_model(detector, model_out)
     if not quiet:
         click.echo(f"Saved model to '{model_out}'.", err=True)
 
 
-def _score_or_detect(detect, data, model, output, columns, exclude, index_col, method, draws, features, chunksize, threshold_name, contamination, risk, seed, device, sep, force, quiet):
+def _score_or_detect(
+    detect,
+    data,
+    model,
+    output,
+    columns,
+    exclude,
+    index_col,
+    method,
+    draws,
+    features,
+    chunksize,
+    threshold_name,
+    contamination,
+    risk,
+    seed,
+    device,
+    sep,
+    force,
+    quiet,
+):
     """The shared body of `score` and `detect`."""
     spec = threshold_spec(threshold_name, contamination, risk) if detect else None
     if model is None:
         if not quiet:
-            click.echo(f"No --model given: fitting a model on '{data}' itself first.", err=True)
+            click.echo(
+                f"No --model given: fitting a model on '{data}' itself first.", err=True
+            )
         frame = read_csv(data, sep=sep)
         params = _params(200, None, None, "auto", 128, seed, device, method, draws)
-        detector = fit_table(frame, data, columns=columns, exclude=exclude, index_col=index_col, params=params, threshold=spec, quiet=quiet)
+        detector = fit_table(
+            frame,
+            data,
+            columns=columns,
+            exclude=exclude,
+            index_col=index_col,
+            params=params,
+            threshold=spec,
+            quiet=quiet,
+        )
         names = [str(c) for c in detector.feature_names_in_]
         X = pd.DataFrame(to_matrix(frame, names, data), columns=names)
         scores = detector.score_samples(X)
         contributions = detector.score_features(X).to_numpy() if features else None
-        chunks = [output_frame(frame, key_columns(frame, names, index_col), scores, offset=detector.offset_ if detect else None, contributions=contributions, features=names)]
+        chunks = [
+            output_frame(
+                frame,
+                key_columns(frame, names, index_col),
+                scores,
+                offset=detector.offset_ if detect else None,
+                contributions=contributions,
+                features=names,
+            )
+        ]
         return _write(chunks, output, force, quiet, detect)
     detector = load_model(model)
     if method is not None:
@@ -123,9 +220,30 @@ def _score_or_detect(detect, data, model, output, columns, exclude, index_col, m
     with rereadable(data) as source:
         offset = detector.offset_ if detect else None
         if spec is not None:
-            first_pass = scored_chunks(detector, source, sep=sep, chunksize=chunksize, index_col=index_col, features_wanted=False, offset=None, quiet=True)
-            offset = fit_offset(spec, np.concatenate([chunk["score"].to_numpy() for chunk in first_pass]))
-        chunks = scored_chunks(detector, source, sep=sep, chunksize=chunksize, index_col=index_col, features_wanted=features, offset=offset, quiet=quiet)
+            first_pass = scored_chunks(
+                detector,
+                source,
+                sep=sep,
+                chunksize=chunksize,
+                index_col=index_col,
+                features_wanted=False,
+                offset=None,
+                quiet=True,
+            )
+            offset = fit_offset(
+                spec,
+                np.concatenate([chunk["score"].to_numpy() for chunk in first_pass]),
+            )
+        chunks = scored_chunks(
+            detector,
+            source,
+            sep=sep,
+            chunksize=chunksize,
+            index_col=index_col,
+            features_wanted=features,
+            offset=offset,
+            quiet=quiet,
+        )
         return _write(chunks, output, force, quiet, detect)
 
 
@@ -143,7 +261,11 @@ def _write(chunks, output, force, quiet, detect) -> int:
     rows = write_csv(counted(), output, force=force)
     if not quiet:
         where = "stdout" if str(output) == "-" else f"'{output}'"
-        extra = f"; {flagged:,} flagged as anomalies ({flagged / max(rows, 1):.2%})" if detect else ""
+        extra = (
+            f"; {flagged:,} flagged as anomalies ({flagged / max(rows, 1):.2%})"
+            if detect
+            else ""
+        )
         click.echo(f"Scored {rows:,} rows to {where}{extra}.", err=True)
     return flagged
 
@@ -154,9 +276,23 @@ _score_params = [
     output_option,
     columns_options,
     scoring_options,
-    click.option("--features", is_flag=True, help="Add each column's contribution to the anomaly score (contrib_<column>)."),
-    click.option("--chunksize", default=100_000, type=click.IntRange(min=1), help="Rows read and scored at a time; bounds memory."),
-    click.option("--seed", default=0, type=int, help="Random seed when fitting on DATA (no --model)."),
+    click.option(
+        "--features",
+        is_flag=True,
+        help="Add each column's contribution to the anomaly score (contrib_<column>).",
+    ),
+    click.option(
+        "--chunksize",
+        default=100_000,
+        type=click.IntRange(min=1),
+        help="Rows read and scored at a time; bounds memory.",
+    ),
+    click.option(
+        "--seed",
+        default=0,
+        type=int,
+        help="Random seed when fitting on DATA (no --model).",
+    ),
     device_option,
     sep_option,
     force_option,
@@ -175,8 +311,24 @@ def _apply(params):
 
 @vaeanomaly.command()
 @_apply(_score_params)
-def score(data, model, output, columns, exclude, index_col, method, draws, features, chunksize, seed, device, sep, force, quiet):
-    """Score every row of a CSV file; higher scores are more normal.
+def score(
+    data,
+    model,
+    output,
+    columns,
+    exclude,
+    index_col,
+    method,
+    draws,
+    features,
+    chunksize,
+    seed,
+    device,
+    sep,
+    force,
+    quiet,
+):
+    r"""Score every row of a CSV file; higher scores are more normal.
 
     Writes the identifier columns (every column that is not a feature, or a
     `row` number) and `score`. DATA may be '-' for stdin; the file is read in
@@ -188,15 +340,59 @@ def score(data, model, output, columns, exclude, index_col, method, draws, featu
       cat new.csv | vaeanomaly score - -m model.vae > scores.csv
     """
     with reported_errors():
-        _score_or_detect(False, data, model, output, columns, exclude, index_col, method, draws, features, chunksize, None, None, None, seed, device, sep, force, quiet)
+        _score_or_detect(
+            False,
+            data,
+            model,
+            output,
+            columns,
+            exclude,
+            index_col,
+            method,
+            draws,
+            features,
+            chunksize,
+            None,
+            None,
+            None,
+            seed,
+            device,
+            sep,
+            force,
+            quiet,
+        )
 
 
 @vaeanomaly.command()
 @_apply(_score_params)
 @threshold_options
-@click.option("--fail-on-anomaly", is_flag=True, help="Exit with status 1 when any row is flagged (for monitoring jobs).")
-def detect(data, model, output, columns, exclude, index_col, method, draws, features, chunksize, seed, device, sep, force, quiet, threshold_name, contamination, risk, fail_on_anomaly):
-    """Flag anomalous rows of a CSV file.
+@click.option(
+    "--fail-on-anomaly",
+    is_flag=True,
+    help="Exit with status 1 when any row is flagged (for monitoring jobs).",
+)
+def detect(
+    data,
+    model,
+    output,
+    columns,
+    exclude,
+    index_col,
+    method,
+    draws,
+    features,
+    chunksize,
+    seed,
+    device,
+    sep,
+    force,
+    quiet,
+    threshold_name,
+    contamination,
+    risk,
+    fail_on_anomaly,
+):
+    r"""Flag anomalous rows of a CSV file.
 
     Like `score`, plus an `is_anomaly` column (1 = anomaly). The model's own
     threshold is used unless --threshold, --contamination or --risk ask for
@@ -208,7 +404,27 @@ def detect(data, model, output, columns, exclude, index_col, method, draws, feat
       vaeanomaly detect new.csv -m model.vae --threshold pot --risk 1e-3 --fail-on-anomaly
     """
     with reported_errors():
-        flagged = _score_or_detect(True, data, model, output, columns, exclude, index_col, method, draws, features, chunksize, threshold_name, contamination, risk, seed, device, sep, force, quiet)
+        flagged = _score_or_detect(
+            True,
+            data,
+            model,
+            output,
+            columns,
+            exclude,
+            index_col,
+            method,
+            draws,
+            features,
+            chunksize,
+            threshold_name,
+            contamination,
+            risk,
+            seed,
+            device,
+            sep,
+            force,
+            quiet,
+        )
     if fail_on_anomaly and flagged:
         sys.exit(1)
 
@@ -216,14 +432,20 @@ def detect(data, model, output, columns, exclude, index_col, method, draws, feat
 @vaeanomaly.command()
 @data_argument
 @model_option
-@click.option("--label-col", required=True, help="Column with the true labels (1 = anomaly, 0 = normal).")
+@click.option(
+    "--label-col",
+    required=True,
+    help="Column with the true labels (1 = anomaly, 0 = normal).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-@click.option("--seed", default=0, type=int, help="Random seed when fitting on DATA (no --model).")
+@click.option(
+    "--seed", default=0, type=int, help="Random seed when fitting on DATA (no --model)."
+)
 @device_option
 @sep_option
 @quiet_option
 def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
-    """Measure detection quality against known labels.
+    r"""Measure detection quality against known labels.
 
     Prints AUROC, average precision, and precision, recall and F1 of the
     flags at the model's threshold. Without --model, a model is fitted on DATA
@@ -233,25 +455,46 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
     Example:
       vaeanomaly evaluate test.csv -m model.vae --label-col label --json
     """
-    from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
+    from sklearn.metrics import (
+        average_precision_score,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
 
     with reported_errors():
         frame = read_csv(data, sep=sep)
         if label_col not in frame.columns:
-            raise CLIError(f"Label column '{label_col}' is not in '{data}', whose columns are {list(frame.columns)}. Pass --label-col with one of them.")
+            raise CLIError(
+                f"Label column '{label_col}' is not in '{data}', whose columns are {list(frame.columns)}. Pass --label-col with one of them."
+            )
         y = to_matrix(frame, [label_col], data)[:, 0]
         if not set(np.unique(y)) <= {0.0, 1.0} or len(np.unique(y)) < 2:
-            raise CLIError(f"Column '{label_col}' must hold both 0 (normal) and 1 (anomaly); it holds {sorted(set(np.unique(y)))[:10]}.")
+            raise CLIError(
+                f"Column '{label_col}' must hold both 0 (normal) and 1 (anomaly); it holds {sorted(set(np.unique(y)))[:10]}."
+            )
         if model is None:
             params = _params(200, None, None, "auto", 128, seed, device, None, None)
-            detector = fit_table(frame, data, columns=(), exclude=(label_col,), index_col=None, params=params, threshold=None, quiet=quiet)
+            detector = fit_table(
+                frame,
+                data,
+                columns=(),
+                exclude=(label_col,),
+                index_col=None,
+                params=params,
+                threshold=None,
+                quiet=quiet,
+            )
         else:
             detector = load_model(model)
         names = [str(c) for c in detector.feature_names_in_]
         check_columns(frame, names, data)
-        scores = detector.score_samples(pd.DataFrame(to_matrix(frame, names, data), columns=names))
+        scores = detector.score_samples(
+            pd.DataFrame(to_matrix(frame, names, data), columns=names)
+        )
         flags = (scores < detector.offset_).astype(int)
-        precision, recall, f1, _ = precision_recall_fscore_support(y, flags, average="binary", zero_division=0)
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y, flags, average="binary", zero_division=0
+        )
         metrics = {
             "rows": len(y),
             "anomalies": int(y.sum()),
@@ -263,17 +506,32 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
             "f1": f1,
         }
     if as_json:
-        click.echo(json.dumps({k: float(v) if isinstance(v, float | np.floating) else v for k, v in metrics.items()}))
+        click.echo(
+            json.dumps(
+                {
+                    k: float(v) if isinstance(v, float | np.floating) else v
+                    for k, v in metrics.items()
+                }
+            )
+        )
     else:
         for key, value in metrics.items():
-            click.echo(f"{key:18s} {value:.4f}" if isinstance(value, float) else f"{key:18s} {value}")
+            click.echo(
+                f"{key:18s} {value:.4f}"
+                if isinstance(value, float)
+                else f"{key:18s} {value}"
+            )
 
 
 @vaeanomaly.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the whole metadata as JSON.")
+@click.argument(
+    "model", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path)
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the whole metadata as JSON."
+)
 def info(model, as_json):
-    """Show what a model was trained on and how.
+    r"""Show what a model was trained on and how.
 
     Reads only the file's metadata; nothing in the file is run.
 
@@ -288,15 +546,26 @@ def info(model, as_json):
         return
     fitted, params = meta["fitted"], meta["params"]
     best = fitted["history_"][fitted["best_epoch_"] - 1] if fitted["history_"] else {}
-    loss = best.get("valid_loss") if best.get("valid_loss") is not None else best.get("train_loss")
-    columns = fitted.get("feature_names_in_") or [f"x{j}" for j in range(fitted["n_features_in_"])]
+    loss = (
+        best.get("valid_loss")
+        if best.get("valid_loss") is not None
+        else best.get("train_loss")
+    )
+    columns = fitted.get("feature_names_in_") or [
+        f"x{j}" for j in range(fitted["n_features_in_"])
+    ]
     lines = [
         f"model file        {model}",
         f"vaeanomaly        {meta['package_version']} (format {meta['format_version']}, torch {meta['torch_version']})",
         f"trained on        {fitted.get('n_samples_fit_', '?')} rows x {fitted['n_features_in_']} columns",
-        "columns           " + ", ".join(f"{c} ({h})" for c, h in zip(columns, fitted["feature_likelihoods_"])),
+        "columns           "
+        + ", ".join(
+            f"{c} ({h})" for c, h in zip(columns, fitted["feature_likelihoods_"], strict=False)
+        ),
         f"network           hidden {tuple(fitted['hidden_dims_'])}, latent {fitted['latent_dim_']}",
-        f"training          {fitted['n_iter_']} epochs, best epoch {fitted['best_epoch_']}, validation ELBO {-loss:.4f} nats/row" if loss is not None else "training          (no history)",
+        f"training          {fitted['n_iter_']} epochs, best epoch {fitted['best_epoch_']}, validation ELBO {-loss:.4f} nats/row"
+        if loss is not None
+        else "training          (no history)",
         f"scoring           {params['score_method']} with {params['n_draws']} draws",
         f"threshold         score < {fitted['offset_']:.4f} is an anomaly ({_threshold_text(params)})",
     ]
@@ -306,7 +575,9 @@ def info(model, as_json):
 def _threshold_text(params: dict) -> str:
     spec = params.get("threshold")
     if isinstance(spec, dict):
-        state = ", ".join(f"{k}={v}" for k, v in spec["state"].items() if not k.endswith("_"))
+        state = ", ".join(
+            f"{k}={v}" for k, v in spec["state"].items() if not k.endswith("_")
+        )
         return f"{spec['name']}({state})"
     if spec:
         return spec

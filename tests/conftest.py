@@ -10,7 +10,13 @@ from vaeanomaly import VAEAnomalyDetector
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
-TINY = {"hidden_dims": (16,), "latent_dim": 2, "max_epochs": 60, "patience": 5, "n_draws": 8}
+TINY = {
+    "hidden_dims": (16,),
+    "latent_dim": 2,
+    "max_epochs": 60,
+    "patience": 5,
+    "n_draws": 8,
+}
 
 
 @pytest.fixture

@@ -16,5 +16,3 @@ def test_sklearn_compatible_estimator(estimator, check):
         # Two epochs never converge; the warning is expected and tested elsewhere.
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
-
-

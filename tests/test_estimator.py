@@ -4,6 +4,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
@@ -15,11 +16,6 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.thresholds import POTThreshold
-
-from conftest import TINY
-
-# Tiny fits stop at max_epochs on purpose; the warning has its own test.
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 SCORE_METHODS = ["elbo", "iwae", "recon_prob", "recon_error"]
 
@@ -92,7 +88,10 @@ def test_pandas_in_keeps_names_and_feature_contributions(blob_frame):
     assert list(contrib.columns) == list(frame.columns)
     assert contrib.index.equals(frame.index)
     # The far points' contributions are larger than the inliers'.
-    assert contrib.to_numpy()[y == 1].sum(1).mean() > 3 * contrib.to_numpy()[y == 0].sum(1).mean()
+    assert (
+        contrib.to_numpy()[y == 1].sum(1).mean()
+        > 3 * contrib.to_numpy()[y == 0].sum(1).mean()
+    )
     assert isinstance(det.score_features(frame.to_numpy()), np.ndarray)
 
 
@@ -110,14 +109,17 @@ def test_standardize_makes_units_irrelevant(blob):
     scales = np.array([1e-3, 1.0, 1e3, 50.0])
     a = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
     b = VAEAnomalyDetector(**TINY, random_state=0).fit(X * scales)
-    assert_allclose(a.score_samples(X), b.score_samples(X * scales), rtol=1e-3, atol=1e-3)
+    assert_allclose(
+        a.score_samples(X), b.score_samples(X * scales), rtol=1e-3, atol=1e-3
+    )
 
 
 def test_auto_likelihood_picks_bernoulli_for_binary_columns(rng):
     X = np.c_[rng.normal(size=200), rng.integers(0, 2, 200), rng.normal(size=200)]
     det = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
     assert det.feature_likelihoods_ == ["gaussian", "bernoulli", "gaussian"]
-    assert det.mean_[1] == 0 and det.scale_[1] == 1
+    assert det.mean_[1] == 0
+    assert det.scale_[1] == 1
 
 
 @pytest.mark.parametrize("likelihood", ["gaussian", "gaussian_fixed", "bernoulli"])
@@ -129,13 +131,17 @@ def test_each_likelihood_fits(rng, likelihood):
 
 def test_bernoulli_rejects_values_outside_unit_interval(rng):
     X = rng.normal(size=(50, 2))
-    with pytest.raises(ValueError, match=r"likelihood='bernoulli' needs values in \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"likelihood='bernoulli' needs values in \[0, 1\]"
+    ):
         VAEAnomalyDetector(**TINY, likelihood="bernoulli", standardize=False).fit(X)
 
 
 def test_history_and_early_stopping(blob):
     X, _ = blob
-    det = VAEAnomalyDetector(hidden_dims=(16,), latent_dim=2, max_epochs=500, patience=3, random_state=0)
+    det = VAEAnomalyDetector(
+        hidden_dims=(16,), latent_dim=2, max_epochs=500, patience=3, random_state=0
+    )
     det.fit(X)
     assert det.n_iter_ == len(det.history_) < 500
     assert set(det.history_[0]) >= {"epoch", "train_loss", "valid_loss", "dur"}
@@ -154,7 +160,9 @@ def test_callback_and_verbose(blob, capsys):
     seen = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        VAEAnomalyDetector(**{**TINY, "max_epochs": 3}, verbose=1, random_state=0).fit(X, callback=seen.append)
+        VAEAnomalyDetector(**{**TINY, "max_epochs": 3}, verbose=1, random_state=0).fit(
+            X, callback=seen.append
+        )
     assert [h["epoch"] for h in seen] == [1, 2, 3]
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -163,7 +171,9 @@ def test_callback_and_verbose(blob, capsys):
 
 def test_kl_warmup_ramps_beta(blob):
     X, _ = blob
-    det = VAEAnomalyDetector(**{**TINY, "max_epochs": 6, "patience": None}, kl_warmup=4, random_state=0)
+    det = VAEAnomalyDetector(
+        **{**TINY, "max_epochs": 6, "patience": None}, kl_warmup=4, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         det.fit(X)
@@ -172,17 +182,23 @@ def test_kl_warmup_ramps_beta(blob):
 
 def test_threshold_parameter_sets_offset(blob):
     X, _ = blob
-    det = VAEAnomalyDetector(**TINY, threshold=POTThreshold(risk=1e-2, initial_quantile=0.9), random_state=0)
+    det = VAEAnomalyDetector(
+        **TINY, threshold=POTThreshold(risk=1e-2, initial_quantile=0.9), random_state=0
+    )
     det.fit(X)
     assert det.threshold_ is not det.threshold
     assert det.offset_ == pytest.approx(det.threshold_.threshold_)
     by_name = VAEAnomalyDetector(**TINY, threshold="iqr", random_state=0).fit(X)
-    assert_array_equal(by_name.predict(X) == -1, by_name.score_samples(X) < by_name.offset_)
+    assert_array_equal(
+        by_name.predict(X) == -1, by_name.score_samples(X) < by_name.offset_
+    )
 
 
 def test_threshold_and_contamination_conflict(blob):
     X, _ = blob
-    with pytest.raises(ValueError, match="Keep contamination='auto' when you pass threshold"):
+    with pytest.raises(
+        ValueError, match="Keep contamination='auto' when you pass threshold"
+    ):
         VAEAnomalyDetector(**TINY, threshold="pot", contamination=0.1).fit(X)
 
 
@@ -198,7 +214,10 @@ def test_not_fitted():
         (np.array([[1.0, np.inf], [2.0, 3.0], [0.0, 1.0]]), "infinity"),
         (np.zeros((0, 3)), "0 sample"),
         (np.zeros((1, 3)), "1 sample"),
-        (pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}), "could not convert string to float"),
+        (
+            pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}),
+            "could not convert string to float",
+        ),
     ],
 )
 def test_bad_training_data(X, match):
@@ -228,7 +247,10 @@ def test_wrong_columns_at_score_time(fitted_tiny):
 
 
 def test_parameter_validation_message():
-    with pytest.raises(ValueError, match="'n_draws' parameter of VAEAnomalyDetector must be an int in the range"):
+    with pytest.raises(
+        ValueError,
+        match="'n_draws' parameter of VAEAnomalyDetector must be an int in the range",
+    ):
         VAEAnomalyDetector(n_draws=0).fit(np.zeros((5, 2)))
 
 
@@ -245,12 +267,16 @@ def test_pickled_state_holds_a_state_dict_not_a_module(fitted_tiny):
     det, _ = fitted_tiny
     state = det.__getstate__()
     assert isinstance(state["module_"], dict)
-    assert "module_" in det.__dict__ and not isinstance(det.__dict__["module_"], dict)
+    assert "module_" in det.__dict__
+    assert not isinstance(det.__dict__["module_"], dict)
 
 
 def test_pipeline_with_scaler_and_pandas_output(blob_frame):
     frame, y = blob_frame
-    pipe = make_pipeline(StandardScaler().set_output(transform="pandas"), VAEAnomalyDetector(**TINY, standardize=False, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler().set_output(transform="pandas"),
+        VAEAnomalyDetector(**TINY, standardize=False, random_state=0),
+    )
     pipe.fit(frame)
     assert roc_auc_score(y, -pipe.score_samples(frame)) > 0.95
     assert pipe.predict(frame).shape == (len(frame),)
@@ -258,13 +284,25 @@ def test_pipeline_with_scaler_and_pandas_output(blob_frame):
 
 def test_column_transformer_with_one_hot(rng):
     frame = pd.DataFrame(
-        {"mode": rng.choice(["idle", "run"], 300), "temp": rng.normal(size=300), "load": rng.normal(size=300)}
+        {
+            "mode": rng.choice(["idle", "run"], 300),
+            "temp": rng.normal(size=300),
+            "load": rng.normal(size=300),
+        }
     )
     pre = ColumnTransformer(
-        [("cat", OneHotEncoder(sparse_output=False), ["mode"]), ("num", StandardScaler(), ["temp", "load"])]
+        [
+            ("cat", OneHotEncoder(sparse_output=False), ["mode"]),
+            ("num", StandardScaler(), ["temp", "load"]),
+        ]
     )
     pipe = make_pipeline(pre, VAEAnomalyDetector(**TINY, random_state=0)).fit(frame)
-    assert pipe[-1].feature_likelihoods_ == ["bernoulli", "bernoulli", "gaussian", "gaussian"]
+    assert pipe[-1].feature_likelihoods_ == [
+        "bernoulli",
+        "bernoulli",
+        "gaussian",
+        "gaussian",
+    ]
     assert np.all(np.isfinite(pipe.score_samples(frame)))
 
 

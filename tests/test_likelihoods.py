@@ -37,7 +37,11 @@ def test_bernoulli_head_matches_scipy():
     dist = HEADS["bernoulli"](2)(logits)
     p = 1 / (1 + np.exp(-logits.numpy()[0]))
     expected = scipy_stats.bernoulli.logpmf([1, 0], p)
-    assert_allclose(dist.base_dist.log_prob(torch.tensor([[1.0, 0.0]])).numpy()[0], expected, rtol=1e-5)
+    assert_allclose(
+        dist.base_dist.log_prob(torch.tensor([[1.0, 0.0]])).numpy()[0],
+        expected,
+        rtol=1e-5,
+    )
 
 
 def test_factorized_likelihood_puts_columns_back_in_order():
@@ -62,4 +66,6 @@ def test_single_head_log_prob_sums_features(name):
     params = torch.randn(4, lik.n_params, generator=torch.Generator().manual_seed(1))
     x = torch.rand(4, 3).round()
     p_x = lik(params)
-    assert_allclose(p_x.log_prob(x).numpy(), p_x.log_prob_features(x).sum(-1).numpy(), rtol=1e-6)
+    assert_allclose(
+        p_x.log_prob(x).numpy(), p_x.log_prob_features(x).sum(-1).numpy(), rtol=1e-6
+    )

@@ -8,7 +8,12 @@ from vaeanomaly.likelihoods import FactorizedLikelihood
 
 def make_vae(n_features=5, latent_dim=3, hidden_dims=(8, 4)):
     torch.manual_seed(0)
-    return VAE(n_features, latent_dim, hidden_dims, FactorizedLikelihood(["gaussian"] * n_features))
+    return VAE(
+        n_features,
+        latent_dim,
+        hidden_dims,
+        FactorizedLikelihood(["gaussian"] * n_features),
+    )
 
 
 @pytest.mark.parametrize("hidden_dims", [(), (8,), (16, 8, 4)])
@@ -17,7 +22,8 @@ def test_shapes_follow_arguments(hidden_dims):
     x = torch.randn(7, 5)
     out = vae(x, torch.randn(4, 1, 3))
     assert out.z.shape == (4, 7, 3)
-    assert out.q_z.batch_shape == (7,) and out.q_z.event_shape == (3,)
+    assert out.q_z.batch_shape == (7,)
+    assert out.q_z.event_shape == (3,)
     assert out.p_x.log_prob(x).shape == (4, 7)
     assert out.p_x.log_prob_features(x).shape == (4, 7, 5)
 
@@ -28,7 +34,9 @@ def test_reparameterisation_is_loc_plus_scale_times_eps():
     eps = torch.randn(2, 6, 3)
     out = vae(x, eps)
     q = out.q_z.base_dist
-    assert_allclose(out.z.detach().numpy(), (q.loc + q.scale * eps).detach().numpy(), rtol=1e-6)
+    assert_allclose(
+        out.z.detach().numpy(), (q.loc + q.scale * eps).detach().numpy(), rtol=1e-6
+    )
 
 
 def test_gradients_flow_through_z():

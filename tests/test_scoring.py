@@ -1,4 +1,3 @@
-import math
 
 import numpy as np
 import pytest
@@ -35,7 +34,9 @@ def test_kl_matches_closed_form(vae, x):
     mu, sigma = q.loc.detach().numpy(), q.scale.detach().numpy()
     kl = 0.5 * np.sum(sigma**2 + mu**2 - 1 - 2 * np.log(sigma), axis=1)
     recon = vae.decode(q.loc).log_prob(x).detach().numpy()
-    assert_allclose(elbo(vae, x, eps).detach().numpy(), recon - kl, rtol=1e-5, atol=1e-5)
+    assert_allclose(
+        elbo(vae, x, eps).detach().numpy(), recon - kl, rtol=1e-5, atol=1e-5
+    )
 
 
 def test_one_draw_iwae_equals_single_sample_elbo_in_expectation(vae, x):
@@ -45,7 +46,9 @@ def test_one_draw_iwae_equals_single_sample_elbo_in_expectation(vae, x):
     draws = [iw_elbo(vae, x, torch.randn(1, 10, 2, generator=gen)) for _ in range(4000)]
     mean_iw = torch.stack(draws).mean(0)
     reference = elbo(vae, x, torch.randn(4000, 10, 2, generator=gen))
-    assert_allclose(mean_iw.detach().numpy(), reference.detach().numpy(), atol=0.05, rtol=0.01)
+    assert_allclose(
+        mean_iw.detach().numpy(), reference.detach().numpy(), atol=0.05, rtol=0.01
+    )
 
 
 def test_bounds_are_ordered(vae, x):
@@ -55,7 +58,9 @@ def test_bounds_are_ordered(vae, x):
     # log mean w >= mean log w for the same draws (Jensen).
     assert torch.all(iw_elbo(vae, x, eps) >= log_w.mean(0) - 1e-5)
     # log mean p(x|z) >= mean log p(x|z) (Jensen), and the KL is >= 0.
-    assert torch.all(reconstruction_probability(vae, x, eps) >= elbo(vae, x, eps) - 1e-5)
+    assert torch.all(
+        reconstruction_probability(vae, x, eps) >= elbo(vae, x, eps) - 1e-5
+    )
 
 
 def test_recon_prob_does_not_underflow(vae):
@@ -79,9 +84,15 @@ def test_each_row_depends_on_itself_only(vae, x, method):
     scorer = SCORE_METHODS[method]
     full = scorer(vae, x, eps)
     assert full.shape == (10,)
-    assert_allclose(scorer(vae, x[3:6], eps).detach().numpy(), full[3:6].detach().numpy(), rtol=1e-5)
+    assert_allclose(
+        scorer(vae, x[3:6], eps).detach().numpy(), full[3:6].detach().numpy(), rtol=1e-5
+    )
     perm = torch.tensor([9, 2, 5, 0, 1, 3, 4, 6, 7, 8])
-    assert_allclose(scorer(vae, x[perm], eps).detach().numpy(), full[perm].detach().numpy(), rtol=1e-5)
+    assert_allclose(
+        scorer(vae, x[perm], eps).detach().numpy(),
+        full[perm].detach().numpy(),
+        rtol=1e-5,
+    )
 
 
 def test_feature_contributions_sum_to_expected_reconstruction(vae, x):
@@ -89,6 +100,6 @@ def test_feature_contributions_sum_to_expected_reconstruction(vae, x):
     contributions = feature_contributions(vae, x, eps)
     assert contributions.shape == (10, 4)
     recon = vae(x, eps).p_x.log_prob(x).mean(0)
-    assert_allclose(-contributions.sum(1).detach().numpy(), recon.detach().numpy(), rtol=1e-5)
-
-
+    assert_allclose(
+        -contributions.sum(1).detach().numpy(), recon.detach().numpy(), rtol=1e-5
+    )

@@ -24,7 +24,7 @@ MIN_POSTERIOR_SCALE = 1e-4
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
     """Linear layers with a ReLU after each; ``sizes`` lists input then widths."""
     layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     return nn.Sequential(*layers)
 
@@ -118,7 +118,9 @@ class VAE(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         self.encoder = Encoder(n_features, hidden_dims, latent_dim)
-        self.decoder = Decoder(latent_dim, tuple(reversed(hidden_dims)), likelihood.n_params)
+        self.decoder = Decoder(
+            latent_dim, tuple(reversed(hidden_dims)), likelihood.n_params
+        )
         self.likelihood = likelihood
 
     def encode(self, x: torch.Tensor) -> Distribution:
@@ -132,7 +134,9 @@ class VAE(nn.Module):
     def prior(self, like: torch.Tensor) -> Distribution:
         """Return p(z) = N(0, I), on the device and dtype of ``like``."""
         zeros = like.new_zeros(self.latent_dim)
-        return Independent(Normal(zeros, torch.ones_like(zeros), validate_args=False), 1)
+        return Independent(
+            Normal(zeros, torch.ones_like(zeros), validate_args=False), 1
+        )
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor) -> VAEOutput:
         """Encode, draw z by reparameterisation, and decode.

@@ -141,7 +141,9 @@ class Trainer:
             }
             self.history.append(record)
             if cfg.verbose > 0:
-                valid_text = "" if valid_loss is None else f"  valid_loss={valid_loss:.4f}"
+                valid_text = (
+                    "" if valid_loss is None else f"  valid_loss={valid_loss:.4f}"
+                )
                 print(
                     f"epoch {epoch:4d}  train_loss={train_loss:.4f}{valid_text}"
                     f"  dur={record['dur']:.2f}s",

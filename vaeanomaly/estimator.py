@@ -17,7 +17,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from vaeanomaly._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
+from vaeanomaly._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
 from vaeanomaly._model import VAE
 from vaeanomaly._training import Trainer, TrainingConfig
 from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood
@@ -229,7 +235,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         "patience": [Interval(Integral, 1, None, closed="left"), None],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
-        "threshold": [StrOptions(set(THRESHOLDS)), HasMethods(["fit", "predict"]), None],
+        "threshold": [
+            StrOptions(set(THRESHOLDS)),
+            HasMethods(["fit", "predict"]),
+            None,
+        ],
         "device": [str, torch.device],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -555,7 +565,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         state = dict(super().__getstate__())
         if isinstance(state.get("module_"), torch.nn.Module):
             state["module_"] = {
-                key: value.detach().cpu() for key, value in self.module_.state_dict().items()
+                key: value.detach().cpu()
+                for key, value in self.module_.state_dict().items()
             }
         return state
 
@@ -573,4 +584,3 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-

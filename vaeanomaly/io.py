@@ -26,7 +26,13 @@ from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.exceptions import ModelFileError
 from vaeanomaly.thresholds import THRESHOLDS
 
-__all__ = ["FORMAT_VERSION", "atomic_write", "load_model", "read_model_metadata", "save_model"]
+__all__ = [
+    "FORMAT_VERSION",
+    "atomic_write",
+    "load_model",
+    "read_model_metadata",
+    "save_model",
+]
 
 FORMAT_NAME = "vaeanomaly-model"
 #: Version of the model file layout; files with a higher version are refused.
@@ -67,7 +73,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         The open temporary file.
     """
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as handle:
             yield handle
@@ -157,16 +165,24 @@ def save_model(detector: VAEAnomalyDetector, path: str | os.PathLike) -> None:
 def _read_payload(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"No model file at '{path}'. Check the path, or fit a model first.")
+        raise ModelFileError(
+            f"No model file at '{path}'. Check the path, or fit a model first."
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to parse an untrusted file
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first_line = (
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
         raise ModelFileError(
             f"'{path}' is not a readable vaeanomaly model file ({first_line[:200]}). "
             "It may be damaged, truncated or of another kind; refit and save it again."
         ) from exc
-    if not isinstance(payload, dict) or "metadata" not in payload or "state_dict" not in payload:
+    if (
+        not isinstance(payload, dict)
+        or "metadata" not in payload
+        or "state_dict" not in payload
+    ):
         raise ModelFileError(
             f"'{path}' is a torch file but not a vaeanomaly model (no metadata). "
             "Save models with vaeanomaly.save_model or `vaeanomaly fit`."
@@ -174,9 +190,13 @@ def _read_payload(path: str | os.PathLike) -> dict:
     try:
         metadata = json.loads(payload["metadata"])
     except (TypeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"'{path}' has damaged metadata ({exc}). Refit and save it again.") from exc
+        raise ModelFileError(
+            f"'{path}' has damaged metadata ({exc}). Refit and save it again."
+        ) from exc
     if metadata.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"'{path}' is not a vaeanomaly model file (format {metadata.get('format')!r}).")
+        raise ModelFileError(
+            f"'{path}' is not a vaeanomaly model file (format {metadata.get('format')!r})."
+        )
     version = metadata.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFileError(
@@ -227,13 +247,17 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector:
     try:
         params = dict(metadata["params"])
         params["threshold"] = _threshold_from_json(params["threshold"])
+        if params.get("hidden_dims") is not None:
+            params["hidden_dims"] = tuple(params["hidden_dims"])
         valid = VAEAnomalyDetector().get_params()
         detector = VAEAnomalyDetector(**{k: v for k, v in params.items() if k in valid})
         fitted = dict(metadata["fitted"])
         for name in _FITTED_ARRAYS:
             fitted[name] = np.asarray(fitted[name], dtype=np.float64)
         if "feature_names_in_" in fitted:
-            fitted["feature_names_in_"] = np.asarray(fitted["feature_names_in_"], dtype=object)
+            fitted["feature_names_in_"] = np.asarray(
+                fitted["feature_names_in_"], dtype=object
+            )
         fitted["hidden_dims_"] = tuple(fitted["hidden_dims_"])
         fitted["threshold_"] = _threshold_from_json(fitted["threshold_"])
         for name, value in fitted.items():
@@ -248,5 +272,3 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector:
     module.eval()
     detector.module_ = module
     return detector
-
-

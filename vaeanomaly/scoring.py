@@ -86,9 +86,7 @@ def iw_elbo(module: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """
     out = module(x, eps)
     log_w = (
-        out.p_x.log_prob(x)
-        + module.prior(x).log_prob(out.z)
-        - out.q_z.log_prob(out.z)
+        out.p_x.log_prob(x) + module.prior(x).log_prob(out.z) - out.q_z.log_prob(out.z)
     )
     return _log_mean_exp(log_w)
 

@@ -124,10 +124,14 @@ def iter_csv(
     try:
         reader = pd.read_csv(stream, sep=sep, chunksize=chunksize, low_memory=False)
         for chunk in reader:
+            if len(chunk) == 0:
+                continue
             rows += len(chunk)
             yield chunk
     except pd.errors.EmptyDataError as exc:
-        raise DataError(f"{_name(source)} has no header line. Add one naming the columns.") from exc
+        raise DataError(
+            f"{_name(source)} has no header line. Add one naming the columns."
+        ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(
             f"{_name(source)} could not be read as CSV with separator {sep!r} "
@@ -212,7 +216,12 @@ def choose_features(
     if columns:
         return columns, []
     candidates = [c for c in frame.columns if c not in exclude and c not in keys]
-    numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    numeric = [
+        c
+        for c in candidates
+        if pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
     skipped = [str(c) for c in candidates if c not in numeric]
     if not numeric:
         raise DataError(
@@ -222,7 +231,9 @@ def choose_features(
     return [str(c) for c in numeric], skipped
 
 
-def check_columns(frame: pd.DataFrame, expected: Sequence[str], source: str | os.PathLike) -> None:
+def check_columns(
+    frame: pd.DataFrame, expected: Sequence[str], source: str | os.PathLike
+) -> None:
     """Raise if ``frame`` lacks any of the model's columns, naming missing and extra.
 
     Parameters
@@ -329,7 +340,9 @@ def write_csv(
             sys.stdout.flush()
     path = Path(dest)
     if path.exists() and not force:
-        raise DataError(f"'{path}' already exists. Pass --force to replace it, or choose another --output.")
+        raise DataError(
+            f"'{path}' already exists. Pass --force to replace it, or choose another --output."
+        )
     with atomic_write(path, "w") as handle:
         return _write_chunks(chunks, handle)
 
