@@ -69,7 +69,7 @@ def test_module_imports_only_numpy_and_stdlib(filename):
 def test_all_lists_public_names():
     classes = {cls.__name__ for cls in THRESHOLDS.values()} | {"BaseThreshold"}
     functions = {n for n in vars(th) if n.startswith("threshold_from_")}
-    others = {"THRESHOLDS", "make_threshold", "apply_threshold", "spot_flags"}
+    others = {"THRESHOLDS", "make_threshold", "apply_threshold", "spot_flags", "fit_offset"}
     assert set(th.__all__) == classes | functions | others
     assert len(functions) == 7
 
@@ -603,3 +603,12 @@ def test_spot_flags_bad_n_init():
         spot_flags([1.0, 2.0, 3.0], 5)
     with pytest.raises(TypeError, match=r"n_init must be an int; got None"):
         spot_flags([1.0, 2.0, 3.0], None)
+
+
+@pytest.mark.parametrize("orientation", ["normality", "anomaly"])
+def test_fit_offset_is_in_normality_orientation(orientation):
+    normality = -np.arange(100.0)  # row 99 is the most anomalous
+    method = th.ContaminationThreshold(0.05, orientation=orientation)
+    offset = th.fit_offset(method, normality)
+    assert (normality < offset).sum() == 5
+    assert method.threshold_ == (offset if orientation == "normality" else -offset)

@@ -1,0 +1,266 @@
+"""``SequenceVAEDetector``: per-timestamp anomaly scores for sensor recordings."""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from vaeanomaly._compat import HasMethods, Interval, StrOptions, _fit_context
+from vaeanomaly.estimator import VAEAnomalyDetector
+from vaeanomaly.thresholds import fit_offset, make_threshold
+from vaeanomaly.windows import SlidingWindows, fill_gaps
+
+__all__ = ["SequenceVAEDetector", "flagged_periods"]
+
+
+def _covering_mean(window_scores: np.ndarray, window: int) -> np.ndarray:
+    """Mean, for each timestamp t, of the scores of windows ending at t..t+window-1."""
+    n = len(window_scores)
+    csum = np.concatenate([[0.0], np.cumsum(window_scores, axis=0)])
+    stop = np.minimum(np.arange(n) + window, n)
+    return (csum[stop] - csum[:n]) / (stop - np.arange(n))
+
+
+def _covering_min(window_scores: np.ndarray, window: int) -> np.ndarray:
+    """Lowest score among the windows ending at t..t+window-1."""
+    n = len(window_scores)
+    padded = np.concatenate([window_scores, np.full(window - 1, np.inf)])
+    view = np.lib.stride_tricks.sliding_window_view(padded, window)
+    return view[:n].min(axis=1)
+
+
+class SequenceVAEDetector(OutlierMixin, BaseEstimator):
+    """Anomaly detector for multivariate sensor recordings.
+
+    Each timestamp is represented by the window of ``window`` readings ending
+    there (see :class:`~vaeanomaly.windows.SlidingWindows`); a
+    :class:`~vaeanomaly.VAEAnomalyDetector` learns how normal windows look, and
+    window scores are mapped back to one score per timestamp. The first
+    ``window - 1`` timestamps get windows padded with the first reading, so
+    every timestamp has a score.
+
+    Parameters
+    ----------
+    window : int, default=10
+        Readings per window.
+    aggregate : {"last", "mean", "min"}, default="last"
+        Score of timestamp t: the score of the window ending at t (it reacts
+        as soon as t arrives, so it suits streams), the mean over the windows
+        that contain t, or the lowest of them.
+    max_gap : int, default=5
+        Missing readings are forward-filled over at most this many rows;
+        longer gaps raise a ValueError.
+    detector : VAEAnomalyDetector, default=None
+        The window model (cloned in ``fit``); ``None`` uses the defaults.
+
+    Attributes
+    ----------
+    windows_ : SlidingWindows
+        The fitted windowing step.
+    detector_ : VAEAnomalyDetector
+        The fitted window model.
+    offset_ : float
+        Threshold on per-timestamp scores, from the training timestamps with
+        the window model's threshold method.
+    channels_ : list of str
+        Channel names.
+    blame_baseline_ : ndarray of shape (n_channels,)
+        Median per-channel blame on the training timestamps, subtracted in
+        :meth:`score_features`.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> t = np.arange(600)
+    >>> frame = pd.DataFrame({"a": np.sin(t / 10), "b": np.cos(t / 10)})
+    >>> det = SequenceVAEDetector(window=5, detector=VAEAnomalyDetector(
+    ...     max_epochs=20, random_state=0)).fit(frame)
+    >>> det.score_samples(frame).shape
+    (600,)
+    """
+
+    _parameter_constraints: dict = {
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "aggregate": [StrOptions({"last", "mean", "min"})],
+        "max_gap": [Interval(Integral, 0, None, closed="left")],
+        "detector": [HasMethods(["fit", "score_samples", "score_features"]), None],
+    }
+
+    def __init__(self, window: int = 10, *, aggregate: str = "last", max_gap: int = 5, detector: Any = None) -> None:
+        self.window = window
+        self.aggregate = aggregate
+        self.max_gap = max_gap
+        self.detector = detector
+
+    def _frame(self, X: Any) -> pd.DataFrame:
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
+        frame = frame.apply(pd.to_numeric, errors="raise") if not all(
+            pd.api.types.is_numeric_dtype(t) for t in frame.dtypes
+        ) else frame
+        return fill_gaps(frame, self.max_gap)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X: Any, y: Any = None) -> SequenceVAEDetector:
+        """Learn normal windows from a recording (mostly normal, in time order).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_times, n_channels)
+            The recording.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SequenceVAEDetector
+        """
+        frame = self._frame(X)
+        self.channels_ = [str(c) for c in frame.columns]
+        self.windows_ = SlidingWindows(self.window).fit(frame)
+        windows = self.windows_.transform(frame)
+        self.detector_ = clone(self.detector if self.detector is not None else VAEAnomalyDetector())
+        self.detector_.fit(windows)
+        scores = self._aggregate(self.detector_.score_samples(windows))
+        self.blame_baseline_ = np.median(self._channel_sums(windows), axis=0)
+        self.offset_ = fit_offset(make_threshold(self.detector_.threshold_), scores)
+        return self
+
+    def _aggregate(self, window_scores: np.ndarray) -> np.ndarray:
+        if self.aggregate == "mean":
+            return _covering_mean(window_scores, self.window)
+        if self.aggregate == "min":
+            return _covering_min(window_scores, self.window)
+        return window_scores
+
+    def _windows(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self)
+        frame = self._frame(X)
+        if isinstance(X, pd.DataFrame):
+            missing = [c for c in self.channels_ if c not in map(str, frame.columns)]
+            if missing:
+                raise ValueError(
+                    f"Channel(s) {missing} were used in fit but are missing. "
+                    "Pass a frame with the same channels."
+                )
+            frame = frame[self.channels_]
+        return self.windows_.transform(frame)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """One score per timestamp; higher means more normal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_times, n_channels)
+            A recording in time order.
+
+        Returns
+        -------
+        ndarray of shape (n_times,)
+        """
+        return self._aggregate(self.detector_.score_samples(self._windows(X)))
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Per-timestamp score minus ``offset_`` (negative = anomaly).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_times, n_channels)
+            A recording in time order.
+
+        Returns
+        -------
+        ndarray of shape (n_times,)
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """+1 for normal timestamps, -1 for anomalous ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_times, n_channels)
+            A recording in time order.
+
+        Returns
+        -------
+        ndarray of shape (n_times,)
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def score_features(self, X: Any) -> Any:
+        """Blame per channel and timestamp: excess surprise over normal times.
+
+        The contribution of every cell of the window ending at t is
+        ``-E_q[log p(x | z)]`` for that cell. A channel's blame is the sum over
+        its ``window`` cells minus its median on the training timestamps, so a
+        channel that is always hard to predict is not blamed for it: about 0
+        is usual, large positive values mark the channels that deviate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_times, n_channels)
+            A recording in time order.
+
+        Returns
+        -------
+        ndarray or DataFrame of shape (n_times, n_channels)
+            A DataFrame with ``X``'s index and the channel names for DataFrame
+            input.
+        """
+        blame = self._channel_sums(self._windows(X)) - self.blame_baseline_
+        if isinstance(X, pd.DataFrame):
+            return pd.DataFrame(blame, index=X.index, columns=self.channels_)
+        return blame
+
+    def _channel_sums(self, windows: Any) -> np.ndarray:
+        cells = np.asarray(self.detector_.score_features(windows))
+        return cells.reshape(len(cells), self.window, len(self.channels_)).sum(axis=1)
+
+
+def flagged_periods(flags: Any, blame: pd.DataFrame | None = None, *, top: int = 3) -> pd.DataFrame:
+    """Group consecutive flagged timestamps into periods, with the channels to blame.
+
+    Parameters
+    ----------
+    flags : array-like of bool or pandas.Series of shape (n_times,)
+        True where a timestamp is anomalous. A Series' index gives the times.
+    blame : pandas.DataFrame of shape (n_times, n_channels), default=None
+        Per-channel blame (e.g. ``SequenceVAEDetector.score_features``).
+    top : int, default=3
+        Channels to list per period, by blame summed over the period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period: ``start``, ``end``, ``length`` and, with
+        ``blame``, ``top_channels``.
+
+    Examples
+    --------
+    >>> flagged_periods([False, True, True, False, True])
+       start  end  length
+    0      1    2       2
+    1      4    4       1
+    """
+    flags_series = flags if isinstance(flags, pd.Series) else pd.Series(np.asarray(flags, dtype=bool))
+    values = flags_series.to_numpy(dtype=bool)
+    edges = np.diff(np.concatenate([[0], values.astype(int), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    rows = []
+    for start, stop in zip(starts, stops, strict=True):
+        row = {
+            "start": flags_series.index[start],
+            "end": flags_series.index[stop - 1],
+            "length": int(stop - start),
+        }
+        if blame is not None:
+            totals = blame.iloc[start:stop].sum(axis=0).sort_values(ascending=False)
+            row["top_channels"] = ", ".join(map(str, totals.index[:top]))
+        rows.append(row)
+    columns = ["start", "end", "length"] + (["top_channels"] if blame is not None else [])
+    return pd.DataFrame(rows, columns=columns)
