@@ -18,7 +18,9 @@ HERE = Path(__file__).resolve().parent
 def make(n_rows: int = 2000, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     minutes = np.arange(n_rows)
-    load = 0.6 + 0.25 * np.sin(2 * np.pi * minutes / 480) + 0.05 * rng.normal(size=n_rows)
+    load = (
+        0.6 + 0.25 * np.sin(2 * np.pi * minutes / 480) + 0.05 * rng.normal(size=n_rows)
+    )
     frame = pd.DataFrame(
         {
             "timestamp": pd.date_range("2026-01-05 08:00", periods=n_rows, freq="min"),
