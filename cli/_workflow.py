@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,8 +66,13 @@ def fit_table(
     detector = VAEAnomalyDetector(**params)
     if threshold is not None:
         detector.set_params(threshold=threshold)
-    with progress_bar(detector.max_epochs, "training", quiet) as bar:
-        detector.fit(X, callback=lambda record: bar.update(1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with progress_bar(detector.max_epochs, "training", quiet) as bar:
+            detector.fit(X, callback=lambda record: bar.update(1))
+    if not quiet:
+        for warning in caught:
+            click.echo(f"Warning: {warning.message}", err=True)
     if not quiet:
         best = detector.history_[detector.best_epoch_ - 1]
         loss = (

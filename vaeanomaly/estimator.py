@@ -42,8 +42,10 @@ __all__ = ["VAEAnomalyDetector"]
 AUTO_THRESHOLD = "robust_z"
 
 #: Upper bound on the number of floats in one scoring batch's widest
-#: activation (draws x rows x width): about 64 MiB in float32.
-_SCORING_BUDGET = 2**24
+#: activation (draws x rows x width): 16 MiB in float32 per array. A few such
+#: arrays live at once; at 2**24 the CLI peaked at 850-975 MiB scoring a
+#: 20-column file, at 2**22 at about 600 MiB, with the same CPU time.
+_SCORING_BUDGET = 2**22
 
 
 def _default_latent_dim(n_features: int) -> int:
