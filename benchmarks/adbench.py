@@ -42,7 +42,9 @@ def load(name: str, seed: int):
     data = np.load(DATA / f"{name}.npz", allow_pickle=False)
     X, y = data["X"].astype(np.float64), data["y"].astype(int)
     if len(X) > 10_000:
-        X, _, y, _ = train_test_split(X, y, train_size=10_000, stratify=y, random_state=seed)
+        X, _, y, _ = train_test_split(
+            X, y, train_size=10_000, stratify=y, random_state=seed
+        )
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, stratify=y, random_state=seed
     )
@@ -58,7 +60,11 @@ def anomaly_scores(name, X_train, X_test, seed, vae_params):
         vae = VAEAnomalyDetector(random_state=seed, **vae_params).fit(X_train)
     fit_time = time.perf_counter() - start
     for method in SCORE_METHODS:
-        yield f"vae[{method}]", -vae.set_params(score_method=method).score_samples(X_test), fit_time
+        yield (
+            f"vae[{method}]",
+            -vae.set_params(score_method=method).score_samples(X_test),
+            fit_time,
+        )
     if name == "vae":
         return
     start = time.perf_counter()
@@ -79,12 +85,26 @@ def anomaly_scores(name, X_train, X_test, seed, vae_params):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="*", default=None, help="dataset names (default: all)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--datasets", nargs="*", default=None, help="dataset names (default: all)"
+    )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    parser.add_argument("--only", choices=["all", "vae"], default="all", help="vae: skip the baselines")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="VAEAnomalyDetector parameter")
-    parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    parser.add_argument(
+        "--only", choices=["all", "vae"], default="all", help="vae: skip the baselines"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="VAEAnomalyDetector parameter",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write raw results here"
+    )
     args = parser.parse_args()
     vae_params = {}
     for item in args.set:
@@ -98,7 +118,9 @@ def main() -> None:
     for name in names:
         for seed in args.seeds:
             X_train, X_test, y_test = load(name, seed)
-            for detector, scores, seconds in anomaly_scores(args.only, X_train, X_test, seed, vae_params):
+            for detector, scores, seconds in anomaly_scores(
+                args.only, X_train, X_test, seed, vae_params
+            ):
                 rows.append(
                     {
                         "dataset": name,
@@ -122,13 +144,26 @@ def main() -> None:
         for name in names:
             cells = []
             for det in detectors:
-                vals = [r[metric] for r in rows if r["dataset"] == name and r["detector"] == det]
+                vals = [
+                    r[metric]
+                    for r in rows
+                    if r["dataset"] == name and r["detector"] == det
+                ]
                 table.setdefault(det, []).append(np.mean(vals))
                 cells.append(f"{np.mean(vals):.3f}")
             print(f"| {name} | " + " | ".join(cells) + " |")
-        print("| **mean** | " + " | ".join(f"**{np.mean(table[d]):.3f}**" for d in detectors) + " |\n")
-    print("fit seconds (mean): " + ", ".join(
-        f"{d}: {np.mean([r['fit_s'] for r in rows if r['detector'] == d]):.1f}" for d in detectors))
+        print(
+            "| **mean** | "
+            + " | ".join(f"**{np.mean(table[d]):.3f}**" for d in detectors)
+            + " |\n"
+        )
+    print(
+        "fit seconds (mean): "
+        + ", ".join(
+            f"{d}: {np.mean([r['fit_s'] for r in rows if r['detector'] == d]):.1f}"
+            for d in detectors
+        )
+    )
 
 
 if __name__ == "__main__":

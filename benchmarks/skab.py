@@ -35,7 +35,9 @@ from sklearn.preprocessing import StandardScaler
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.sequence import SequenceVAEDetector
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skab" / "valve1"
+DATA = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skab" / "valve1"
+)
 N_TRAIN = 400
 PUBLISHED = [
     ("Conv-AE", 0.78, 13.6, 28.0),
@@ -47,7 +49,9 @@ PUBLISHED = [
 ]
 
 
-def run(window: int, aggregate: str, threshold: str | None, params: dict, seed: int) -> dict:
+def run(
+    window: int, aggregate: str, threshold: str | None, params: dict, seed: int
+) -> dict:
     tp = fp = tn = fn = 0
     all_scores, all_labels = [], []
     start = time.perf_counter()
@@ -56,9 +60,15 @@ def run(window: int, aggregate: str, threshold: str | None, params: dict, seed: 
         labels = frame.pop("anomaly").to_numpy()[N_TRAIN:]
         frame = frame.drop(columns="changepoint")
         scaler = StandardScaler().fit(frame.iloc[:N_TRAIN])
-        scaled = pd.DataFrame(scaler.transform(frame), index=frame.index, columns=frame.columns)
-        inner = VAEAnomalyDetector(random_state=seed, standardize=False, threshold=threshold, **params)
-        detector = SequenceVAEDetector(window=window, aggregate=aggregate, detector=inner)
+        scaled = pd.DataFrame(
+            scaler.transform(frame), index=frame.index, columns=frame.columns
+        )
+        inner = VAEAnomalyDetector(
+            random_state=seed, standardize=False, threshold=threshold, **params
+        )
+        detector = SequenceVAEDetector(
+            window=window, aggregate=aggregate, detector=inner
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             detector.fit(scaled.iloc[:N_TRAIN])
@@ -83,10 +93,16 @@ def run(window: int, aggregate: str, threshold: str | None, params: dict, seed: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--window", nargs="*", type=int, default=[10])
     parser.add_argument("--aggregate", nargs="*", default=["last"])
-    parser.add_argument("--threshold", default=None, help="threshold method name (default: the detector's)")
+    parser.add_argument(
+        "--threshold",
+        default=None,
+        help="threshold method name (default: the detector's)",
+    )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
@@ -100,18 +116,31 @@ def main() -> None:
     rows = []
     for window in args.window:
         for aggregate in args.aggregate:
-            results = [run(window, aggregate, args.threshold, params, seed) for seed in args.seeds]
+            results = [
+                run(window, aggregate, args.threshold, params, seed)
+                for seed in args.seeds
+            ]
             row = {k: results[0][k] for k in ("window", "aggregate")}
             for key in ("F1", "FAR%", "MAR%", "AUROC", "seconds"):
                 row[key] = float(np.mean([r[key] for r in results]))
             rows.append(row)
             print(row, flush=True)
-    print(f"\nthreshold: {args.threshold or 'detector default (robust_z)'}; params: {params or 'defaults'}; seeds {args.seeds}\n")
+    print(
+        f"\nthreshold: {args.threshold or 'detector default (robust_z)'}; "
+        f"params: {params or 'defaults'}; seeds {args.seeds}\n"
+    )
     print("| detector | F1 | FAR % | MAR % | AUROC |\n|---|---|---|---|---|")
     for r in rows:
-        print(f"| VAE window={r['window']} aggregate={r['aggregate']} | {r['F1']:.2f} | {r['FAR%']:.1f} | {r['MAR%']:.1f} | {r['AUROC']:.3f} |")
+        name = f"VAE window={r['window']} aggregate={r['aggregate']}"
+        print(
+            f"| {name} | {r['F1']:.2f} | {r['FAR%']:.1f} | {r['MAR%']:.1f} "
+            f"| {r['AUROC']:.3f} |"
+        )
     for name, f1, far, mar in PUBLISHED:
-        print(f"| {name} (published, all 34 files) | {f1:.2f} | {far:.1f} | {mar:.1f} | – |")
+        print(
+            f"| {name} (published, all 34 files) | {f1:.2f} | {far:.1f} "
+            f"| {mar:.1f} | – |"
+        )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ model_option = click.option(
     "-m",
     type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
     default=None,
-    help="Model file from `vaeanomaly fit`. Without it, a model is fitted on DATA first.",
+    help="Model file from `vaeanomaly fit`. Without it, a model is fitted on DATA "
+    "first.",
 )
 
 output_option = click.option(
@@ -70,7 +71,8 @@ columns_options = _compose(
     click.option(
         "--columns",
         multiple=True,
-        help="Feature columns (comma-separated or repeated). Default: every numeric column.",
+        help="Feature columns (comma-separated or repeated). "
+        "Default: every numeric column.",
     ),
     click.option(
         "--exclude",
@@ -147,7 +149,8 @@ threshold_options = _compose(
         "threshold_name",
         default=None,
         type=click.Choice(_UNLABELLED_THRESHOLDS),
-        help="How to turn scores into flags. Default: the model's (a robust z-score rule).",
+        help="How to turn scores into flags. "
+        "Default: the model's (a robust z-score rule).",
     ),
     click.option(
         "--contamination",
@@ -174,7 +177,8 @@ def hidden_dims_value(text: str | None) -> tuple[int, ...] | None:
         dims = ()
     if not dims or min(dims) < 1:
         raise click.BadParameter(
-            f"expected positive integers separated by commas, e.g. '64,32'; got {text!r}.",
+            "expected positive integers separated by commas, e.g. '64,32'; "
+            f"got {text!r}.",
             param_hint="--hidden-dims",
         )
     return dims
@@ -189,7 +193,8 @@ def threshold_spec(
     if contamination is not None:
         if threshold_name not in (None, "contamination"):
             raise click.UsageError(
-                f"--contamination sets the threshold itself; drop it or --threshold {threshold_name}."
+                "--contamination sets the threshold itself; drop it or "
+                f"--threshold {threshold_name}."
             )
         return make_threshold("contamination", contamination=contamination)
     if risk is not None:

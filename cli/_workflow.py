@@ -25,7 +25,7 @@ from vaeanomaly.tables import (
 
 
 def progress_bar(length: int, label: str, quiet: bool):
-    """A click progress bar on stderr (hidden when quiet or not a terminal)."""
+    """Return a click progress bar on stderr (hidden when quiet or not a TTY)."""
     return click.progressbar(
         length=length, label=label, file=sys.stderr if not quiet else _Null()
     )
@@ -53,7 +53,7 @@ def fit_table(
     threshold,
     quiet: bool,
 ) -> VAEAnomalyDetector:
-    """Fit a detector on the feature columns of ``frame``, with an epoch progress bar."""
+    """Fit a detector on the feature columns of ``frame``, with a progress bar."""
     keys = [index_col] if index_col else []
     features, skipped = choose_features(
         frame, columns=columns, exclude=exclude, keys=keys, source=source
@@ -79,7 +79,8 @@ def fit_table(
             best["valid_loss"] if best["valid_loss"] is not None else best["train_loss"]
         )
         click.echo(
-            f"Trained on {len(X):,} rows x {len(features)} columns ({', '.join(features)}) "
+            f"Trained on {len(X):,} rows x {len(features)} columns "
+            f"({', '.join(features)}) "
             f"in {detector.n_iter_} epochs; best validation ELBO {-loss:.3f} nats/row.",
             err=True,
         )

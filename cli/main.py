@@ -127,7 +127,8 @@ def fit(
     with reported_errors():
         if model_out.exists() and not force:
             raise CLIError(
-                f"'{model_out}' already exists. Pass --force to replace it, or choose another --output."
+                f"'{model_out}' already exists. Pass --force to replace it, or "
+                "choose another --output."
             )
         frame = read_csv(data, sep=sep)
         params = _params(
@@ -178,7 +179,7 @@ def _score_or_detect(
     force,
     quiet,
 ):
-    """The shared body of `score` and `detect`."""
+    """Run the shared body of `score` and `detect`."""
     spec = threshold_spec(threshold_name, contamination, risk) if detect else None
     if model is None:
         if not quiet:
@@ -401,7 +402,7 @@ def detect(
     \b
     Example:
       vaeanomaly detect examples/data/machine.csv
-      vaeanomaly detect new.csv -m model.vae --threshold pot --risk 1e-3 --fail-on-anomaly
+      vaeanomaly detect new.csv -m model.vae --risk 1e-3 --fail-on-anomaly
     """
     with reported_errors():
         flagged = _score_or_detect(
@@ -465,12 +466,14 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
         frame = read_csv(data, sep=sep)
         if label_col not in frame.columns:
             raise CLIError(
-                f"Label column '{label_col}' is not in '{data}', whose columns are {list(frame.columns)}. Pass --label-col with one of them."
+                f"Label column '{label_col}' is not in '{data}', whose columns are "
+                f"{list(frame.columns)}. Pass --label-col with one of them."
             )
         y = to_matrix(frame, [label_col], data)[:, 0]
         if not set(np.unique(y)) <= {0.0, 1.0} or len(np.unique(y)) < 2:
             raise CLIError(
-                f"Column '{label_col}' must hold both 0 (normal) and 1 (anomaly); it holds {sorted(set(np.unique(y)))[:10]}."
+                f"Column '{label_col}' must hold both 0 (normal) and 1 (anomaly); "
+                f"it holds {sorted(set(np.unique(y)))[:10]}."
             )
         if model is None:
             params = _params(200, None, None, "auto", 128, seed, device, None, None)
@@ -554,20 +557,30 @@ def info(model, as_json):
     columns = fitted.get("feature_names_in_") or [
         f"x{j}" for j in range(fitted["n_features_in_"])
     ]
+    versions = (
+        f"{meta['package_version']} (format {meta['format_version']}, "
+        f"torch {meta['torch_version']})"
+    )
+    likelihoods = fitted["feature_likelihoods_"]
+    training = "(no history)"
+    if loss is not None:
+        training = (
+            f"{fitted['n_iter_']} epochs, best epoch {fitted['best_epoch_']}, "
+            f"validation ELBO {-loss:.4f} nats/row"
+        )
     lines = [
         f"model file        {model}",
-        f"vaeanomaly        {meta['package_version']} (format {meta['format_version']}, torch {meta['torch_version']})",
-        f"trained on        {fitted.get('n_samples_fit_', '?')} rows x {fitted['n_features_in_']} columns",
+        f"vaeanomaly        {versions}",
+        f"trained on        {fitted.get('n_samples_fit_', '?')} rows x "
+        f"{fitted['n_features_in_']} columns",
         "columns           "
-        + ", ".join(
-            f"{c} ({h})" for c, h in zip(columns, fitted["feature_likelihoods_"], strict=False)
-        ),
-        f"network           hidden {tuple(fitted['hidden_dims_'])}, latent {fitted['latent_dim_']}",
-        f"training          {fitted['n_iter_']} epochs, best epoch {fitted['best_epoch_']}, validation ELBO {-loss:.4f} nats/row"
-        if loss is not None
-        else "training          (no history)",
+        + ", ".join(f"{c} ({h})" for c, h in zip(columns, likelihoods, strict=True)),
+        f"network           hidden {tuple(fitted['hidden_dims_'])}, "
+        f"latent {fitted['latent_dim_']}",
+        f"training          {training}",
         f"scoring           {params['score_method']} with {params['n_draws']} draws",
-        f"threshold         score < {fitted['offset_']:.4f} is an anomaly ({_threshold_text(params)})",
+        f"threshold         score < {fitted['offset_']:.4f} is an anomaly "
+        f"({_threshold_text(params)})",
     ]
     click.echo("\n".join(lines))
 

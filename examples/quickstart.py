@@ -27,6 +27,9 @@ print(f"{flags.sum()} of {len(frame)} rows flagged (offset_ = {detector.offset_:
 blame = detector.score_features(frame)
 worst = scores.nsmallest(5).index
 report = pd.DataFrame(
-    {"score": scores[worst].round(2), "most_unusual_column": blame.loc[worst].idxmax(axis=1)}
+    {
+        "score": scores[worst].round(2),
+        "most_unusual_column": blame.loc[worst].idxmax(axis=1),
+    }
 )
 print(report.to_string())

@@ -21,18 +21,26 @@ from vaeanomaly.sequence import SequenceVAEDetector, flagged_periods
 
 HERE = Path(__file__).resolve().parent
 
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+parser = argparse.ArgumentParser(
+    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+)
 parser.add_argument("csv", nargs="?", default=HERE / "data" / "machine.csv")
 parser.add_argument("--sep", default=",")
 parser.add_argument("--time-col", default="timestamp")
-parser.add_argument("--drop", nargs="*", default=[], help="columns that are not channels")
-parser.add_argument("--train-rows", type=int, default=960, help="two load cycles of the demo data")
+parser.add_argument(
+    "--drop", nargs="*", default=[], help="columns that are not channels"
+)
+parser.add_argument(
+    "--train-rows", type=int, default=960, help="two load cycles of the demo data"
+)
 parser.add_argument("--window", type=int, default=5)
 parser.add_argument("--out", default="sensor_walkthrough.png")
 parser.add_argument("--quick", action="store_true", help="few epochs, for CI")
 args = parser.parse_args()
 
-frame = pd.read_csv(args.csv, sep=args.sep, parse_dates=[args.time_col], index_col=args.time_col)
+frame = pd.read_csv(
+    args.csv, sep=args.sep, parse_dates=[args.time_col], index_col=args.time_col
+)
 frame = frame.drop(columns=args.drop)
 train = frame.iloc[: args.train_rows]
 
@@ -44,7 +52,10 @@ flags = pd.Series(detector.predict(frame) == -1, index=frame.index)
 flags.iloc[: args.train_rows] = False  # report only the part the model did not train on
 blame = detector.score_features(frame)
 periods = flagged_periods(flags, blame)
-print(f"{int(flags.sum())} flagged timestamps in {len(periods)} periods after row {args.train_rows}")
+print(
+    f"{int(flags.sum())} flagged timestamps in {len(periods)} periods "
+    f"after row {args.train_rows}"
+)
 print(periods.to_string(index=False))
 
 try:
@@ -57,8 +68,10 @@ except ImportError:
     raise SystemExit(0) from None
 
 channels = list(frame.columns)
-fig, axes = plt.subplots(len(channels) + 1, 1, sharex=True, figsize=(11, 1.4 * (len(channels) + 1)))
-for ax, channel in zip(axes, channels):
+fig, axes = plt.subplots(
+    len(channels) + 1, 1, sharex=True, figsize=(11, 1.4 * (len(channels) + 1))
+)
+for ax, channel in zip(axes, channels, strict=False):
     ax.plot(frame.index, frame[channel], lw=0.8)
     ax.set_ylabel(channel, rotation=0, ha="right", fontsize=8)
 axes[-1].plot(scores.index, scores, lw=0.8, color="black")
@@ -68,9 +81,12 @@ axes[-1].set_ylabel("score", rotation=0, ha="right", fontsize=8)
 axes[-1].legend(loc="lower left", fontsize=8)
 for ax in axes:
     ax.axvspan(frame.index[0], frame.index[args.train_rows - 1], color="0.9", lw=0)
-    for start, end in zip(periods["start"], periods["end"]):
+    for start, end in zip(periods["start"], periods["end"], strict=False):
         ax.axvspan(start, end, color="red", alpha=0.25, lw=0)
-axes[0].set_title("channels, score (higher = more normal), training part in grey, flagged periods in red")
+axes[0].set_title(
+    "channels, score (higher = more normal), "
+    "training part in grey, flagged periods in red"
+)
 fig.tight_layout()
 fig.savefig(args.out, dpi=110)
 print(f"saved {args.out}")

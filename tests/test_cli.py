@@ -54,7 +54,9 @@ def test_fit_then_score(runner, table, model):
 
 
 def test_detect_without_model_fits_first(runner, table):
-    result = runner.invoke(vaeanomaly, ["detect", str(table), "--contamination", "0.01"])
+    result = runner.invoke(
+        vaeanomaly, ["detect", str(table), "--contamination", "0.01"]
+    )
     assert result.exit_code == 0, result.stderr
     assert "No --model given: fitting a model" in result.stderr
     out = read_stdout(result)
@@ -64,13 +66,28 @@ def test_detect_without_model_fits_first(runner, table):
 
 
 def test_detect_fail_on_anomaly_exit_code(runner, table, model):
-    result = runner.invoke(vaeanomaly, ["detect", str(table), "-m", str(model), "--fail-on-anomaly", "-q"])
+    result = runner.invoke(
+        vaeanomaly, ["detect", str(table), "-m", str(model), "--fail-on-anomaly", "-q"]
+    )
     assert result.exit_code == 1
     assert read_stdout(result)["is_anomaly"].sum() >= 1
 
 
 def test_detect_threshold_on_file_scores_two_passes(runner, table, model):
-    result = runner.invoke(vaeanomaly, ["detect", str(table), "-m", str(model), "--contamination", "0.05", "--chunksize", "70", "-q"])
+    result = runner.invoke(
+        vaeanomaly,
+        [
+            "detect",
+            str(table),
+            "-m",
+            str(model),
+            "--contamination",
+            "0.05",
+            "--chunksize",
+            "70",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     out = read_stdout(result)
     assert out["is_anomaly"].sum() == pytest.approx(15, abs=1)
@@ -78,33 +95,68 @@ def test_detect_threshold_on_file_scores_two_passes(runner, table, model):
 
 
 def test_chunked_scores_equal_whole_file_scores(runner, table, model):
-    whole = read_stdout(runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model), "-q"]))
-    chunked = read_stdout(runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model), "-q", "--chunksize", "7"]))
+    whole = read_stdout(
+        runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model), "-q"])
+    )
+    chunked = read_stdout(
+        runner.invoke(
+            vaeanomaly,
+            ["score", str(table), "-m", str(model), "-q", "--chunksize", "7"],
+        )
+    )
     pd.testing.assert_frame_equal(whole, chunked)
 
 
 def test_score_from_stdin_with_semicolons(runner, table, model):
     text = pd.read_csv(table).to_csv(sep=";", index=False)
-    result = runner.invoke(vaeanomaly, ["score", "-", "-m", str(model), "-q"], input=text)
+    result = runner.invoke(
+        vaeanomaly, ["score", "-", "-m", str(model), "-q"], input=text
+    )
     assert result.exit_code == 0, result.stderr
     assert len(read_stdout(result)) == 300
 
 
 def test_features_and_index_col(runner, table, model):
-    result = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model), "--features", "--index-col", "id", "-q"])
+    result = runner.invoke(
+        vaeanomaly,
+        [
+            "score",
+            str(table),
+            "-m",
+            str(model),
+            "--features",
+            "--index-col",
+            "id",
+            "-q",
+        ],
+    )
     out = read_stdout(result)
-    assert list(out.columns) == ["id", "score", "contrib_temp", "contrib_pressure", "contrib_flow"]
-    assert out.loc[5, ["contrib_temp", "contrib_pressure"]].min() > out["contrib_flow"].median()
+    assert list(out.columns) == [
+        "id",
+        "score",
+        "contrib_temp",
+        "contrib_pressure",
+        "contrib_flow",
+    ]
+    assert (
+        out.loc[5, ["contrib_temp", "contrib_pressure"]].min()
+        > out["contrib_flow"].median()
+    )
 
 
 def test_output_file_and_force(runner, table, model, tmp_path):
     target = tmp_path / "scores.csv"
     target.write_text("precious\n")
-    result = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model), "-o", str(target), "-q"])
+    result = runner.invoke(
+        vaeanomaly, ["score", str(table), "-m", str(model), "-o", str(target), "-q"]
+    )
     assert result.exit_code == 2
     assert "already exists. Pass --force" in result.stderr
     assert target.read_text() == "precious\n"
-    result = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model), "-o", str(target), "-q", "--force"])
+    result = runner.invoke(
+        vaeanomaly,
+        ["score", str(table), "-m", str(model), "-o", str(target), "-q", "--force"],
+    )
     assert result.exit_code == 0
     assert len(pd.read_csv(target)) == 300
 
@@ -115,11 +167,16 @@ def test_failed_run_leaves_no_partial_output(runner, table, model, tmp_path):
     bad = tmp_path / "bad.csv"
     frame.to_csv(bad, index=False)
     target = tmp_path / "out.csv"
-    result = runner.invoke(vaeanomaly, ["score", str(bad), "-m", str(model), "-o", str(target), "--chunksize", "100"])
+    result = runner.invoke(
+        vaeanomaly,
+        ["score", str(bad), "-m", str(model), "-o", str(target), "--chunksize", "100"],
+    )
     assert result.exit_code == 2
     assert "'oops' at data row 250" in result.stderr
     assert not target.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["bad.csv", "data.csv", "model.vae"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["bad.csv", "data.csv", "model.vae"]
+    )
 
 
 def test_evaluate_and_info(runner, table, model, tmp_path):
@@ -127,7 +184,10 @@ def test_evaluate_and_info(runner, table, model, tmp_path):
     frame["label"] = (np.arange(300) == 5).astype(int)
     labelled = tmp_path / "labelled.csv"
     frame.to_csv(labelled, index=False)
-    result = runner.invoke(vaeanomaly, ["evaluate", str(labelled), "-m", str(model), "--label-col", "label", "--json"])
+    result = runner.invoke(
+        vaeanomaly,
+        ["evaluate", str(labelled), "-m", str(model), "--label-col", "label", "--json"],
+    )
     assert result.exit_code == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert metrics["auroc"] > 0.95
@@ -148,27 +208,136 @@ def _write(tmp_path, name, text):
 
 ERROR_CASES = [
     # (description, files to write, argv builder, message in stderr)
-    ("empty file", {"e.csv": ""}, lambda p, m: ["score", p["e.csv"], "-m", m], "is empty"),
-    ("header only", {"h.csv": "temp,pressure,flow\n"}, lambda p, m: ["score", p["h.csv"], "-m", m], "has a header but no rows"),
-    ("missing column", {"c.csv": "temp,pressure,speed\n1,2,3\n"}, lambda p, m: ["score", p["c.csv"], "-m", m], "Column(s) ['flow'] were used in training but are missing"),
-    ("extra named", {"c.csv": "temp,pressure,speed\n1,2,3\n"}, lambda p, m: ["score", p["c.csv"], "-m", m], "not in the model: ['speed']"),
-    ("text in numbers", {"t.csv": "temp,pressure,flow\n1,2,abc\n"}, lambda p, m: ["score", p["t.csv"], "-m", m], "Column 'flow'"),
-    ("missing value", {"n.csv": "temp,pressure,flow\n1,2,\n1,2,3\n"}, lambda p, m: ["score", p["n.csv"], "-m", m], "1 missing value(s), the first at data row 0"),
-    ("infinity", {"i.csv": "temp,pressure,flow\n1,2,inf\n"}, lambda p, m: ["score", p["i.csv"], "-m", m], "Replace infinite values"),
-    ("corrupt model", {"bad.vae": "not a model"}, lambda p, m: ["score", p["bad.vae"], "-m", p["bad.vae"]], "is not a readable vaeanomaly model file"),
-    ("no numeric columns", {"s.csv": "a,b\nx,y\nz,w\n"}, lambda p, m: ["fit", p["s.csv"], "-o", p["s.csv"] + ".vae"], "has no numeric columns"),
-    ("unknown --columns", {"d.csv": "a,b\n1,2\n3,4\n"}, lambda p, m: ["fit", p["d.csv"], "-o", p["d.csv"] + ".vae", "--columns", "a,zz"], "Column(s) ['zz'] given with --columns"),
-    ("one row", {"o.csv": "a,b\n1,2\n"}, lambda p, m: ["fit", p["o.csv"], "-o", p["o.csv"] + ".vae"], "at least 2 samples"),
-    ("model exists", {"d.csv": "a,b\n1,2\n3,4\n", "x.vae": "x"}, lambda p, m: ["fit", p["d.csv"], "-o", p["x.vae"]], "already exists. Pass --force"),
-    ("bad hidden dims", {"d.csv": "a,b\n1,2\n3,4\n"}, lambda p, m: ["fit", p["d.csv"], "-o", p["d.csv"] + ".vae", "--hidden-dims", "8,x"], "expected positive integers"),
-    ("label missing", {"d.csv": "temp,pressure,flow\n1,2,3\n"}, lambda p, m: ["evaluate", p["d.csv"], "-m", m, "--label-col", "y"], "Label column 'y' is not in"),
-    ("no such file", {}, lambda p, m: ["score", "/nonexistent/x.csv", "-m", m], "does not exist"),
-    ("conflicting threshold", {"d.csv": "temp,pressure,flow\n1,2,3\n"}, lambda p, m: ["detect", p["d.csv"], "-m", m, "--threshold", "iqr", "--contamination", "0.1"], "--contamination sets the threshold itself"),
+    (
+        "empty file",
+        {"e.csv": ""},
+        lambda p, m: ["score", p["e.csv"], "-m", m],
+        "is empty",
+    ),
+    (
+        "header only",
+        {"h.csv": "temp,pressure,flow\n"},
+        lambda p, m: ["score", p["h.csv"], "-m", m],
+        "has a header but no rows",
+    ),
+    (
+        "missing column",
+        {"c.csv": "temp,pressure,speed\n1,2,3\n"},
+        lambda p, m: ["score", p["c.csv"], "-m", m],
+        "Column(s) ['flow'] were used in training but are missing",
+    ),
+    (
+        "extra named",
+        {"c.csv": "temp,pressure,speed\n1,2,3\n"},
+        lambda p, m: ["score", p["c.csv"], "-m", m],
+        "not in the model: ['speed']",
+    ),
+    (
+        "text in numbers",
+        {"t.csv": "temp,pressure,flow\n1,2,abc\n"},
+        lambda p, m: ["score", p["t.csv"], "-m", m],
+        "Column 'flow'",
+    ),
+    (
+        "missing value",
+        {"n.csv": "temp,pressure,flow\n1,2,\n1,2,3\n"},
+        lambda p, m: ["score", p["n.csv"], "-m", m],
+        "1 missing value(s), the first at data row 0",
+    ),
+    (
+        "infinity",
+        {"i.csv": "temp,pressure,flow\n1,2,inf\n"},
+        lambda p, m: ["score", p["i.csv"], "-m", m],
+        "Replace infinite values",
+    ),
+    (
+        "corrupt model",
+        {"bad.vae": "not a model"},
+        lambda p, m: ["score", p["bad.vae"], "-m", p["bad.vae"]],
+        "is not a readable vaeanomaly model file",
+    ),
+    (
+        "no numeric columns",
+        {"s.csv": "a,b\nx,y\nz,w\n"},
+        lambda p, m: ["fit", p["s.csv"], "-o", p["s.csv"] + ".vae"],
+        "has no numeric columns",
+    ),
+    (
+        "unknown --columns",
+        {"d.csv": "a,b\n1,2\n3,4\n"},
+        lambda p, m: [
+            "fit",
+            p["d.csv"],
+            "-o",
+            p["d.csv"] + ".vae",
+            "--columns",
+            "a,zz",
+        ],
+        "Column(s) ['zz'] given with --columns",
+    ),
+    (
+        "one row",
+        {"o.csv": "a,b\n1,2\n"},
+        lambda p, m: ["fit", p["o.csv"], "-o", p["o.csv"] + ".vae"],
+        "at least 2 samples",
+    ),
+    (
+        "model exists",
+        {"d.csv": "a,b\n1,2\n3,4\n", "x.vae": "x"},
+        lambda p, m: ["fit", p["d.csv"], "-o", p["x.vae"]],
+        "already exists. Pass --force",
+    ),
+    (
+        "bad hidden dims",
+        {"d.csv": "a,b\n1,2\n3,4\n"},
+        lambda p, m: [
+            "fit",
+            p["d.csv"],
+            "-o",
+            p["d.csv"] + ".vae",
+            "--hidden-dims",
+            "8,x",
+        ],
+        "expected positive integers",
+    ),
+    (
+        "label missing",
+        {"d.csv": "temp,pressure,flow\n1,2,3\n"},
+        lambda p, m: ["evaluate", p["d.csv"], "-m", m, "--label-col", "y"],
+        "Label column 'y' is not in",
+    ),
+    (
+        "no such file",
+        {},
+        lambda p, m: ["score", "/nonexistent/x.csv", "-m", m],
+        "does not exist",
+    ),
+    (
+        "conflicting threshold",
+        {"d.csv": "temp,pressure,flow\n1,2,3\n"},
+        lambda p, m: [
+            "detect",
+            p["d.csv"],
+            "-m",
+            m,
+            "--threshold",
+            "iqr",
+            "--contamination",
+            "0.1",
+        ],
+        "--contamination sets the threshold itself",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("description", "files", "argv", "message"), ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
-def test_errors_exit_2_with_one_line(runner, model, tmp_path, description, files, argv, message):
+@pytest.mark.parametrize(
+    ("description", "files", "argv", "message"),
+    ERROR_CASES,
+    ids=[c[0] for c in ERROR_CASES],
+)
+def test_errors_exit_2_with_one_line(
+    runner, model, tmp_path, description, files, argv, message
+):
     paths = {name: _write(tmp_path, name, text) for name, text in files.items()}
     result = runner.invoke(vaeanomaly, argv(paths, str(model)))
     assert result.exit_code == 2, (description, result.output)
@@ -177,7 +346,9 @@ def test_errors_exit_2_with_one_line(runner, model, tmp_path, description, files
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("command", [[], ["fit"], ["score"], ["detect"], ["evaluate"], ["info"]])
+@pytest.mark.parametrize(
+    "command", [[], ["fit"], ["score"], ["detect"], ["evaluate"], ["info"]]
+)
 def test_help(runner, command):
     result = runner.invoke(vaeanomaly, [*command, "--help"])
     assert result.exit_code == 0
@@ -198,14 +369,31 @@ def test_console_script_in_subprocess(table, tmp_path):
     if exe is None:
         pytest.skip("the vaeanomaly console script is not installed (pip install -e .)")
     model = tmp_path / "m.vae"
-    fit = subprocess.run([exe, "fit", str(table), "-o", str(model), *TINY_ARGS], capture_output=True, text=True, check=False)
+    fit = subprocess.run(
+        [exe, "fit", str(table), "-o", str(model), *TINY_ARGS],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert fit.returncode == 0, fit.stderr
-    done = subprocess.run([exe, "detect", str(table), "-m", str(model)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [exe, "detect", str(table), "-m", str(model)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "id,score,is_anomaly"
-    bad = subprocess.run([exe, "info", str(table)], capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [exe, "info", str(table)], capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 2
     assert bad.stderr.startswith("Error: ")
-    module = subprocess.run([sys.executable, "-m", "vaeanomaly", "--help"], capture_output=True, text=True, check=False)
+    module = subprocess.run(
+        [sys.executable, "-m", "vaeanomaly", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert module.returncode == 0
     assert "detect" in module.stdout

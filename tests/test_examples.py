@@ -14,6 +14,8 @@ def test_example_runs(script, tmp_path):
     args = [sys.executable, str(script)]
     if script.name != "make_machine_data.py":
         args.append("--quick")
-    result = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        args, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip()

@@ -3,13 +3,18 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 from numpy.testing import assert_array_equal
 
-from vaeanomaly import ModelFileError, VAEAnomalyDetector, load_model, read_model_metadata, save_model
+from vaeanomaly import (
+    ModelFileError,
+    VAEAnomalyDetector,
+    load_model,
+    read_model_metadata,
+    save_model,
+)
 from vaeanomaly.io import FORMAT_VERSION, atomic_write
 from vaeanomaly.thresholds import POTThreshold
-
-from conftest import TINY
 
 
 def test_round_trip_gives_identical_scores(tmp_path, fitted_tiny):
@@ -27,12 +32,16 @@ def test_round_trip_gives_identical_scores(tmp_path, fitted_tiny):
 def test_methods_save_and_load(tmp_path, fitted_tiny):
     det, frame = fitted_tiny
     det.save(tmp_path / "m.vae")
-    assert_array_equal(VAEAnomalyDetector.load(tmp_path / "m.vae").predict(frame), det.predict(frame))
+    assert_array_equal(
+        VAEAnomalyDetector.load(tmp_path / "m.vae").predict(frame), det.predict(frame)
+    )
 
 
 def test_threshold_object_survives(tmp_path, rng):
     X = rng.normal(size=(300, 3))
-    det = VAEAnomalyDetector(**TINY, threshold=POTThreshold(risk=1e-2, initial_quantile=0.9), random_state=0).fit(X)
+    det = VAEAnomalyDetector(
+        **TINY, threshold=POTThreshold(risk=1e-2, initial_quantile=0.9), random_state=0
+    ).fit(X)
     save_model(det, tmp_path / "m.vae")
     loaded = load_model(tmp_path / "m.vae")
     assert isinstance(loaded.threshold, POTThreshold)
@@ -129,9 +138,14 @@ def test_crafted_model_does_not_run_code(tmp_path, monkeypatch):
 def test_atomic_write_keeps_old_file_on_error(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")
-    with pytest.raises(RuntimeError), atomic_write(target, "w") as handle:
-        handle.write("half")
-        raise RuntimeError("boom")
+
+    def write_half():
+        with atomic_write(target, "w") as handle:
+            handle.write("half")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        write_half()
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 

@@ -1,10 +1,10 @@
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,8 +16,15 @@ def pyproject():
 def test_package_list_matches_folders_on_disk():
     config = pyproject()["tool"]["setuptools"]
     mapping = config["package-dir"]
-    on_disk = {"vaeanomaly"} | {f"vaeanomaly.{p.parent.name}" for p in (ROOT / "vaeanomaly").glob("*/__init__.py")}
-    on_disk |= {name for name, folder in mapping.items() if (ROOT / folder / "__init__.py").exists()}
+    on_disk = {"vaeanomaly"} | {
+        f"vaeanomaly.{p.parent.name}"
+        for p in (ROOT / "vaeanomaly").glob("*/__init__.py")
+    }
+    on_disk |= {
+        name
+        for name, folder in mapping.items()
+        if (ROOT / folder / "__init__.py").exists()
+    }
     assert set(config["packages"]) == on_disk
 
 
@@ -49,7 +56,18 @@ def test_thresholds_need_numpy_only():
 def test_wheel_contains_cli_under_vaeanomaly(tmp_path):
     pytest.importorskip("setuptools")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -64,5 +82,10 @@ def test_wheel_contains_cli_under_vaeanomaly(tmp_path):
 
 
 def test_top_level_cli_is_not_importable_outside_the_repo(tmp_path):
-    result = subprocess.run([sys.executable, "-c", "import cli"], cwd=tmp_path, capture_output=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", "import cli"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
     assert result.returncode != 0

@@ -69,7 +69,13 @@ def test_module_imports_only_numpy_and_stdlib(filename):
 def test_all_lists_public_names():
     classes = {cls.__name__ for cls in THRESHOLDS.values()} | {"BaseThreshold"}
     functions = {n for n in vars(th) if n.startswith("threshold_from_")}
-    others = {"THRESHOLDS", "make_threshold", "apply_threshold", "spot_flags", "fit_offset"}
+    others = {
+        "THRESHOLDS",
+        "make_threshold",
+        "apply_threshold",
+        "spot_flags",
+        "fit_offset",
+    }
     assert set(th.__all__) == classes | functions | others
     assert len(functions) == 7
 

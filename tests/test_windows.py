@@ -1,13 +1,17 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 from numpy.testing import assert_allclose, assert_array_equal
 
 from vaeanomaly import VAEAnomalyDetector
-from vaeanomaly.sequence import SequenceVAEDetector, _covering_mean, _covering_min, flagged_periods
+from vaeanomaly.sequence import (
+    SequenceVAEDetector,
+    _covering_mean,
+    _covering_min,
+    flagged_periods,
+)
 from vaeanomaly.windows import SlidingWindows, fill_gaps, window_view
-
-from conftest import TINY
 
 
 def test_window_view_pads_so_every_timestamp_has_a_window():
@@ -29,7 +33,9 @@ def test_sliding_windows_names_index_and_step():
     frame = pd.DataFrame({"a": np.arange(6.0), "b": -np.arange(6.0)}, index=index)
     out = SlidingWindows(window=3, step=2).fit_transform(frame)
     assert list(out.columns) == ["a@t-2", "b@t-2", "a@t-1", "b@t-1", "a@t-0", "b@t-0"]
-    assert list(out.index) == list(index[[1, 3, 5]])  # counted back from the last reading
+    assert list(out.index) == list(
+        index[[1, 3, 5]]
+    )  # counted back from the last reading
     assert_array_equal(out.loc[index[5]].to_numpy(), [3, -3, 4, -4, 5, -5])
     no_pad = SlidingWindows(window=3, pad=None).fit_transform(frame.to_numpy())
     assert no_pad.shape == (4, 6)
@@ -37,7 +43,9 @@ def test_sliding_windows_names_index_and_step():
 
 def test_fill_gaps_within_limit_and_error_beyond():
     frame = pd.DataFrame({"a": [1.0, np.nan, np.nan, 4.0, np.nan, np.nan, np.nan, 8.0]})
-    with pytest.raises(ValueError, match="Channel 'a' has a gap .* longer than max_gap=2"):
+    with pytest.raises(
+        ValueError, match="Channel 'a' has a gap .* longer than max_gap=2"
+    ):
         fill_gaps(frame, 2)
     assert_array_equal(fill_gaps(frame, 3)["a"], [1, 1, 1, 4, 4, 4, 4, 8])
 
@@ -65,7 +73,9 @@ def recording(rng):
 def test_sequence_detector_finds_a_broken_relation_and_blames_the_channel(recording):
     train, test = recording.iloc[:600], recording.iloc[600:].copy()
     test.iloc[100:110, 1] += 1.5  # the valve departs from the pump's rhythm
-    det = SequenceVAEDetector(window=5, detector=VAEAnomalyDetector(max_epochs=100, random_state=0)).fit(train)
+    det = SequenceVAEDetector(
+        window=5, detector=VAEAnomalyDetector(max_epochs=100, random_state=0)
+    ).fit(train)
     scores = det.score_samples(test)
     assert scores.shape == (200,)
     assert np.argmin(scores) in range(100, 115)
@@ -75,13 +85,17 @@ def test_sequence_detector_finds_a_broken_relation_and_blames_the_channel(record
     assert abs(blame.iloc[:90].median()).max() < 2  # normal times: about 0
     flags = pd.Series(det.predict(test) == -1, index=test.index)
     periods = flagged_periods(flags, blame)
-    hit = periods[(periods["start"] <= test.index[109]) & (periods["end"] >= test.index[100])]
+    hit = periods[
+        (periods["start"] <= test.index[109]) & (periods["end"] >= test.index[100])
+    ]
     assert len(hit) >= 1
     assert hit["top_channels"].iloc[0].startswith("valve")
 
 
 def test_sequence_detector_first_timestamps_are_scored(recording):
-    det = SequenceVAEDetector(window=20, detector=VAEAnomalyDetector(**TINY, random_state=0)).fit(recording)
+    det = SequenceVAEDetector(
+        window=20, detector=VAEAnomalyDetector(**TINY, random_state=0)
+    ).fit(recording)
     scores = det.score_samples(recording.iloc[:5])
     assert np.all(np.isfinite(scores))
     assert scores.shape == (5,)
@@ -89,18 +103,27 @@ def test_sequence_detector_first_timestamps_are_scored(recording):
 
 @pytest.mark.parametrize("aggregate", ["last", "mean", "min"])
 def test_aggregates_give_one_score_per_timestamp(recording, aggregate):
-    det = SequenceVAEDetector(window=4, aggregate=aggregate, detector=VAEAnomalyDetector(**TINY, random_state=0))
+    det = SequenceVAEDetector(
+        window=4,
+        aggregate=aggregate,
+        detector=VAEAnomalyDetector(**TINY, random_state=0),
+    )
     det.fit(recording.iloc[:300])
     assert det.score_samples(recording.iloc[300:400]).shape == (100,)
     assert det.predict(recording.iloc[300:400]).shape == (100,)
 
 
 def test_sequence_detector_missing_channel(recording):
-    det = SequenceVAEDetector(window=3, detector=VAEAnomalyDetector(**TINY, random_state=0)).fit(recording)
+    det = SequenceVAEDetector(
+        window=3, detector=VAEAnomalyDetector(**TINY, random_state=0)
+    ).fit(recording)
     with pytest.raises(ValueError, match=r"Channel\(s\) \['temp'\] were used in fit"):
         det.score_samples(recording.drop(columns="temp"))
 
 
 def test_flagged_periods_without_blame():
     periods = flagged_periods([True, True, False, True])
-    assert periods[["start", "end", "length"]].to_numpy().tolist() == [[0, 1, 2], [3, 3, 1]]
+    assert periods[["start", "end", "length"]].to_numpy().tolist() == [
+        [0, 1, 2],
+        [3, 3, 1],
+    ]

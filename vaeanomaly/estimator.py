@@ -297,7 +297,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _check_params(self, X: np.ndarray) -> None:
-        """Checks that involve the data or more than one parameter."""
+        """Check what involves the data or more than one parameter."""
         if X.shape[0] < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 samples to fit; got "
@@ -433,7 +433,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         return torch.as_tensor(scaled.astype(np.float32), device=device)
 
     def _score_noise(self, n_draws: int, device: torch.device) -> torch.Tensor:
-        """The same standard normal draws on every call, shared by all rows."""
+        """Return the same standard normal draws on every call, for all rows."""
         generator = torch.Generator().manual_seed(self._score_seed)
         eps = torch.randn((n_draws, 1, self.latent_dim_), generator=generator)
         return eps.to(device)

@@ -86,7 +86,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
 
 def _jsonable_threshold(spec: Any) -> Any:
-    """A threshold parameter or fitted object as plain JSON data."""
+    """Convert a threshold parameter or fitted object to plain JSON data."""
     if spec is None or isinstance(spec, str):
         return spec
     names = {cls: name for name, cls in THRESHOLDS.items()}
@@ -195,14 +195,16 @@ def _read_payload(path: str | os.PathLike) -> dict:
         ) from exc
     if metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(
-            f"'{path}' is not a vaeanomaly model file (format {metadata.get('format')!r})."
+            f"'{path}' is not a vaeanomaly model file "
+            f"(format {metadata.get('format')!r})."
         )
     version = metadata.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFileError(
             f"'{path}' has model format version {version!r}, written by vaeanomaly "
             f"{metadata.get('package_version')!r}; this is vaeanomaly {__version__}, "
-            f"which reads versions up to {FORMAT_VERSION}. Upgrade vaeanomaly to load it."
+            f"which reads versions up to {FORMAT_VERSION}. "
+            "Upgrade vaeanomaly to load it."
         )
     payload["metadata"] = metadata
     return payload
@@ -267,7 +269,8 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector:
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(
             f"'{path}' is a vaeanomaly model file with missing or inconsistent "
-            f"contents ({type(exc).__name__}: {str(exc)[:200]}). Refit and save it again."
+            f"contents ({type(exc).__name__}: {str(exc)[:200]}). "
+            "Refit and save it again."
         ) from exc
     module.eval()
     detector.module_ = module

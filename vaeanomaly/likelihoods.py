@@ -209,7 +209,10 @@ class FactorizedLikelihood(nn.Module):
     def forward(self, params: torch.Tensor) -> ColumnwiseDistribution:
         """Return p(x | z) for decoder outputs ``params``."""
         chunks = params.split(self._splits, dim=-1)
-        parts = [head(chunk) for head, chunk in zip(self.heads.values(), chunks, strict=False)]
+        parts = [
+            head(chunk)
+            for head, chunk in zip(self.heads.values(), chunks, strict=False)
+        ]
         if self._single:
             return ColumnwiseDistribution(parts)
         columns = [getattr(self, f"_columns_{name}") for name in self.heads]

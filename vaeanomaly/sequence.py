@@ -91,17 +91,30 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         "detector": [HasMethods(["fit", "score_samples", "score_features"]), None],
     }
 
-    def __init__(self, window: int = 10, *, aggregate: str = "last", max_gap: int = 5, detector: Any = None) -> None:
+    def __init__(
+        self,
+        window: int = 10,
+        *,
+        aggregate: str = "last",
+        max_gap: int = 5,
+        detector: Any = None,
+    ) -> None:
         self.window = window
         self.aggregate = aggregate
         self.max_gap = max_gap
         self.detector = detector
 
     def _frame(self, X: Any) -> pd.DataFrame:
-        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
-        frame = frame.apply(pd.to_numeric, errors="raise") if not all(
-            pd.api.types.is_numeric_dtype(t) for t in frame.dtypes
-        ) else frame
+        frame = (
+            X
+            if isinstance(X, pd.DataFrame)
+            else pd.DataFrame(np.asarray(X, dtype=float))
+        )
+        frame = (
+            frame.apply(pd.to_numeric, errors="raise")
+            if not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes)
+            else frame
+        )
         return fill_gaps(frame, self.max_gap)
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -123,7 +136,9 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         self.channels_ = [str(c) for c in frame.columns]
         self.windows_ = SlidingWindows(self.window).fit(frame)
         windows = self.windows_.transform(frame)
-        self.detector_ = clone(self.detector if self.detector is not None else VAEAnomalyDetector())
+        self.detector_ = clone(
+            self.detector if self.detector is not None else VAEAnomalyDetector()
+        )
         self.detector_.fit(windows)
         scores = self._aggregate(self.detector_.score_samples(windows))
         self.blame_baseline_ = np.median(self._channel_sums(windows), axis=0)
@@ -222,7 +237,9 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         return cells.reshape(len(cells), self.window, len(self.channels_)).sum(axis=1)
 
 
-def flagged_periods(flags: Any, blame: pd.DataFrame | None = None, *, top: int = 3) -> pd.DataFrame:
+def flagged_periods(
+    flags: Any, blame: pd.DataFrame | None = None, *, top: int = 3
+) -> pd.DataFrame:
     """Group consecutive flagged timestamps into periods, with the channels to blame.
 
     Parameters
@@ -247,7 +264,11 @@ def flagged_periods(flags: Any, blame: pd.DataFrame | None = None, *, top: int =
     0      1    2       2
     1      4    4       1
     """
-    flags_series = flags if isinstance(flags, pd.Series) else pd.Series(np.asarray(flags, dtype=bool))
+    flags_series = (
+        flags
+        if isinstance(flags, pd.Series)
+        else pd.Series(np.asarray(flags, dtype=bool))
+    )
     values = flags_series.to_numpy(dtype=bool)
     edges = np.diff(np.concatenate([[0], values.astype(int), [0]]))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
@@ -262,5 +283,7 @@ def flagged_periods(flags: Any, blame: pd.DataFrame | None = None, *, top: int =
             totals = blame.iloc[start:stop].sum(axis=0).sort_values(ascending=False)
             row["top_channels"] = ", ".join(map(str, totals.index[:top]))
         rows.append(row)
-    columns = ["start", "end", "length"] + (["top_channels"] if blame is not None else [])
+    columns = ["start", "end", "length"] + (
+        ["top_channels"] if blame is not None else []
+    )
     return pd.DataFrame(rows, columns=columns)

@@ -341,7 +341,8 @@ def write_csv(
     path = Path(dest)
     if path.exists() and not force:
         raise DataError(
-            f"'{path}' already exists. Pass --force to replace it, or choose another --output."
+            f"'{path}' already exists. Pass --force to replace it, or choose "
+            "another --output."
         )
     with atomic_write(path, "w") as handle:
         return _write_chunks(chunks, handle)

@@ -1300,7 +1300,8 @@ def fit_offset(method: Any, scores: ArrayLike, y: ArrayLike | None = None) -> fl
     Examples
     --------
     >>> from vaeanomaly.thresholds import ContaminationThreshold, fit_offset
-    >>> fit_offset(ContaminationThreshold(0.25, orientation="anomaly"), [4.0, 3.0, 2.0, 1.0])
+    >>> method = ContaminationThreshold(0.25, orientation="anomaly")
+    >>> fit_offset(method, [4.0, 3.0, 2.0, 1.0])
     1.75
     """
     scores = np.asarray(scores, dtype=np.float64)

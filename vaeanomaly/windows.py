@@ -144,7 +144,9 @@ class SlidingWindows(TransformerMixin, BaseEstimator):
         "pad": [StrOptions({"edge"}), None],
     }
 
-    def __init__(self, window: int = 10, *, step: int = 1, pad: str | None = "edge") -> None:
+    def __init__(
+        self, window: int = 10, *, step: int = 1, pad: str | None = "edge"
+    ) -> None:
         self.window = window
         self.step = step
         self.pad = pad
@@ -226,7 +228,9 @@ class SlidingWindows(TransformerMixin, BaseEstimator):
         rows = views[ends - first].reshape(len(ends), -1)
         if index is None:
             return rows
-        return pd.DataFrame(rows, index=index[ends], columns=self.get_feature_names_out())
+        return pd.DataFrame(
+            rows, index=index[ends], columns=self.get_feature_names_out()
+        )
 
     def __sklearn_tags__(self):
         """Windows need at least ``window`` readings without padding."""
