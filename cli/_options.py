@@ -86,6 +86,22 @@ columns_options = _compose(
     ),
 )
 
+sequence_options = _compose(
+    click.option(
+        "--time-col",
+        default=None,
+        help="Time column of a sensor recording: kept in the output, never a "
+        "feature, and checked to be in time order.",
+    ),
+    click.option(
+        "--window",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Score each row with the N readings ending at it (sensor data). "
+        "Gaps of up to 5 missing readings are forward-filled.",
+    ),
+)
+
 training_options = _compose(
     click.option(
         "--epochs",

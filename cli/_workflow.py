@@ -9,17 +9,19 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
 import pandas as pd
 
 from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly.cli._errors import CLIError
+from vaeanomaly.sequence import SequenceVAEDetector
 from vaeanomaly.tables import (
     check_columns,
     choose_features,
     iter_csv,
-    read_csv,
     to_matrix,
 )
 
@@ -42,19 +44,61 @@ class _Null:
         return False
 
 
+def inner_model(detector: Any) -> VAEAnomalyDetector:
+    """Return the VAEAnomalyDetector inside a (possibly sequence) detector."""
+    return detector.detector_ if isinstance(detector, SequenceVAEDetector) else detector
+
+
+def feature_names(detector: Any) -> list[str]:
+    """Return the columns a fitted detector reads (channels for sequence models)."""
+    if isinstance(detector, SequenceVAEDetector):
+        return list(detector.channels_)
+    return [str(c) for c in detector.feature_names_in_]
+
+
+def check_time_order(frame: pd.DataFrame, time_col: str | None, source: Path) -> None:
+    """Raise unless ``time_col`` exists and its values never go back in time."""
+    if time_col is None:
+        return
+    if time_col not in frame.columns:
+        raise CLIError(
+            f"--time-col '{time_col}' is not a column of '{source}', whose columns "
+            f"are {list(map(str, frame.columns))}. Name the time column."
+        )
+    values = pd.to_datetime(frame[time_col], errors="coerce", format="mixed")
+    if values.isna().any():  # not dates: numbers such as seconds, or broken
+        values = pd.to_numeric(frame[time_col], errors="coerce")
+    if values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise CLIError(
+            f"--time-col '{time_col}' of '{source}' holds "
+            f"{frame[time_col].iloc[row]!r} at data row {row}, which is neither a "
+            "date nor a number. Fix or drop that row."
+        )
+    stamps = values.to_numpy()
+    backwards = np.flatnonzero(stamps[1:] < stamps[:-1])
+    if len(backwards):
+        row = int(backwards[0]) + 1
+        raise CLIError(
+            f"Rows of '{source}' are not in time order: '{time_col}' goes back at "
+            f"data row {row} ({frame[time_col].iloc[row]!r}). Sort the file by "
+            f"'{time_col}' first."
+        )
+
+
 def fit_table(
     frame: pd.DataFrame,
     source: Path,
     *,
     columns,
     exclude,
-    index_col,
+    keys: list[str],
     params: dict,
     threshold,
+    window: int | None,
     quiet: bool,
-) -> VAEAnomalyDetector:
-    """Fit a detector on the feature columns of ``frame``, with a progress bar."""
-    keys = [index_col] if index_col else []
+) -> Any:
+    """Fit a detector (a sequence detector when ``window``) with a progress bar."""
     features, skipped = choose_features(
         frame, columns=columns, exclude=exclude, keys=keys, source=source
     )
@@ -62,29 +106,59 @@ def fit_table(
         click.echo(
             f"Not used as features (not numeric): {', '.join(skipped)}.", err=True
         )
-    X = pd.DataFrame(to_matrix(frame, features, source), columns=features)
-    detector = VAEAnomalyDetector(**params)
+    X = pd.DataFrame(
+        to_matrix(frame, features, source, allow_nan=window is not None),
+        columns=features,
+    )
+    model = VAEAnomalyDetector(**params)
     if threshold is not None:
-        detector.set_params(threshold=threshold)
+        model.set_params(threshold=threshold)
+    detector = model if window is None else SequenceVAEDetector(window, detector=model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with progress_bar(detector.max_epochs, "training", quiet) as bar:
+        with progress_bar(model.max_epochs, "training", quiet) as bar:
             detector.fit(X, callback=lambda record: bar.update(1))
     if not quiet:
         for warning in caught:
             click.echo(f"Warning: {warning.message}", err=True)
-    if not quiet:
-        best = detector.history_[detector.best_epoch_ - 1]
+        fitted = inner_model(detector)
+        best = fitted.history_[fitted.best_epoch_ - 1]
         loss = (
             best["valid_loss"] if best["valid_loss"] is not None else best["train_loss"]
         )
+        shape = f"windows of {window} readings of " if window else ""
         click.echo(
-            f"Trained on {len(X):,} rows x {len(features)} columns "
-            f"({', '.join(features)}) "
-            f"in {detector.n_iter_} epochs; best validation ELBO {-loss:.3f} nats/row.",
+            f"Trained on {len(X):,} rows x {len(features)} columns, {shape}"
+            f"({', '.join(features)}) in {fitted.n_iter_} epochs; best validation "
+            f"ELBO {-loss:.3f} nats/row.",
             err=True,
         )
     return detector
+
+
+def score_table(
+    detector: Any,
+    frame: pd.DataFrame,
+    source: Path,
+    *,
+    index_col: str | None,
+    offset: float | None,
+    features_wanted: bool,
+) -> pd.DataFrame:
+    """Score a whole table at once (sequence models need the whole series)."""
+    names = feature_names(detector)
+    check_columns(frame, names, source)
+    sequence = isinstance(detector, SequenceVAEDetector)
+    X = pd.DataFrame(to_matrix(frame, names, source, allow_nan=sequence), columns=names)
+    contributions = np.asarray(detector.score_features(X)) if features_wanted else None
+    return output_frame(
+        frame,
+        key_columns(frame, names, index_col),
+        detector.score_samples(X),
+        offset=offset,
+        contributions=contributions,
+        features=names,
+    )
 
 
 def key_columns(
@@ -163,8 +237,3 @@ def rereadable(source: Path) -> Iterator[Path]:
         with spooled.open("wb") as handle:
             shutil.copyfileobj(sys.stdin.buffer, handle)
         yield spooled
-
-
-def load_table(source: Path, sep) -> pd.DataFrame:
-    """Read a whole table (for fitting) and say where it came from in errors."""
-    return read_csv(source, sep=sep)

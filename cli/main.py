@@ -9,7 +9,6 @@ import sys
 
 import click
 import numpy as np
-import pandas as pd
 
 from vaeanomaly import __version__, load_model, read_model_metadata, save_model
 from vaeanomaly.cli._errors import CLIError, reported_errors
@@ -24,18 +23,21 @@ from vaeanomaly.cli._options import (
     quiet_option,
     scoring_options,
     sep_option,
+    sequence_options,
     threshold_options,
     threshold_spec,
     training_options,
 )
 from vaeanomaly.cli._workflow import (
+    check_time_order,
     fit_table,
-    key_columns,
-    output_frame,
+    inner_model,
     rereadable,
+    score_table,
     scored_chunks,
 )
-from vaeanomaly.tables import check_columns, read_csv, to_matrix, write_csv
+from vaeanomaly.sequence import SequenceVAEDetector
+from vaeanomaly.tables import read_csv, to_matrix, write_csv
 from vaeanomaly.thresholds import fit_offset
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -86,6 +88,7 @@ def _params(
     help="Where to write the model file (e.g. model.vae).",
 )
 @columns_options
+@sequence_options
 @training_options
 @scoring_options
 @threshold_options
@@ -99,6 +102,8 @@ def fit(
     columns,
     exclude,
     index_col,
+    time_col,
+    window,
     epochs,
     latent_dim,
     hidden_dims,
@@ -119,10 +124,13 @@ def fit(
 
     Uses every numeric column unless --columns or --exclude say otherwise.
     The threshold for later `detect` runs is set here from the training scores.
+    With --window N, each row is scored with the N readings ending at it
+    (sensor recordings, rows in time order).
 
     \b
     Example:
       vaeanomaly fit train.csv -o model.vae --exclude label --epochs 100
+      vaeanomaly fit pump.csv -o pump.vae --time-col timestamp --window 10
     """
     with reported_errors():
         if model_out.exists() and not force:
@@ -131,6 +139,7 @@ def fit(
                 "choose another --output."
             )
         frame = read_csv(data, sep=sep)
+        check_time_order(frame, time_col, data)
         params = _params(
             epochs,
             latent_dim,
@@ -148,9 +157,10 @@ def fit(
             data,
             columns=columns,
             exclude=exclude,
-            index_col=index_col,
+            keys=_keys(index_col or time_col),
             params=params,
             threshold=spec,
+            window=window,
             quiet=quiet,
         )
         save_model(detector, model_out)
@@ -158,66 +168,72 @@ def fit(
         click.echo(f"Saved model to '{model_out}'.", err=True)
 
 
-def _score_or_detect(
-    detect,
+def _run_scoring(
+    *,
+    detect: bool,
     data,
     model,
     output,
     columns,
     exclude,
     index_col,
+    time_col,
+    window,
     method,
     draws,
     features,
     chunksize,
-    threshold_name,
-    contamination,
-    risk,
     seed,
     device,
     sep,
     force,
     quiet,
-):
-    """Run the shared body of `score` and `detect`."""
+    threshold_name=None,
+    contamination=None,
+    risk=None,
+) -> int:
+    """Run the shared body of `score` and `detect`; return the number flagged."""
     spec = threshold_spec(threshold_name, contamination, risk) if detect else None
+    index_col = index_col or time_col
     if model is None:
         if not quiet:
             click.echo(
                 f"No --model given: fitting a model on '{data}' itself first.", err=True
             )
         frame = read_csv(data, sep=sep)
+        check_time_order(frame, time_col, data)
         params = _params(200, None, None, "auto", 128, seed, device, method, draws)
         detector = fit_table(
             frame,
             data,
             columns=columns,
             exclude=exclude,
-            index_col=index_col,
+            keys=_keys(index_col),
             params=params,
             threshold=spec,
+            window=window,
             quiet=quiet,
         )
-        names = [str(c) for c in detector.feature_names_in_]
-        X = pd.DataFrame(to_matrix(frame, names, data), columns=names)
-        scores = detector.score_samples(X)
-        contributions = detector.score_features(X).to_numpy() if features else None
-        chunks = [
-            output_frame(
-                frame,
-                key_columns(frame, names, index_col),
-                scores,
-                offset=detector.offset_ if detect else None,
-                contributions=contributions,
-                features=names,
-            )
-        ]
-        return _write(chunks, output, force, quiet, detect)
+        return _write(
+            [_score_whole(detector, frame, data, index_col, detect, None, features)],
+            output,
+            force,
+            quiet,
+            detect,
+        )
     detector = load_model(model)
+    _check_window(detector, window, model)
+    inner = inner_model(detector)
     if method is not None:
-        detector.set_params(score_method=method)
+        inner.set_params(score_method=method)
     if draws is not None:
-        detector.set_params(n_draws=draws)
+        inner.set_params(n_draws=draws)
+    if isinstance(detector, SequenceVAEDetector):
+        # Windows need the readings before each timestamp: read the whole series.
+        frame = read_csv(data, sep=sep)
+        check_time_order(frame, time_col, data)
+        chunk = _score_whole(detector, frame, data, index_col, detect, spec, features)
+        return _write([chunk], output, force, quiet, detect)
     with rereadable(data) as source:
         offset = detector.offset_ if detect else None
         if spec is not None:
@@ -231,10 +247,8 @@ def _score_or_detect(
                 offset=None,
                 quiet=True,
             )
-            offset = fit_offset(
-                spec,
-                np.concatenate([chunk["score"].to_numpy() for chunk in first_pass]),
-            )
+            scores = np.concatenate([chunk["score"].to_numpy() for chunk in first_pass])
+            offset = fit_offset(spec, scores)
         chunks = scored_chunks(
             detector,
             source,
@@ -246,6 +260,39 @@ def _score_or_detect(
             quiet=quiet,
         )
         return _write(chunks, output, force, quiet, detect)
+
+
+def _keys(index_col):
+    return [index_col] if index_col else []
+
+
+def _score_whole(detector, frame, source, index_col, detect, spec, features):
+    """Score a whole table; with ``spec``, the threshold comes from these scores."""
+    out = score_table(
+        detector,
+        frame,
+        source,
+        index_col=index_col,
+        offset=None,
+        features_wanted=features,
+    )
+    if detect:
+        offset = detector.offset_ if spec is None else fit_offset(spec, out["score"])
+        out.insert(
+            out.columns.get_loc("score") + 1,
+            "is_anomaly",
+            (out["score"] < offset).astype(int),
+        )
+    return out
+
+
+def _check_window(detector, window, model) -> None:
+    fitted = detector.window if isinstance(detector, SequenceVAEDetector) else None
+    if window is not None and window != fitted:
+        raise CLIError(
+            f"--window {window} does not match the model '{model}', fitted with "
+            f"window={fitted}. Drop --window (the model's is used) or refit."
+        )
 
 
 def _write(chunks, output, force, quiet, detect) -> int:
@@ -262,11 +309,10 @@ def _write(chunks, output, force, quiet, detect) -> int:
     rows = write_csv(counted(), output, force=force)
     if not quiet:
         where = "stdout" if str(output) == "-" else f"'{output}'"
-        extra = (
-            f"; {flagged:,} flagged as anomalies ({flagged / max(rows, 1):.2%})"
-            if detect
-            else ""
-        )
+        extra = ""
+        if detect:
+            share = flagged / max(rows, 1)
+            extra = f"; {flagged:,} flagged as anomalies ({share:.2%})"
         click.echo(f"Scored {rows:,} rows to {where}{extra}.", err=True)
     return flagged
 
@@ -276,6 +322,7 @@ _score_params = [
     model_option,
     output_option,
     columns_options,
+    sequence_options,
     scoring_options,
     click.option(
         "--features",
@@ -312,28 +359,13 @@ def _apply(params):
 
 @vaeanomaly.command()
 @_apply(_score_params)
-def score(
-    data,
-    model,
-    output,
-    columns,
-    exclude,
-    index_col,
-    method,
-    draws,
-    features,
-    chunksize,
-    seed,
-    device,
-    sep,
-    force,
-    quiet,
-):
+def score(**options):
     r"""Score every row of a CSV file; higher scores are more normal.
 
     Writes the identifier columns (every column that is not a feature, or a
     `row` number) and `score`. DATA may be '-' for stdin; the file is read in
-    chunks, so files larger than memory work when a --model is given.
+    chunks, so files larger than memory work when a --model is given (models
+    fitted with --window read the whole series).
 
     \b
     Example:
@@ -341,27 +373,7 @@ def score(
       cat new.csv | vaeanomaly score - -m model.vae > scores.csv
     """
     with reported_errors():
-        _score_or_detect(
-            False,
-            data,
-            model,
-            output,
-            columns,
-            exclude,
-            index_col,
-            method,
-            draws,
-            features,
-            chunksize,
-            None,
-            None,
-            None,
-            seed,
-            device,
-            sep,
-            force,
-            quiet,
-        )
+        _run_scoring(detect=False, **options)
 
 
 @vaeanomaly.command()
@@ -372,27 +384,7 @@ def score(
     is_flag=True,
     help="Exit with status 1 when any row is flagged (for monitoring jobs).",
 )
-def detect(
-    data,
-    model,
-    output,
-    columns,
-    exclude,
-    index_col,
-    method,
-    draws,
-    features,
-    chunksize,
-    seed,
-    device,
-    sep,
-    force,
-    quiet,
-    threshold_name,
-    contamination,
-    risk,
-    fail_on_anomaly,
-):
+def detect(fail_on_anomaly, **options):
     r"""Flag anomalous rows of a CSV file.
 
     Like `score`, plus an `is_anomaly` column (1 = anomaly). The model's own
@@ -403,29 +395,10 @@ def detect(
     Example:
       vaeanomaly detect examples/data/machine.csv
       vaeanomaly detect new.csv -m model.vae --risk 1e-3 --fail-on-anomaly
+      vaeanomaly detect pump.csv --time-col timestamp --window 10
     """
     with reported_errors():
-        flagged = _score_or_detect(
-            True,
-            data,
-            model,
-            output,
-            columns,
-            exclude,
-            index_col,
-            method,
-            draws,
-            features,
-            chunksize,
-            threshold_name,
-            contamination,
-            risk,
-            seed,
-            device,
-            sep,
-            force,
-            quiet,
-        )
+        flagged = _run_scoring(detect=True, **options)
     if fail_on_anomaly and flagged:
         sys.exit(1)
 
@@ -482,18 +455,18 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
                 data,
                 columns=(),
                 exclude=(label_col,),
-                index_col=None,
+                keys=[],
                 params=params,
                 threshold=None,
+                window=None,
                 quiet=quiet,
             )
         else:
             detector = load_model(model)
-        names = [str(c) for c in detector.feature_names_in_]
-        check_columns(frame, names, data)
-        scores = detector.score_samples(
-            pd.DataFrame(to_matrix(frame, names, data), columns=names)
+        out = score_table(
+            detector, frame, data, index_col=None, offset=None, features_wanted=False
         )
+        scores = out["score"].to_numpy()
         flags = (scores < detector.offset_).astype(int)
         precision, recall, f1, _ = precision_recall_fscore_support(
             y, flags, average="binary", zero_division=0
@@ -578,7 +551,12 @@ def info(model, as_json):
         f"network           hidden {tuple(fitted['hidden_dims_'])}, "
         f"latent {fitted['latent_dim_']}",
         f"training          {training}",
-        f"scoring           {params['score_method']} with {params['n_draws']} draws",
+        f"scoring           {params['score_method']} with {params['n_draws']} draws"
+        + (
+            f", windows of {meta['sequence']['window']} readings per timestamp"
+            if "sequence" in meta
+            else ""
+        ),
         f"threshold         score < {fitted['offset_']:.4f} is an anomaly "
         f"({_threshold_text(params)})",
     ]

@@ -397,3 +397,75 @@ def test_console_script_in_subprocess(table, tmp_path):
     )
     assert module.returncode == 0
     assert "detect" in module.stdout
+
+
+@pytest.fixture
+def recording(tmp_path, rng):
+    t = np.arange(500)
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2026-02-01", periods=500, freq="s").astype(str),
+            "pump": np.sin(t / 12) + 0.05 * rng.normal(size=500),
+            "valve": np.cos(t / 12) + 0.05 * rng.normal(size=500),
+        }
+    )
+    frame.loc[450:455, "valve"] += 2.0
+    frame.loc[100, "pump"] = np.nan  # a one-reading gap, forward-filled
+    path = tmp_path / "rec.csv"
+    frame.to_csv(path, index=False, sep=";")
+    return path
+
+
+def test_window_fit_score_detect(runner, recording, tmp_path):
+    model = tmp_path / "rec.vae"
+    fit = runner.invoke(
+        vaeanomaly,
+        [
+            "fit",
+            str(recording),
+            "-o",
+            str(model),
+            "--time-col",
+            "time",
+            "--window",
+            "4",
+            *TINY_ARGS,
+        ],
+    )
+    assert fit.exit_code == 0, fit.stderr
+    info = runner.invoke(vaeanomaly, ["info", str(model)])
+    assert "windows of 4 readings" in info.stdout
+    result = runner.invoke(
+        vaeanomaly, ["detect", str(recording), "-m", str(model), "--features", "-q"]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = read_stdout(result)
+    assert list(out.columns) == [
+        "time",
+        "score",
+        "is_anomaly",
+        "contrib_pump",
+        "contrib_valve",
+    ]
+    assert len(out) == 500  # the first timestamps are scored too
+    assert out["score"].idxmin() in range(450, 460)
+    assert (
+        out.loc[450:455, "contrib_valve"].mean()
+        > out.loc[450:455, "contrib_pump"].mean()
+    )
+    wrong = runner.invoke(
+        vaeanomaly, ["score", str(recording), "-m", str(model), "--window", "3"]
+    )
+    assert wrong.exit_code == 2
+    assert "does not match the model" in wrong.stderr
+
+
+def test_time_order_is_checked(runner, recording, tmp_path):
+    frame = pd.read_csv(recording, sep=";")
+    shuffled = tmp_path / "shuffled.csv"
+    frame.iloc[::-1].to_csv(shuffled, index=False)
+    result = runner.invoke(
+        vaeanomaly, ["detect", str(shuffled), "--time-col", "time", "--window", "3"]
+    )
+    assert result.exit_code == 2
+    assert "not in time order" in result.stderr

@@ -24,7 +24,9 @@ from sklearn.utils.validation import check_is_fitted
 from vaeanomaly._version import __version__
 from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.exceptions import ModelFileError
+from vaeanomaly.sequence import SequenceVAEDetector
 from vaeanomaly.thresholds import THRESHOLDS
+from vaeanomaly.windows import SlidingWindows
 
 __all__ = [
     "FORMAT_VERSION",
@@ -120,13 +122,16 @@ def _threshold_from_json(data: Any) -> Any:
     return obj
 
 
-def save_model(detector: VAEAnomalyDetector, path: str | os.PathLike) -> None:
+def save_model(
+    detector: VAEAnomalyDetector | SequenceVAEDetector, path: str | os.PathLike
+) -> None:
     """Write a fitted detector to ``path`` in the vaeanomaly model format.
 
     Parameters
     ----------
-    detector : VAEAnomalyDetector
-        A fitted detector.
+    detector : VAEAnomalyDetector or SequenceVAEDetector
+        A fitted detector. For a sequence detector, the window model is stored
+        with a ``sequence`` block (window, aggregation, channels, threshold).
     path : str or path-like
         Destination; written atomically, so an existing file is replaced only
         once the new one is complete.
@@ -136,6 +141,17 @@ def save_model(detector: VAEAnomalyDetector, path: str | os.PathLike) -> None:
     load_model : Read it back.
     """
     check_is_fitted(detector)
+    sequence = None
+    if isinstance(detector, SequenceVAEDetector):
+        sequence = {
+            "window": detector.window,
+            "aggregate": detector.aggregate,
+            "max_gap": detector.max_gap,
+            "channels_": list(detector.channels_),
+            "offset_": detector.offset_,
+            "blame_baseline_": detector.blame_baseline_.tolist(),
+        }
+        detector = detector.detector_
     params = detector.get_params()
     params["threshold"] = _jsonable_threshold(params["threshold"])
     if not (params["random_state"] is None or isinstance(params["random_state"], int)):
@@ -156,6 +172,8 @@ def save_model(detector: VAEAnomalyDetector, path: str | os.PathLike) -> None:
         "params": params,
         "fitted": fitted,
     }
+    if sequence is not None:
+        metadata["sequence"] = sequence
     state = {k: v.detach().cpu() for k, v in detector.module_.state_dict().items()}
     payload = {"metadata": json.dumps(metadata), "state_dict": state}
     with atomic_write(path) as handle:
@@ -226,7 +244,7 @@ def read_model_metadata(path: str | os.PathLike) -> dict:
     return _read_payload(path)["metadata"]
 
 
-def load_model(path: str | os.PathLike) -> VAEAnomalyDetector:
+def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetector:
     """Read a detector written by :func:`save_model`; runs no code from the file.
 
     Parameters
@@ -236,7 +254,7 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector:
 
     Returns
     -------
-    VAEAnomalyDetector
+    VAEAnomalyDetector or SequenceVAEDetector
         The fitted detector, on the CPU, scoring exactly as when it was saved.
 
     Raises
@@ -266,6 +284,8 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector:
             setattr(detector, name, value)
         module = detector._build_module()
         module.load_state_dict(payload["state_dict"])
+        if "sequence" in metadata:
+            detector = _sequence_from_json(metadata["sequence"], detector)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(
             f"'{path}' is a vaeanomaly model file with missing or inconsistent "
@@ -273,5 +293,24 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector:
             "Refit and save it again."
         ) from exc
     module.eval()
-    detector.module_ = module
+    inner = (
+        detector.detector_ if isinstance(detector, SequenceVAEDetector) else detector
+    )
+    inner.module_ = module
+    return detector
+
+
+def _sequence_from_json(data: dict, inner: VAEAnomalyDetector) -> SequenceVAEDetector:
+    """Rebuild a fitted SequenceVAEDetector around its loaded window model."""
+    detector = SequenceVAEDetector(
+        window=data["window"], aggregate=data["aggregate"], max_gap=data["max_gap"]
+    )
+    detector.channels_ = list(data["channels_"])
+    windows = SlidingWindows(detector.window)
+    windows.n_features_in_ = len(detector.channels_)
+    windows.feature_names_in_ = np.asarray(detector.channels_, dtype=object)
+    detector.windows_ = windows
+    detector.detector_ = inner
+    detector.offset_ = float(data["offset_"])
+    detector.blame_baseline_ = np.asarray(data["blame_baseline_"], dtype=np.float64)
     return detector

@@ -118,7 +118,9 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         return fill_gaps(frame, self.max_gap)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X: Any, y: Any = None) -> SequenceVAEDetector:
+    def fit(
+        self, X: Any, y: Any = None, *, callback: Any = None
+    ) -> SequenceVAEDetector:
         """Learn normal windows from a recording (mostly normal, in time order).
 
         Parameters
@@ -127,6 +129,8 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
             The recording.
         y : None
             Ignored.
+        callback : callable, default=None
+            Passed to the window model's ``fit`` (called after each epoch).
 
         Returns
         -------
@@ -139,7 +143,7 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         self.detector_ = clone(
             self.detector if self.detector is not None else VAEAnomalyDetector()
         )
-        self.detector_.fit(windows)
+        self.detector_.fit(windows, callback=callback)
         scores = self._aggregate(self.detector_.score_samples(windows))
         self.blame_baseline_ = np.median(self._channel_sums(windows), axis=0)
         self.offset_ = fit_offset(make_threshold(self.detector_.threshold_), scores)

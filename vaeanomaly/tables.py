@@ -257,7 +257,11 @@ def check_columns(
 
 
 def to_matrix(
-    frame: pd.DataFrame, columns: Sequence[str], source: str | os.PathLike
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    source: str | os.PathLike,
+    *,
+    allow_nan: bool = False,
 ) -> np.ndarray:
     """Return ``frame[columns]`` as a float64 matrix, or explain what is wrong.
 
@@ -270,6 +274,8 @@ def to_matrix(
         Feature columns.
     source : str or path-like
         Name of the table for messages.
+    allow_nan : bool, default=False
+        Keep empty cells as NaN (for models that fill gaps themselves).
 
     Returns
     -------
@@ -292,7 +298,7 @@ def to_matrix(
                 f"({raw[row]!r} at data row {row}). Fix the value, or leave the "
                 "column out with --exclude."
             )
-        if raw.isna().any():
+        if raw.isna().any() and not allow_nan:
             row = raw.isna().idxmax()
             raise DataError(
                 f"Column '{column}' of {_name(source)} has {int(raw.isna().sum())} "
@@ -300,7 +306,7 @@ def to_matrix(
                 "before scoring, or leave the column out with --exclude."
             )
         X[:, j] = values.to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(X)
+    bad = np.isinf(X) if allow_nan else ~np.isfinite(X)
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise DataError(
