@@ -24,6 +24,7 @@ from vaeanomaly._compat import (
     _fit_context,
     validate_data,
 )
+from vaeanomaly._memory import pin_mmap_threshold
 from vaeanomaly._model import VAE
 from vaeanomaly._training import Trainer, TrainingConfig
 from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood
@@ -440,6 +441,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
 
     def _batched(self, fn: Any, X: np.ndarray, n_draws: int) -> np.ndarray:
         """Apply a scoring function to ``X`` in memory-bounded row batches."""
+        pin_mmap_threshold()
         device = next(self.module_.parameters()).device
         eps = self._score_noise(n_draws, device)
         width = max(*self.hidden_dims_, 2 * self.n_features_in_)

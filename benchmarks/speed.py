@@ -1,0 +1,278 @@
+"""Speed: fit time against PyOD's VAE, scoring throughput, FLOP/s, memory.
+
+Everything is measured in one run on the same synthetic data (correlated
+Gaussian columns) and reported as ratios, which survive a shared, noisy
+machine better than absolute times.
+
+1. Fit wall time of ``VAEAnomalyDetector()`` and ``pyod.models.vae.VAE()``,
+   both with default parameters, for each ``--rows`` x ``--columns``.
+2. Scoring throughput (rows/s) with n_draws = 1, 16, 64, beside the
+   floating-point operations of the encoder and decoder matmuls each needs:
+   time should grow no faster than the FLOPs.
+3. Achieved GFLOP/s of scoring against a plain chain of matmuls of the same
+   shapes (the machine's practical limit for this work).
+4. Peak RSS of a process that scores N rows, for two N: it should be set by
+   the batch size, not by N.
+
+Usage::
+
+    python benchmarks/speed.py                         # 10k and 100k rows x 20, 100
+    python benchmarks/speed.py --rows 10000 100000 1000000 --pyod-max-rows 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from vaeanomaly import VAEAnomalyDetector
+
+
+def make_data(n_rows: int, n_columns: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    factors = rng.normal(size=(n_rows, 4))
+    mixing = rng.normal(size=(4, n_columns))
+    return (factors @ mixing + 0.3 * rng.normal(size=(n_rows, n_columns))).astype(
+        np.float64
+    )
+
+
+def fit_seconds(make, X) -> tuple[float, object]:
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = make().fit(X)
+    return time.perf_counter() - start, model
+
+
+def matmul_flops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> float:
+    """FLOPs of the encoder (once per row) and decoder (once per draw) matmuls."""
+    flops_enc = flops_dec = 0
+    for layer in det.module_.encoder.modules():
+        if isinstance(layer, torch.nn.Linear):
+            flops_enc += 2 * layer.in_features * layer.out_features
+    for layer in det.module_.decoder.modules():
+        if isinstance(layer, torch.nn.Linear):
+            flops_dec += 2 * layer.in_features * layer.out_features
+    return float(n_rows * (flops_enc + n_draws * flops_dec))
+
+
+def matmul_chain_gflops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> float:
+    """GFLOP/s of bare matmuls with the scoring's shapes (the practical limit)."""
+    enc = [
+        m.weight.detach().T.contiguous()
+        for m in det.module_.encoder.modules()
+        if isinstance(m, torch.nn.Linear)
+    ]
+    dec = [
+        m.weight.detach().T.contiguous()
+        for m in det.module_.decoder.modules()
+        if isinstance(m, torch.nn.Linear)
+    ]
+    rows = min(n_rows, 4096)
+    x = torch.randn(rows, enc[0].shape[0])
+    z = torch.randn(n_draws, rows, dec[0].shape[0])
+    with torch.inference_mode():
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            h = x
+            for w in enc[:-2]:
+                h = h @ w
+            h @ enc[-2]
+            h @ enc[-1]
+            g = z
+            for w in dec:
+                g = g @ w
+            best = min(best, time.perf_counter() - start)
+    return matmul_flops(det, rows, n_draws) / best / 1e9
+
+
+def peak_rss_scoring(model_path: str, n_rows: int, n_columns: int) -> tuple:
+    """Peak RSS (MiB) of a fresh process that loads a model and scores n_rows.
+
+    The input is built in float32 chunks, so the high-water mark before
+    scoring is the model plus the input; the rise after it is the scoring's.
+    """
+    code = f"""
+import resource, sys, numpy as np
+sys.path.insert(0, {__file__.rsplit("/", 1)[0]!r})
+from speed import make_data
+from vaeanomaly import load_model
+det = load_model({model_path!r})
+X = np.empty(({n_rows}, {n_columns}), dtype=np.float32)
+for start in range(0, {n_rows}, 50_000):
+    stop = min(start + 50_000, {n_rows})
+    X[start:stop] = make_data(stop - start, {n_columns}, seed=start)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+det.score_samples(X)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before / 1024, peak / 1024, X.nbytes / 2**20)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return tuple(map(float, out.stdout.split()))
+
+
+def row(*cells) -> None:
+    print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+
+
+def header(*names) -> None:
+    row(*names)
+    row(*["---:"] * len(names))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", nargs="*", type=int, default=[10_000, 100_000])
+    parser.add_argument("--columns", nargs="*", type=int, default=[20, 100])
+    parser.add_argument(
+        "--pyod-max-rows", type=int, default=100_000, help="skip PyOD above this size"
+    )
+    parser.add_argument("--score-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--memory-rows", nargs="*", type=int, default=[100_000, 1_000_000]
+    )
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    print(f"torch {torch.__version__}, {cores} cores\n")
+    results = {"fit": [], "score": [], "memory": []}
+
+    print("## Fit time (defaults)\n")
+    header("rows", "cols", "ours s", "epochs", "PyOD VAE s", "PyOD / ours")
+    try:
+        from pyod.models.vae import VAE as PyODVAE
+    except ImportError:
+        PyODVAE = None
+    for n_columns in args.columns:
+        for n_rows in args.rows:
+            X = make_data(n_rows, n_columns)
+            ours, det = fit_seconds(lambda: VAEAnomalyDetector(random_state=0), X)
+            pyod = None
+            if PyODVAE is not None and n_rows <= args.pyod_max_rows:
+                pyod, _ = fit_seconds(lambda: PyODVAE(verbose=0, random_state=0), X)
+            row(
+                f"{n_rows:,}",
+                n_columns,
+                f"{ours:.1f}",
+                det.n_iter_,
+                f"{pyod:.1f}" if pyod else "not run",
+                f"{pyod / ours:.2f}" if pyod else "–",
+            )
+            results["fit"].append(
+                {
+                    "rows": n_rows,
+                    "cols": n_columns,
+                    "ours_s": ours,
+                    "epochs": det.n_iter_,
+                    "pyod_s": pyod,
+                }
+            )
+
+    print("\n## Scoring throughput\n")
+    for n_columns in args.columns:
+        det = VAEAnomalyDetector(max_epochs=2, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            det.fit(make_data(5000, n_columns))
+        X = make_data(args.score_rows, n_columns, seed=1)
+        print(
+            f"{n_columns} columns, hidden {det.hidden_dims_}, latent "
+            f"{det.latent_dim_}, {args.score_rows:,} rows\n"
+        )
+        header(
+            "n_draws",
+            "rows/s",
+            "time vs 1 draw",
+            "FLOPs vs 1 draw",
+            "time ratio / FLOP ratio",
+            "GFLOP/s",
+            "matmul-chain GFLOP/s",
+            "share",
+        )
+        base_time = base_flops = None
+        for n_draws in (1, 16, 64):
+            det.set_params(n_draws=n_draws)
+            det.score_samples(X[:1000])  # warm-up
+            start = time.perf_counter()
+            det.score_samples(X)
+            seconds = time.perf_counter() - start
+            flops = matmul_flops(det, len(X), n_draws)
+            base_time, base_flops = base_time or seconds, base_flops or flops
+            achieved = flops / seconds / 1e9
+            limit = matmul_chain_gflops(det, len(X), n_draws)
+            row(
+                n_draws,
+                f"{len(X) / seconds:,.0f}",
+                f"{seconds / base_time:.2f}",
+                f"{flops / base_flops:.2f}",
+                f"{(seconds / base_time) / (flops / base_flops):.2f}",
+                f"{achieved:.2f}",
+                f"{limit:.2f}",
+                f"{achieved / limit:.0%}",
+            )
+            results["score"].append(
+                {
+                    "cols": n_columns,
+                    "n_draws": n_draws,
+                    "seconds": seconds,
+                    "flops": flops,
+                    "gflops": achieved,
+                    "chain_gflops": limit,
+                }
+            )
+        print()
+
+    print("## Peak memory while scoring (fresh process, 20 columns, float32 input)\n")
+    header(
+        "rows",
+        "input MiB",
+        "peak RSS before scoring MiB",
+        "peak RSS after MiB",
+        "rise MiB",
+    )
+    det = VAEAnomalyDetector(max_epochs=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        det.fit(make_data(5000, 20))
+    with tempfile.TemporaryDirectory() as folder:
+        model_path = f"{folder}/speed.vae"
+        det.save(model_path)
+        for n_rows in args.memory_rows:
+            before, peak, nbytes = peak_rss_scoring(model_path, n_rows, 20)
+            row(
+                f"{n_rows:,}",
+                f"{nbytes:.0f}",
+                f"{before:.0f}",
+                f"{peak:.0f}",
+                f"{peak - before:.0f}",
+            )
+            results["memory"].append(
+                {
+                    "rows": n_rows,
+                    "input_mib": nbytes,
+                    "before_mib": before,
+                    "peak_mib": peak,
+                }
+            )
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
