@@ -4,6 +4,7 @@ import pathlib
 
 import click
 
+from vaeanomaly.likelihoods import HEADS
 from vaeanomaly.scoring import SCORE_METHODS
 from vaeanomaly.thresholds import THRESHOLDS
 
@@ -125,7 +126,7 @@ training_options = _compose(
         "--likelihood",
         default="auto",
         show_default=True,
-        type=click.Choice(["auto", "gaussian", "gaussian_fixed", "bernoulli"]),
+        type=click.Choice(["auto", *sorted(HEADS)]),
         help="Observation model p(x|z).",
     ),
     click.option(

@@ -194,7 +194,10 @@ def test_evaluate_and_info(runner, table, model, tmp_path):
     assert metrics["rows"] == 300
     result = runner.invoke(vaeanomaly, ["info", str(model)])
     assert result.exit_code == 0
-    assert "temp (gaussian), pressure (gaussian), flow (gaussian)" in result.stdout
+    assert (
+        "temp (gaussian_column), pressure (gaussian_column), flow (gaussian_column)"
+        in result.stdout
+    )
     assert "300 rows x 3 columns" in result.stdout
     meta = json.loads(runner.invoke(vaeanomaly, ["info", str(model), "--json"]).stdout)
     assert meta["fitted"]["feature_names_in_"] == ["temp", "pressure", "flow"]

@@ -67,5 +67,7 @@ def test_single_head_log_prob_sums_features(name):
     x = torch.rand(4, 3).round()
     p_x = lik(params)
     assert_allclose(
-        p_x.log_prob(x).numpy(), p_x.log_prob_features(x).sum(-1).numpy(), rtol=1e-6
+        p_x.log_prob(x).detach().numpy(),
+        p_x.log_prob_features(x).sum(-1).detach().numpy(),
+        rtol=1e-6,
     )

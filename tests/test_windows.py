@@ -70,11 +70,31 @@ def recording(rng):
     return frame
 
 
-def test_sequence_detector_finds_a_broken_relation_and_blames_the_channel(recording):
+@pytest.mark.parametrize(
+    "likelihood",
+    [
+        "gaussian",
+        pytest.param(
+            "gaussian_column",
+            marks=pytest.mark.xfail(
+                reason="known limitation: with one variance per column the encoder "
+                "moves z to explain the valve's jump, and the worst reconstructed "
+                "channel becomes 'temp'; per-cell variances attribute it right",
+                strict=True,
+            ),
+        ),
+    ],
+)
+def test_sequence_detector_finds_a_broken_relation_and_blames_the_channel(
+    recording, likelihood
+):
     train, test = recording.iloc[:600], recording.iloc[600:].copy()
     test.iloc[100:110, 1] += 1.5  # the valve departs from the pump's rhythm
     det = SequenceVAEDetector(
-        window=5, detector=VAEAnomalyDetector(max_epochs=100, random_state=0)
+        window=5,
+        detector=VAEAnomalyDetector(
+            max_epochs=100, likelihood=likelihood, random_state=0
+        ),
     ).fit(train)
     scores = det.score_samples(test)
     assert scores.shape == (200,)

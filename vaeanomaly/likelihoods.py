@@ -23,6 +23,7 @@ from torch.nn.functional import softplus
 __all__ = [
     "HEADS",
     "BernoulliHead",
+    "ColumnGaussianHead",
     "ColumnwiseDistribution",
     "FactorizedLikelihood",
     "FixedGaussianHead",
@@ -62,6 +63,39 @@ class GaussianHead(nn.Module):
         loc, raw_scale = params.chunk(2, dim=-1)
         scale = softplus(raw_scale) + self.min_scale
         return Independent(Normal(loc, scale, validate_args=False), 1)
+
+
+class ColumnGaussianHead(nn.Module):
+    """Gaussian with a predicted mean and one learned standard deviation per column.
+
+    The noise level of each column is learned (homoscedastic), but the decoder
+    cannot make it larger for a particular row, so an unusual row cannot be
+    "explained away" by a wide predicted variance, a known weakness of
+    :class:`GaussianHead` for anomaly detection.
+
+    Parameters
+    ----------
+    n_columns : int
+        Number of columns the head models.
+    min_scale : float, default=MIN_SCALE
+        Floor of the standard deviation.
+    """
+
+    params_per_column = 1
+
+    def __init__(self, n_columns: int, min_scale: float = MIN_SCALE) -> None:
+        super().__init__()
+        self.n_columns = n_columns
+        self.min_scale = min_scale
+        # softplus(0.5413) = 1: start at unit scale, the data's after standardizing.
+        self.raw_scale = nn.Parameter(torch.full((n_columns,), 0.5413))
+
+    def forward(self, params: torch.Tensor) -> Distribution:
+        """Return ``Independent(Normal(loc, scale), 1)`` over the columns."""
+        scale = softplus(self.raw_scale) + self.min_scale
+        return Independent(
+            Normal(params, scale.expand_as(params), validate_args=False), 1
+        )
 
 
 class FixedGaussianHead(nn.Module):
@@ -112,6 +146,7 @@ class BernoulliHead(nn.Module):
 
 HEADS: dict[str, type[nn.Module]] = {
     "gaussian": GaussianHead,
+    "gaussian_column": ColumnGaussianHead,
     "gaussian_fixed": FixedGaussianHead,
     "bernoulli": BernoulliHead,
 }
