@@ -55,9 +55,7 @@ if __name__ == "__main__":
                 scores, "contamination", contamination=0.001
             )
             flagged = (scores < offset).sum().compute()
-            print(
-                f"scored {n_rows:,} rows on 2 workers; {flagged} below the 0.1% quantile"
-            )
+            print(f"scored {n_rows:,} rows on 2 workers; {flagged} below the 0.1%")
 
             wrapped = ParallelPostFit(detector)  # predict runs per partition
             labels = wrapped.predict(ddf).compute()
