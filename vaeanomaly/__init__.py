@@ -10,13 +10,18 @@ from vaeanomaly._version import __version__
 from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.exceptions import DataError, ModelFileError, VAEAnomalyError
 from vaeanomaly.io import load_model, read_model_metadata, save_model
+from vaeanomaly.sequence import SequenceVAEDetector, flagged_periods
+from vaeanomaly.windows import SlidingWindows
 
 __all__ = [
     "DataError",
     "ModelFileError",
+    "SequenceVAEDetector",
+    "SlidingWindows",
     "VAEAnomalyDetector",
     "VAEAnomalyError",
     "__version__",
+    "flagged_periods",
     "load_model",
     "read_model_metadata",
     "save_model",
