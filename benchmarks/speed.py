@@ -164,7 +164,15 @@ def main() -> None:
             ours, det = fit_seconds(lambda: VAEAnomalyDetector(random_state=0), X)
             pyod = None
             if PyODVAE is not None and n_rows <= args.pyod_max_rows:
-                pyod, _ = fit_seconds(lambda: PyODVAE(verbose=0, random_state=0), X)
+                # Same thread count as ours (n_jobs=None is one torch thread):
+                # with two OpenMP threads beside another process on a 2-core
+                # machine, PyOD spent 87 ms per step spin-waiting.
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+                try:
+                    pyod, _ = fit_seconds(lambda: PyODVAE(verbose=0, random_state=0), X)
+                finally:
+                    torch.set_num_threads(threads)
             row(
                 f"{n_rows:,}",
                 n_columns,

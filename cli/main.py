@@ -46,7 +46,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="vaeanomaly")
 def vaeanomaly() -> None:
-    r"""Find anomalies in CSV tables with a variational autoencoder.
+    """Find anomalies in CSV tables with a variational autoencoder.
 
     Scores are log-likelihoods: higher means more normal. Results go to
     stdout or --output; progress and messages go to stderr.
@@ -120,7 +120,7 @@ def fit(
     force,
     quiet,
 ):
-    r"""Train a model on a CSV file and save it.
+    """Train a model on a CSV file and save it.
 
     Uses every numeric column unless --columns or --exclude say otherwise.
     The threshold for later `detect` runs is set here from the training scores.
@@ -360,7 +360,7 @@ def _apply(params):
 @vaeanomaly.command()
 @_apply(_score_params)
 def score(**options):
-    r"""Score every row of a CSV file; higher scores are more normal.
+    """Score every row of a CSV file; higher scores are more normal.
 
     Writes the identifier columns (every column that is not a feature, or a
     `row` number) and `score`. DATA may be '-' for stdin; the file is read in
@@ -385,7 +385,7 @@ def score(**options):
     help="Exit with status 1 when any row is flagged (for monitoring jobs).",
 )
 def detect(fail_on_anomaly, **options):
-    r"""Flag anomalous rows of a CSV file.
+    """Flag anomalous rows of a CSV file.
 
     Like `score`, plus an `is_anomaly` column (1 = anomaly). The model's own
     threshold is used unless --threshold, --contamination or --risk ask for
@@ -419,7 +419,7 @@ def detect(fail_on_anomaly, **options):
 @sep_option
 @quiet_option
 def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
-    r"""Measure detection quality against known labels.
+    """Measure detection quality against known labels.
 
     Prints AUROC, average precision, and precision, recall and F1 of the
     flags at the model's threshold. Without --model, a model is fitted on DATA
@@ -507,7 +507,7 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
     "--json", "as_json", is_flag=True, help="Print the whole metadata as JSON."
 )
 def info(model, as_json):
-    r"""Show what a model was trained on and how.
+    """Show what a model was trained on and how.
 
     Reads only the file's metadata; nothing in the file is run.
 

@@ -356,6 +356,7 @@ def test_help(runner, command):
     result = runner.invoke(vaeanomaly, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.stdout
+    assert "\\b" not in result.stdout  # click's no-rewrap marker must not leak
     short = runner.invoke(vaeanomaly, [*command, "-h"])
     assert short.stdout == result.stdout
 
