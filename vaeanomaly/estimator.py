@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Iterator
@@ -437,9 +438,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         return self
 
     # -------------------------------------------------------------- scoring
-    def _to_tensor(self, X: np.ndarray, device: torch.device) -> torch.Tensor:
+    def _to_tensor(
+        self, X: np.ndarray, device: torch.device, dtype: Any = torch.float32
+    ) -> torch.Tensor:
         scaled = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
-        return torch.as_tensor(scaled.astype(np.float32), device=device)
+        return torch.as_tensor(scaled, device=device).to(dtype)
 
     def _score_noise(self, n_draws: int, device: torch.device) -> torch.Tensor:
         """Return the same standard normal draws on every call, for all rows."""
@@ -448,18 +451,24 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         return eps.to(device)
 
     def _batched(self, fn: Any, X: np.ndarray, n_draws: int) -> np.ndarray:
-        """Apply a scoring function to ``X`` in memory-bounded row batches."""
+        """Apply a scoring function to ``X`` in memory-bounded row batches.
+
+        Scoring runs in float64 on a copy of the module. In float32, BLAS picks
+        kernels by batch size, so a row's score moved by up to 5e-7 with the
+        rows scored beside it (seen in sklearn's subset-invariance check);
+        in float64 such differences are ~1e-15, far below any threshold.
+        """
         pin_mmap_threshold()
         device = next(self.module_.parameters()).device
-        eps = self._score_noise(n_draws, device)
+        module = copy.deepcopy(self.module_).to(torch.float64).eval()
+        eps = self._score_noise(n_draws, device).to(torch.float64)
         width = max(*self.hidden_dims_, 2 * self.n_features_in_)
-        rows = max(1, _SCORING_BUDGET // (n_draws * width))
-        self.module_.eval()
+        rows = max(1, _SCORING_BUDGET // (2 * n_draws * width))
         out = []
         with _torch_threads(self.n_jobs), torch.inference_mode():
             for start in range(0, X.shape[0], rows):
-                x = self._to_tensor(X[start : start + rows], device)
-                out.append(fn(self.module_, x, eps).double().cpu().numpy())
+                x = self._to_tensor(X[start : start + rows], device, torch.float64)
+                out.append(fn(module, x, eps).cpu().numpy())
         return np.concatenate(out, axis=0)
 
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
