@@ -52,7 +52,9 @@ def normal_fpr(threshold):
 
 
 # ------------------------------------------------------------ module rules
-@pytest.mark.parametrize("filename", ["thresholds.py", "_gpd.py"])
+@pytest.mark.parametrize(
+    "filename", ["thresholds.py", "_threshold_base.py", "_tail_thresholds.py", "_gpd.py"]
+)
 def test_module_imports_only_numpy_and_stdlib(filename):
     tree = ast.parse((PACKAGE / filename).read_text())
     imported = set()
@@ -63,6 +65,7 @@ def test_module_imports_only_numpy_and_stdlib(filename):
             imported.add(node.module)
     allowed = {"copy", "inspect", "math", "numbers", "typing"}
     allowed |= {"numpy", "numpy.typing", "vaeanomaly._gpd"}
+    allowed |= {"vaeanomaly._threshold_base", "vaeanomaly._tail_thresholds"}
     assert imported <= allowed, imported - allowed
 
 
