@@ -53,7 +53,8 @@ def normal_fpr(threshold):
 
 # ------------------------------------------------------------ module rules
 @pytest.mark.parametrize(
-    "filename", ["thresholds.py", "_threshold_base.py", "_tail_thresholds.py", "_gpd.py"]
+    "filename",
+    ["thresholds.py", "_threshold_base.py", "_tail_thresholds.py", "_gpd.py"],
 )
 def test_module_imports_only_numpy_and_stdlib(filename):
     tree = ast.parse((PACKAGE / filename).read_text())
