@@ -216,13 +216,23 @@ def test_not_fitted():
 @pytest.mark.parametrize(
     ("X", "match"),
     [
-        (np.array([[1.0, np.nan], [2.0, 3.0], [0.0, 1.0]]), "NaN"),
-        (np.array([[1.0, np.inf], [2.0, 3.0], [0.0, 1.0]]), "infinity"),
+        (
+            np.array([[1.0, np.nan], [2.0, 3.0], [0.0, 1.0]]),
+            r"'column 1' \(1 NaN, 0 inf\)",
+        ),
+        (
+            np.array([[1.0, np.inf], [2.0, 3.0], [0.0, 1.0]]),
+            r"'column 1' \(0 NaN, 1 inf\)",
+        ),
+        (
+            pd.DataFrame({"temp": [1.0, np.nan, 2.0], "flow": [1.0, 2.0, 3.0]}),
+            r"'temp' \(1 NaN, 0 inf\)\. Fill the missing values",
+        ),
         (np.zeros((0, 3)), "0 sample"),
         (np.zeros((1, 3)), "1 sample"),
         (
             pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}),
-            "could not convert string to float",
+            r"Column\(s\) \['b'\] hold text where numbers belong",
         ),
     ],
 )

@@ -382,6 +382,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         self : VAEAnomalyDetector
             The fitted detector.
         """
+        _explain_bad_values(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self._check_params(X)
         n_samples, n_features = X.shape
@@ -489,6 +490,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
             The ``score_method`` estimate for each row, in nats.
         """
         check_is_fitted(self)
+        _explain_bad_values(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return self._score_samples(X)
 
@@ -541,6 +543,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
+        _explain_bad_values(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         contributions = self._batched(feature_contributions, X, self.n_draws)
         if index is None:
@@ -605,3 +608,49 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _explain_bad_values(X: Any) -> None:
+    """Raise a ValueError naming the columns with text, NaN or inf, if any.
+
+    scikit-learn's own checks say that the input contains NaN but not where.
+    Arrays that cannot be read as numbers at all are left to ``validate_data``.
+    """
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        names = [str(c) for c in X.columns]
+        text = [
+            name
+            for name, column in zip(names, X.columns, strict=True)
+            if not (is_numeric_dtype(X[column]) or is_bool_dtype(X[column]))
+            and X[column].map(lambda v: isinstance(v, str)).any()
+        ]
+        if text:
+            raise ValueError(
+                f"Column(s) {text} hold text where numbers belong (could not "
+                "convert string to float). Encode them as numbers first (e.g. "
+                "OneHotEncoder in a ColumnTransformer) or drop them."
+            )
+        values = X
+    else:
+        names = None
+        values = X
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return
+    if array.ndim != 2 or np.isfinite(array).all():
+        return
+    names = names or [f"column {j}" for j in range(array.shape[1])]
+    nan_counts = np.isnan(array).sum(axis=0)
+    inf_counts = np.isinf(array).sum(axis=0)
+    problems = [
+        f"{names[j]!r} ({nan_counts[j]} NaN, {inf_counts[j]} inf)"
+        for j in np.flatnonzero(nan_counts + inf_counts)
+    ]
+    raise ValueError(
+        f"Input X contains NaN or infinity in {', '.join(problems)}. Fill the "
+        "missing values (e.g. SimpleImputer) or drop those rows, and replace "
+        "infinite values."
+    )
