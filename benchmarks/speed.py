@@ -67,7 +67,10 @@ def matmul_flops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> float:
 
 
 def matmul_chain_gflops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> float:
-    """GFLOP/s of bare matmuls with the scoring's shapes (the practical limit)."""
+    """GFLOP/s of bare matmuls with the scoring's shapes and dtype (float64).
+
+    This is the machine's practical limit for the scoring's matmul work.
+    """
     enc = [
         m.weight.detach().T.contiguous()
         for m in det.module_.encoder.modules()
@@ -79,8 +82,12 @@ def matmul_chain_gflops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> f
         if isinstance(m, torch.nn.Linear)
     ]
     rows = min(n_rows, 4096)
-    x = torch.randn(rows, enc[0].shape[0])
-    z = torch.randn(n_draws, rows, dec[0].shape[0])
+    enc = [w.double() for w in enc]
+    dec = [w.double() for w in dec]
+    x = torch.randn(rows, enc[0].shape[0], dtype=torch.float64)
+    z = torch.randn(n_draws, rows, dec[0].shape[0], dtype=torch.float64)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same as scoring with n_jobs=None
     with torch.inference_mode():
         best = float("inf")
         for _ in range(5):
@@ -94,6 +101,7 @@ def matmul_chain_gflops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> f
             for w in dec:
                 g = g @ w
             best = min(best, time.perf_counter() - start)
+    torch.set_num_threads(threads)
     return matmul_flops(det, rows, n_draws) / best / 1e9
 
 
