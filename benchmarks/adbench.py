@@ -38,6 +38,18 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adbench
 SCORE_METHODS = ("elbo", "iwae", "recon_prob", "recon_error")
 
 
+def parse_params(items: list[str]) -> dict:
+    """Turn ``--set KEY=VALUE`` items into parameters (values as Python literals)."""
+    params = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
 def load(name: str, seed: int):
     data = np.load(DATA / f"{name}.npz", allow_pickle=False)
     X, y = data["X"].astype(np.float64), data["y"].astype(int)
@@ -106,13 +118,7 @@ def main() -> None:
         "--json", type=Path, default=None, help="also write raw results here"
     )
     args = parser.parse_args()
-    vae_params = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        try:
-            vae_params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            vae_params[key] = value
+    vae_params = parse_params(args.set)
     names = args.datasets or sorted(p.stem for p in DATA.glob("*.npz"))
     rows = []
     for name in names:

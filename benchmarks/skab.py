@@ -22,13 +22,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from adbench import parse_params  # benchmarks/ is on sys.path as the script folder
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
@@ -106,13 +106,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    params = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+    params = parse_params(args.set)
     rows = []
     for window in args.window:
         for aggregate in args.aggregate:

@@ -48,7 +48,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib
 import json
 import sys
@@ -61,7 +60,7 @@ from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adbench import DATA, load
+from adbench import DATA, load, parse_params
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.thresholds import BestFThreshold, fit_offset, make_threshold
@@ -248,13 +247,7 @@ def main() -> None:
         "--json", type=Path, default=None, help="also write raw results here"
     )
     args = parser.parse_args()
-    vae_params = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        try:
-            vae_params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            vae_params[key] = value
+    vae_params = parse_params(args.set)
     pythresh = None if args.no_pythresh else pythresh_methods()
     if pythresh is None:
         why = "--no-pythresh" if args.no_pythresh else "pythresh is not installed"
