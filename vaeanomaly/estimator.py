@@ -382,8 +382,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         self : VAEAnomalyDetector
             The fitted detector.
         """
-        _explain_bad_values(X)
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = self._validate(X, reset=True)
         self._check_params(X)
         n_samples, n_features = X.shape
         self.n_samples_fit_ = n_samples
@@ -439,6 +438,18 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         return self
 
     # -------------------------------------------------------------- scoring
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
+        """Run ``validate_data``; when it rejects values, say which columns.
+
+        The column-by-column diagnosis runs only after a failure, so valid
+        input is checked once, without an extra copy.
+        """
+        try:
+            return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        except ValueError as exc:
+            _explain_bad_values(X, exc)
+            raise
+
     def _to_tensor(
         self, X: np.ndarray, device: torch.device, dtype: Any = torch.float32
     ) -> torch.Tensor:
@@ -490,8 +501,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
             The ``score_method`` estimate for each row, in nats.
         """
         check_is_fitted(self)
-        _explain_bad_values(X)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate(X, reset=False)
         return self._score_samples(X)
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -543,8 +553,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
-        _explain_bad_values(X)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate(X, reset=False)
         contributions = self._batched(feature_contributions, X, self.n_draws)
         if index is None:
             return contributions
@@ -610,11 +619,12 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         return tags
 
 
-def _explain_bad_values(X: Any) -> None:
+def _explain_bad_values(X: Any, cause: Exception) -> None:
     """Raise a ValueError naming the columns with text, NaN or inf, if any.
 
     scikit-learn's own checks say that the input contains NaN but not where.
-    Arrays that cannot be read as numbers at all are left to ``validate_data``.
+    Arrays that cannot be read as numbers at all, and other failures, are left
+    to ``validate_data``'s error ``cause``.
     """
     if hasattr(X, "columns") and hasattr(X, "dtypes"):
         from pandas.api.types import is_bool_dtype, is_numeric_dtype
@@ -631,7 +641,7 @@ def _explain_bad_values(X: Any) -> None:
                 f"Column(s) {text} hold text where numbers belong (could not "
                 "convert string to float). Encode them as numbers first (e.g. "
                 "OneHotEncoder in a ColumnTransformer) or drop them."
-            )
+            ) from cause
         values = X
     else:
         names = None
@@ -653,4 +663,4 @@ def _explain_bad_values(X: Any) -> None:
         f"Input X contains NaN or infinity in {', '.join(problems)}. Fill the "
         "missing values (e.g. SimpleImputer) or drop those rows, and replace "
         "infinite values."
-    )
+    ) from cause
