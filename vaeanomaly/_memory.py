@@ -4,11 +4,11 @@ glibc serves large allocations with mmap and returns them to the system on
 free, but after the first such free it raises its mmap threshold (up to
 32 MiB), so later buffers of that size come from the heap, where freed memory
 is kept. Scoring allocates and frees batch-sized activations thousands of
-times; with the adaptive threshold, scoring 1M rows x 20 columns raised peak
-RSS by 1.2-1.3 GiB (0.1 GiB in one lucky run), and with the threshold pinned
-at glibc's default of 128 KiB by nothing. Setting it explicitly pins it. It
-is a process-wide setting, applied once, only on glibc, and changes no
-result.
+times. With the adaptive threshold, scoring 1M rows x 20 columns raised peak
+RSS by 1.2-1.3 GiB (0.1 GiB in one lucky run); with the threshold pinned at
+glibc's default of 128 KiB (setting it explicitly turns the adaptation off),
+it raised it by nothing. It is a process-wide setting, applied once, only on
+glibc, and it changes no result.
 """
 
 from __future__ import annotations

@@ -613,7 +613,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
             self.module_.eval()
 
     def __sklearn_tags__(self):
-        """Declare that NaN is rejected and that scoring is deterministic."""
+        """Declare that NaN is rejected."""
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
