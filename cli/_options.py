@@ -81,6 +81,14 @@ columns_options = _compose(
         help="Columns never used as features (comma-separated or repeated).",
     ),
     click.option(
+        "--categorical",
+        multiple=True,
+        help="Columns to model as categories (comma-separated or repeated), e.g. "
+        "integer-coded states. Text columns with at most 100 distinct, repeated "
+        "values are categories already; other text columns (identifiers) are "
+        "left out unless named here or in --columns.",
+    ),
+    click.option(
         "--index-col",
         default=None,
         help="Identifier column: copied to the output, never a feature.",
@@ -128,6 +136,14 @@ training_options = _compose(
         show_default=True,
         type=click.Choice(["auto", *sorted(HEADS)]),
         help="Observation model p(x|z).",
+    ),
+    click.option(
+        "--missing",
+        default="mask",
+        show_default=True,
+        type=click.Choice(["mask", "error"]),
+        help="Empty cells: 'mask' scores each row on the cells it has (the "
+        "model also learns from rows with gaps); 'error' refuses them.",
     ),
     click.option(
         "--batch-size",

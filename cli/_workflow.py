@@ -22,7 +22,7 @@ from vaeanomaly.tables import (
     check_columns,
     choose_features,
     iter_csv,
-    to_matrix,
+    to_frame,
 )
 
 
@@ -54,6 +54,37 @@ def feature_names(detector: Any) -> list[str]:
     if isinstance(detector, SequenceVAEDetector):
         return list(detector.channels_)
     return [str(c) for c in detector.feature_names_in_]
+
+
+def model_categories(detector: Any) -> tuple[list[str], list[str]]:
+    """Return the model's categorical columns, and those of them to read as text.
+
+    Levels learnt from a CSV file are text; a model fitted in Python may have
+    numeric levels, and then the column is read as pandas parses it.
+    """
+    inner = inner_model(detector)
+    names = feature_names(detector)
+    if isinstance(detector, SequenceVAEDetector):
+        return [], []
+    categorical = [n for n, c in zip(names, inner.is_categorical_, strict=True) if c]
+    text = [
+        name
+        for name, levels in zip(names, inner.categories_, strict=True)
+        if levels is not None and all(isinstance(v, str) for v in levels)
+    ]
+    return categorical, text
+
+
+def model_frame(detector: Any, frame: pd.DataFrame, source: Path) -> pd.DataFrame:
+    """Return the model's feature columns of ``frame``, checked and converted."""
+    names = feature_names(detector)
+    check_columns(frame, names, source)
+    categorical, _ = model_categories(detector)
+    allow_nan = (
+        isinstance(detector, SequenceVAEDetector)
+        or inner_model(detector).missing == "mask"
+    )
+    return to_frame(frame, names, source, categorical=categorical, allow_nan=allow_nan)
 
 
 def check_time_order(frame: pd.DataFrame, time_col: str | None, source: Path) -> None:
@@ -93,24 +124,36 @@ def fit_table(
     columns,
     exclude,
     keys: list[str],
+    categorical,
     params: dict,
     threshold,
     window: int | None,
     quiet: bool,
 ) -> Any:
     """Fit a detector (a sequence detector when ``window``) with a progress bar."""
-    features, skipped = choose_features(
-        frame, columns=columns, exclude=exclude, keys=keys, source=source
+    features, categories, skipped = choose_features(
+        frame,
+        columns=columns,
+        exclude=exclude,
+        keys=keys,
+        categorical=categorical,
+        source=source,
     )
     if skipped and not quiet:
         click.echo(
-            f"Not used as features (not numeric): {', '.join(skipped)}.", err=True
+            f"Not used as features (text with too many distinct values to be "
+            f"categories): {', '.join(skipped)}. Name them with --categorical to "
+            "model them anyway.",
+            err=True,
         )
-    X = pd.DataFrame(
-        to_matrix(frame, features, source, allow_nan=window is not None),
-        columns=features,
-    )
-    model = VAEAnomalyDetector(**params)
+    if window is not None and categories:
+        raise CLIError(
+            f"--window takes numeric sensor channels only, but {categories} hold "
+            "categories. Leave them out with --exclude, or drop --window."
+        )
+    allow_nan = window is not None or params.get("missing", "mask") == "mask"
+    X = to_frame(frame, features, source, categorical=categories, allow_nan=allow_nan)
+    model = VAEAnomalyDetector(**params, categorical_features=categories or None)
     if threshold is not None:
         model.set_params(threshold=threshold)
     detector = model if window is None else SequenceVAEDetector(window, detector=model)
@@ -147,9 +190,7 @@ def score_table(
 ) -> pd.DataFrame:
     """Score a whole table at once (sequence models need the whole series)."""
     names = feature_names(detector)
-    check_columns(frame, names, source)
-    sequence = isinstance(detector, SequenceVAEDetector)
-    X = pd.DataFrame(to_matrix(frame, names, source, allow_nan=sequence), columns=names)
+    X = model_frame(detector, frame, source)
     contributions = np.asarray(detector.score_features(X)) if features_wanted else None
     return output_frame(
         frame,
@@ -203,10 +244,10 @@ def scored_chunks(
 ) -> Iterator[pd.DataFrame]:
     """Score a CSV file chunk by chunk; memory is bounded by ``chunksize``."""
     features = [str(c) for c in detector.feature_names_in_]
+    _, text = model_categories(detector)
     total = 0
-    for chunk in iter_csv(source, sep=sep, chunksize=chunksize):
-        check_columns(chunk, features, source)
-        X = pd.DataFrame(to_matrix(chunk, features, source), columns=features)
+    for chunk in iter_csv(source, sep=sep, chunksize=chunksize, text_columns=text):
+        X = model_frame(detector, chunk, source)
         keys = key_columns(chunk, features, index_col)
         contributions = (
             detector.score_features(X).to_numpy() if features_wanted else None

@@ -32,12 +32,13 @@ from vaeanomaly.cli._workflow import (
     check_time_order,
     fit_table,
     inner_model,
+    model_categories,
     rereadable,
     score_table,
     scored_chunks,
 )
 from vaeanomaly.sequence import SequenceVAEDetector
-from vaeanomaly.tables import read_csv, to_matrix, write_csv
+from vaeanomaly.tables import read_csv, split_names, to_matrix, write_csv
 from vaeanomaly.thresholds import fit_offset
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -59,9 +60,19 @@ def vaeanomaly() -> None:
 
 
 def _params(
-    epochs, latent_dim, hidden_dims, likelihood, batch_size, seed, device, method, draws
+    epochs,
+    latent_dim,
+    hidden_dims,
+    likelihood,
+    batch_size,
+    seed,
+    device,
+    method,
+    draws,
+    missing="mask",
 ) -> dict:
     params = {
+        "missing": missing,
         "max_epochs": epochs,
         "latent_dim": latent_dim,
         "hidden_dims": hidden_dims_value(hidden_dims),
@@ -101,6 +112,7 @@ def fit(
     model_out,
     columns,
     exclude,
+    categorical,
     index_col,
     time_col,
     window,
@@ -108,6 +120,7 @@ def fit(
     latent_dim,
     hidden_dims,
     likelihood,
+    missing,
     batch_size,
     seed,
     method,
@@ -122,14 +135,17 @@ def fit(
 ):
     """Train a model on a CSV file and save it.
 
-    Uses every numeric column unless --columns or --exclude say otherwise.
-    The threshold for later `detect` runs is set here from the training scores.
+    Uses every numeric column unless --columns or --exclude say otherwise;
+    --categorical adds columns of categories (text or codes). Empty cells are
+    left out of the likelihood (--missing mask). The threshold for later
+    `detect` runs is set here from the training scores.
     With --window N, each row is scored with the N readings ending at it
     (sensor recordings, rows in time order).
 
     \b
     Example:
       vaeanomaly fit train.csv -o model.vae --exclude label --epochs 100
+      vaeanomaly fit plant.csv -o plant.vae --categorical mode,line
       vaeanomaly fit pump.csv -o pump.vae --time-col timestamp --window 10
     """
     with reported_errors():
@@ -138,7 +154,7 @@ def fit(
                 f"'{model_out}' already exists. Pass --force to replace it, or "
                 "choose another --output."
             )
-        frame = read_csv(data, sep=sep)
+        frame = read_csv(data, sep=sep, text_columns=split_names(categorical))
         check_time_order(frame, time_col, data)
         params = _params(
             epochs,
@@ -150,6 +166,7 @@ def fit(
             device,
             method,
             draws,
+            missing,
         )
         spec = threshold_spec(threshold_name, contamination, risk)
         detector = fit_table(
@@ -158,6 +175,7 @@ def fit(
             columns=columns,
             exclude=exclude,
             keys=_keys(index_col or time_col),
+            categorical=categorical,
             params=params,
             threshold=spec,
             window=window,
@@ -176,6 +194,7 @@ def _run_scoring(
     output,
     columns,
     exclude,
+    categorical,
     index_col,
     time_col,
     window,
@@ -200,7 +219,7 @@ def _run_scoring(
             click.echo(
                 f"No --model given: fitting a model on '{data}' itself first.", err=True
             )
-        frame = read_csv(data, sep=sep)
+        frame = read_csv(data, sep=sep, text_columns=split_names(categorical))
         check_time_order(frame, time_col, data)
         params = _params(200, None, None, "auto", 128, seed, device, method, draws)
         detector = fit_table(
@@ -209,6 +228,7 @@ def _run_scoring(
             columns=columns,
             exclude=exclude,
             keys=_keys(index_col),
+            categorical=categorical,
             params=params,
             threshold=spec,
             window=window,
@@ -436,7 +456,9 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
     )
 
     with reported_errors():
-        frame = read_csv(data, sep=sep)
+        detector = None if model is None else load_model(model)
+        text = [] if detector is None else model_categories(detector)[1]
+        frame = read_csv(data, sep=sep, text_columns=text)
         if label_col not in frame.columns:
             raise CLIError(
                 f"Label column '{label_col}' is not in '{data}', whose columns are "
@@ -456,13 +478,12 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
                 columns=(),
                 exclude=(label_col,),
                 keys=[],
+                categorical=(),
                 params=params,
                 threshold=None,
                 window=None,
                 quiet=quiet,
             )
-        else:
-            detector = load_model(model)
         out = score_table(
             detector, frame, data, index_col=None, offset=None, features_wanted=False
         )

@@ -144,6 +144,59 @@ def test_features_and_index_col(runner, table, model):
     )
 
 
+def test_categories_and_gaps(runner, tmp_path, rng):
+    n = 300
+    mode = rng.choice(["idle", "run"], size=n)
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "mode": mode,
+            "line": rng.choice(["07", "08"], size=n),  # codes that look like numbers
+            "reading": np.where(mode == "run", 2.0, 0.0) + 0.2 * rng.normal(size=n),
+        }
+    )
+    frame.loc[3, "reading"] = np.nan
+    frame.loc[4, "mode"] = None
+    train = tmp_path / "plant.csv"
+    frame.to_csv(train, index=False)
+    model = tmp_path / "plant.vae"
+    result = runner.invoke(
+        vaeanomaly,
+        ["fit", str(train), "-o", str(model), "--categorical", "line", *TINY_ARGS[:-1]],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "too many distinct values to be categories): id." in result.stderr
+    info = runner.invoke(vaeanomaly, ["info", str(model)])
+    assert "mode (categorical), line (categorical), reading (gaussian_column)" in (
+        info.stdout
+    )
+    new = frame.head(6).copy()
+    new.loc[0, "mode"] = "turbo"  # a level never seen in training
+    new.loc[1, "line"] = "09"
+    new_path = tmp_path / "new.csv"
+    new.to_csv(new_path, index=False)
+    result = runner.invoke(
+        vaeanomaly,
+        ["score", str(new_path), "-m", str(model), "--features", "--chunksize", "2"],
+    )
+    assert result.exit_code == 0, result.stderr
+    out = read_stdout(result)
+    assert list(out.columns) == [
+        "id",
+        "score",
+        "contrib_mode",
+        "contrib_line",
+        "contrib_reading",
+    ]
+    assert np.isfinite(out["score"]).all()
+    assert out.loc[0, "contrib_mode"] == pytest.approx(6.9078, abs=1e-3)
+    assert out.loc[1, "contrib_line"] == pytest.approx(6.9078, abs=1e-3)
+    # "07" is read as the level "07" in every chunk, not as the number 7.
+    assert out.loc[2:, "contrib_line"].max() < 3
+    assert np.isnan(out.loc[3, "contrib_reading"])
+    assert np.isnan(out.loc[4, "contrib_mode"])
+
+
 def test_output_file_and_force(runner, table, model, tmp_path):
     target = tmp_path / "scores.csv"
     target.write_text("precious\n")
@@ -242,10 +295,66 @@ ERROR_CASES = [
         "Column 'flow'",
     ),
     (
-        "missing value",
-        {"n.csv": "temp,pressure,flow\n1,2,\n1,2,3\n"},
+        "row with no values",
+        {"n.csv": "temp,pressure,flow\n1,2,3\n,,\n"},
         lambda p, m: ["score", p["n.csv"], "-m", m],
-        "1 missing value(s), the first at data row 0",
+        "1 row(s) of X have no observed value (rows 1)",
+    ),
+    (
+        "missing value refused",
+        {"n.csv": "a,b\n1,2\n,3\n4,5\n"},
+        lambda p, m: [
+            "fit",
+            p["n.csv"],
+            "-o",
+            p["n.csv"] + ".vae",
+            "--missing",
+            "error",
+        ],
+        "Column 'a' of",
+    ),
+    (
+        "missing category refused",
+        {"n.csv": "a,b\n1,x\n2,\n4,y\n"},
+        lambda p, m: [
+            "fit",
+            p["n.csv"],
+            "-o",
+            p["n.csv"] + ".vae",
+            "--missing",
+            "error",
+            "--categorical",
+            "b",
+        ],
+        "Column 'b' of",
+    ),
+    (
+        "unknown --categorical",
+        {"d.csv": "a,b\n1,2\n3,4\n"},
+        lambda p, m: [
+            "fit",
+            p["d.csv"],
+            "-o",
+            p["d.csv"] + ".vae",
+            "--categorical",
+            "c",
+        ],
+        "Column(s) ['c'] given with --categorical",
+    ),
+    (
+        "categories in windows",
+        {"d.csv": "a,b\n1,x\n3,y\n4,x\n"},
+        lambda p, m: [
+            "fit",
+            p["d.csv"],
+            "-o",
+            p["d.csv"] + ".vae",
+            "--categorical",
+            "b",
+            "--window",
+            "2",
+        ],
+        "--window takes numeric sensor channels only",
     ),
     (
         "infinity",

@@ -214,31 +214,65 @@ def test_not_fitted():
 
 
 @pytest.mark.parametrize(
-    ("X", "match"),
+    ("X", "params", "match"),
     [
         (
             np.array([[1.0, np.nan], [2.0, 3.0], [0.0, 1.0]]),
+            {"missing": "error"},
             r"'column 1' \(1 NaN, 0 inf\)",
         ),
         (
             np.array([[1.0, np.inf], [2.0, 3.0], [0.0, 1.0]]),
+            {"missing": "error"},
             r"'column 1' \(0 NaN, 1 inf\)",
         ),
         (
+            np.array([[1.0, np.inf], [2.0, np.nan], [0.0, 1.0]]),
+            {},
+            r"infinity in 'column 1' \(1 inf\)",
+        ),
+        (
             pd.DataFrame({"temp": [1.0, np.nan, 2.0], "flow": [1.0, 2.0, 3.0]}),
+            {"missing": "error"},
             r"'temp' \(1 NaN, 0 inf\)\. Fill the missing values",
         ),
-        (np.zeros((0, 3)), "0 sample"),
-        (np.zeros((1, 3)), "1 sample"),
+        (
+            pd.DataFrame({"temp": [1.0, np.nan, 2.0], "mode": ["a", None, "b"]}),
+            {},
+            r"1 row\(s\) of X have no observed value \(rows 1\)",
+        ),
+        (
+            pd.DataFrame({"temp": [1.0, np.inf, 2.0], "mode": ["a", "b", "b"]}),
+            {},
+            r"infinity in 'temp' \(1 inf\)",
+        ),
+        (
+            pd.DataFrame({"temp": [1.0, np.nan, 2.0], "mode": ["a", "b", "b"]}),
+            {"missing": "error"},
+            r"'temp' \(1 NaN, 0 inf\)",
+        ),
+        (np.zeros((0, 3)), {}, "0 sample"),
+        (np.zeros((1, 3)), {}, "1 sample"),
         (
             pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}),
+            {"categorical_features": None},
             r"Column\(s\) \['b'\] hold text where numbers belong",
+        ),
+        (
+            pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}),
+            {"categorical_features": ["a"]},
+            r"Column 'b' holds text where numbers belong \('x'\)",
+        ),
+        (
+            pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}),
+            {"categorical_features": ["c"]},
+            r"names column 'c', which is not in X",
         ),
     ],
 )
-def test_bad_training_data(X, match):
+def test_bad_training_data(X, params, match):
     with pytest.raises(ValueError, match=match):
-        VAEAnomalyDetector(**TINY).fit(X)
+        VAEAnomalyDetector(**TINY, **params).fit(X)
 
 
 def test_constant_column_is_fine(rng):

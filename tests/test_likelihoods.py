@@ -3,7 +3,12 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
-from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood
+from vaeanomaly.likelihoods import (
+    HEADS,
+    UNKNOWN_LEVEL_MASS,
+    CategoricalHead,
+    FactorizedLikelihood,
+)
 
 scipy_stats = pytest.importorskip("scipy.stats")
 
@@ -57,7 +62,9 @@ def test_factorized_likelihood_puts_columns_back_in_order():
     assert_allclose(per_cell[:, [0, 2]].numpy(), gauss.numpy(), rtol=1e-6)
     assert_allclose(per_cell[:, [1, 3]].numpy(), bern.numpy(), rtol=1e-6)
     assert_allclose(p_x.log_prob(x).numpy(), per_cell.sum(-1).numpy(), rtol=1e-6)
-    assert p_x.mean.shape == (5, 4)
+    squared = p_x.squared_error_features(x)
+    gauss_mean = params[:, [0, 1]]
+    assert_allclose(squared[:, [0, 2]].numpy(), (x[:, [0, 2]] - gauss_mean).pow(2))
 
 
 @pytest.mark.parametrize("name", sorted(HEADS))
@@ -71,3 +78,54 @@ def test_single_head_log_prob_sums_features(name):
         p_x.log_prob_features(x).sum(-1).detach().numpy(),
         rtol=1e-6,
     )
+
+
+def test_categorical_head_is_a_softmax_per_column_with_an_unknown_level():
+    head = CategoricalHead([3, 2])
+    assert head.n_params == 5
+    logits = torch.tensor([[0.5, -1.0, 2.0, 0.3, -0.3]])
+    dist = head(logits)
+    codes = torch.tensor([[2.0, 0.0]])
+    first = torch.log_softmax(logits[0, :3], 0)[2] + np.log1p(-UNKNOWN_LEVEL_MASS)
+    second = torch.log_softmax(logits[0, 3:], 0)[0] + np.log1p(-UNKNOWN_LEVEL_MASS)
+    assert_allclose(dist.log_prob(codes).numpy()[0], [first, second], rtol=1e-6)
+    # A level not seen in training (code -1) has the fixed small probability.
+    unseen = dist.log_prob(torch.tensor([[-1.0, 1.0]])).numpy()[0]
+    assert unseen[0] == pytest.approx(np.log(UNKNOWN_LEVEL_MASS))
+    # The seen levels and the unknown level make a distribution.
+    total = (
+        sum(
+            np.exp(dist.log_prob(torch.tensor([[float(k), 0.0]])).numpy()[0, 0])
+            for k in range(3)
+        )
+        + UNKNOWN_LEVEL_MASS
+    )
+    assert total == pytest.approx(1.0, abs=1e-6)
+
+
+def test_categorical_brier_score():
+    dist = CategoricalHead([2])(torch.tensor([[0.0, 0.0]]))  # 50/50
+    p = 0.5 * (1 - UNKNOWN_LEVEL_MASS)
+    hit = dist.squared_error(torch.tensor([[1.0]])).item()
+    miss = dist.squared_error(torch.tensor([[-1.0]])).item()
+    assert hit == pytest.approx((1 - p) ** 2 + p**2)
+    assert miss == pytest.approx(1 + 2 * p**2)
+
+
+def test_mask_leaves_missing_cells_out():
+    lik = FactorizedLikelihood(["gaussian_column", "categorical"], n_levels=[3])
+    params = torch.randn(2, 4, lik.n_params, generator=torch.Generator().manual_seed(2))
+    x = torch.tensor([[0.3, 1.0], [1.2, 2.0], [0.0, 0.0], [-0.5, -1.0]])
+    mask = torch.tensor([[True, True], [True, False], [False, True], [True, True]])
+    with torch.no_grad():
+        p_x = lik(params)
+        full = p_x.log_prob_features(x)
+        masked = p_x.log_prob_features(x, mask)
+        per_row = p_x.log_prob(x, mask)
+    assert_allclose(masked.numpy(), torch.where(mask, full, 0.0).numpy())
+    assert_allclose(per_row.numpy(), masked.sum(-1).numpy())
+
+
+def test_level_counts_must_match_categorical_columns():
+    with pytest.raises(ValueError, match="2 categorical column"):
+        FactorizedLikelihood(["categorical", "categorical"], n_levels=[3])

@@ -15,7 +15,7 @@ from torch import nn
 from torch.distributions import Distribution, Independent, Normal
 from torch.nn.functional import softplus
 
-__all__ = ["VAE", "Decoder", "Encoder", "VAEOutput"]
+__all__ = ["VAE", "Decoder", "Encoder", "Rows", "VAEOutput", "as_rows"]
 
 #: Floor of the posterior standard deviation.
 MIN_POSTERIOR_SCALE = 1e-4
@@ -84,6 +84,47 @@ class Decoder(nn.Module):
         return self.params(self.body(z))
 
 
+class Rows(NamedTuple):
+    """A batch of rows as the model reads them.
+
+    For a plain numeric table without gaps, ``inputs`` and ``targets`` are the
+    same tensor and ``mask`` is ``None``. Categorical columns enter the
+    encoder one-hot (so ``inputs`` is wider) while ``targets`` hold their level
+    codes; missing cells enter the encoder as zeros (plus an indicator) and
+    are False in ``mask``, so their likelihood terms are left out.
+
+    Attributes
+    ----------
+    inputs : torch.Tensor of shape (n_rows, n_inputs)
+        What the encoder reads.
+    targets : torch.Tensor of shape (n_rows, n_features)
+        What p(x | z) scores, one value per column.
+    mask : torch.Tensor of shape (n_rows, n_features) or None
+        True where a cell was observed; ``None`` when all were.
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    mask: torch.Tensor | None = None
+
+    def take(self, index: torch.Tensor | slice) -> Rows:
+        """Return the rows at ``index`` (a slice or an index tensor)."""
+        mask = None if self.mask is None else self.mask[index]
+        inputs = self.inputs[index]
+        same = self.targets is self.inputs
+        return Rows(inputs, inputs if same else self.targets[index], mask)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows in the batch."""
+        return self.targets.shape[0]
+
+
+def as_rows(x: torch.Tensor | Rows) -> Rows:
+    """Return ``x`` as :class:`Rows`; a plain tensor is both input and target."""
+    return x if isinstance(x, Rows) else Rows(x, x, None)
+
+
 class VAEOutput(NamedTuple):
     """What one pass through the VAE gives."""
 
@@ -97,8 +138,8 @@ class VAE(nn.Module):
 
     Parameters
     ----------
-    n_features : int
-        Width of the rows.
+    n_inputs : int
+        Width of the encoder's input rows (see :class:`Rows`).
     latent_dim : int
         Dimension of z.
     hidden_dims : sequence of int
@@ -110,14 +151,15 @@ class VAE(nn.Module):
 
     def __init__(
         self,
-        n_features: int,
+        n_inputs: int,
         latent_dim: int,
         hidden_dims: Sequence[int],
         likelihood: nn.Module,
     ) -> None:
         super().__init__()
+        self.n_inputs = n_inputs
         self.latent_dim = latent_dim
-        self.encoder = Encoder(n_features, hidden_dims, latent_dim)
+        self.encoder = Encoder(n_inputs, hidden_dims, latent_dim)
         self.decoder = Decoder(
             latent_dim, tuple(reversed(hidden_dims)), likelihood.n_params
         )
@@ -143,8 +185,8 @@ class VAE(nn.Module):
 
         Parameters
         ----------
-        x : torch.Tensor of shape (n_rows, n_features)
-            Input rows.
+        x : torch.Tensor of shape (n_rows, n_inputs)
+            Encoder input rows (``Rows.inputs``).
         eps : torch.Tensor of shape (n_draws, n_rows or 1, latent_dim)
             Standard normal noise; ``z = loc + scale * eps``.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vaeanomaly._model import VAE
+from vaeanomaly._model import VAE, Rows
 from vaeanomaly.scoring import elbo
 
 __all__ = ["TrainingConfig", "Trainer"]
@@ -30,6 +30,7 @@ class TrainingConfig:
     batch_size: int
     learning_rate: float
     patience: int | None
+    min_steps: int
     beta: float
     kl_warmup: int
     n_train_draws: int
@@ -65,6 +66,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
         self.history: list[dict] = []
         self.best_epoch = 0
+        self.n_steps = 0
         self.stopped_early = False
 
     def beta_at(self, epoch: int) -> float:
@@ -73,12 +75,17 @@ class Trainer:
             return self.config.beta
         return self.config.beta * min(1.0, epoch / self.config.kl_warmup)
 
-    def train_step(self, x: torch.Tensor, beta: float) -> float:
-        """One Adam step on a minibatch; return its mean negative ELBO."""
+    def train_step(self, x: Rows, beta: float) -> float:
+        """One Adam step on a minibatch; return its mean negative ELBO.
+
+        Missing cells (False in ``x.mask``) are left out of the likelihood
+        term, as in Donut's modified ELBO: the model learns from what each row
+        has instead of from imputed values.
+        """
         self.module.train()
         eps = torch.randn(
-            (self.config.n_train_draws, x.shape[0], self.module.latent_dim),
-            device=x.device,
+            (self.config.n_train_draws, x.n_rows, self.module.latent_dim),
+            device=x.targets.device,
         )
         loss = -elbo(self.module, x, eps, beta=beta).mean()
         self.optimizer.zero_grad(set_to_none=True)
@@ -91,44 +98,49 @@ class Trainer:
         return loss.item()
 
     @torch.inference_mode()
-    def eval_step(self, x: torch.Tensor, eps: torch.Tensor) -> float:
+    def eval_step(self, x: Rows, eps: torch.Tensor) -> float:
         """Mean negative ELBO of ``x`` with fixed noise ``eps`` (beta = 1)."""
         self.module.eval()
         total = 0.0
-        for start in range(0, x.shape[0], 4096):
-            stop = start + 4096
-            total += -elbo(self.module, x[start:stop], eps[:, start:stop]).sum().item()
-        return total / x.shape[0]
+        for start in range(0, x.n_rows, 4096):
+            batch = x.take(slice(start, start + 4096))
+            total += (
+                -elbo(self.module, batch, eps[:, start : start + 4096]).sum().item()
+            )
+        return total / x.n_rows
 
     def fit(
         self,
-        x_train: torch.Tensor,
-        x_valid: torch.Tensor | None,
+        x_train: Rows,
+        x_valid: Rows | None,
         callback: Callable[[dict], None] | None = None,
     ) -> None:
         """Run the epoch loop, keeping the weights of the best epoch.
 
         The monitored loss is the validation negative ELBO when there are
-        validation rows, else the training loss. During KL warm-up the best
-        weights are tracked but patience does not run out.
+        validation rows, else the training loss. During KL warm-up, and before
+        ``min_steps`` optimizer steps, the best weights are tracked but
+        patience does not run out.
         """
         cfg = self.config
-        n_rows = x_train.shape[0]
+        n_rows = x_train.n_rows
+        device = x_train.targets.device
         eps_valid = None
         if x_valid is not None:
             eps_valid = torch.randn(
-                (1, x_valid.shape[0], self.module.latent_dim), device=x_valid.device
+                (1, x_valid.n_rows, self.module.latent_dim), device=device
             )
         best_loss = math.inf
         best_state = copy.deepcopy(self.module.state_dict())
         for epoch in range(1, cfg.max_epochs + 1):
             start_time = time.perf_counter()
             beta = self.beta_at(epoch)
-            order = torch.randperm(n_rows, device=x_train.device)
+            order = torch.randperm(n_rows, device=device)
             weighted = 0.0
             for start in range(0, n_rows, cfg.batch_size):
-                batch = x_train[order[start : start + cfg.batch_size]]
-                weighted += self.train_step(batch, beta) * batch.shape[0]
+                batch = x_train.take(order[start : start + cfg.batch_size])
+                weighted += self.train_step(batch, beta) * batch.n_rows
+                self.n_steps += 1
             train_loss = weighted / n_rows
             valid_loss = None if x_valid is None else self.eval_step(x_valid, eps_valid)
             monitored = train_loss if valid_loss is None else valid_loss
@@ -161,6 +173,7 @@ class Trainer:
                 cfg.patience is not None
                 and epoch > cfg.kl_warmup
                 and epoch - max(self.best_epoch, cfg.kl_warmup) >= cfg.patience
+                and self.n_steps >= cfg.min_steps
             ):
                 self.stopped_early = True
                 break

@@ -11,6 +11,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, OutlierMixin
@@ -25,10 +26,16 @@ from vaeanomaly._compat import (
     _fit_context,
     validate_data,
 )
+from vaeanomaly._encoding import (
+    TableEncoder,
+    categorical_columns,
+    column_levels,
+    table_values,
+)
 from vaeanomaly._memory import pin_mmap_threshold
-from vaeanomaly._model import VAE
+from vaeanomaly._model import VAE, Rows
 from vaeanomaly._training import Trainer, TrainingConfig
-from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood
+from vaeanomaly.likelihoods import CATEGORICAL, HEADS, FactorizedLikelihood
 from vaeanomaly.scoring import SCORE_METHODS, feature_contributions
 from vaeanomaly.thresholds import (
     THRESHOLDS,
@@ -97,6 +104,12 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
     scored by how probable the model finds it, estimated with ``n_draws``
     Monte-Carlo draws of z; higher scores mean more normal rows.
 
+    Tables may mix numeric, 0/1 and categorical columns, and may have missing
+    cells: categories enter the encoder one-hot and are scored by a
+    Categorical (softmax) head; a missing cell enters the encoder as zero
+    (plus a missing indicator) and its likelihood term is left out of
+    training and scoring, so a row is scored on what it has.
+
     Parameters
     ----------
     latent_dim : int, default=None
@@ -116,6 +129,31 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         ``"gaussian_column"`` for the others: on the ADBench development sets
         it gave a mean AUROC of 0.866 against 0.851 for per-cell variances,
         which let the decoder explain unusual rows away with a wide variance.
+        Categorical columns always get the Categorical head.
+    categorical_features : "from_dtype", sequence of str, int or bool, or None, \
+default="from_dtype"
+        Columns modelled as categories. ``"from_dtype"`` takes the columns of a
+        DataFrame whose dtype is ``category``, ``object``, ``bool`` or
+        ``string``; a sequence names the columns (names or positions) or is a
+        boolean mask, for example to model integer-coded modes as categories;
+        ``None`` treats every column as numeric. The levels are those seen in
+        ``fit`` (all of a ``category`` dtype's categories); a level first seen
+        later is not an error: it gets probability 0.001 (see
+        ``vaeanomaly.likelihoods.UNKNOWN_LEVEL_MASS``), so it scores as
+        unusual.
+    missing : {"mask", "error"}, default="mask"
+        What missing cells (NaN, None, ``pd.NA``) do. ``"mask"``: the encoder
+        sees them as zero plus, for columns that had gaps in ``fit``, a
+        missing indicator, and their likelihood terms are left out of the
+        ELBO in training (as in Donut's modified ELBO) and of the scores.
+        ``"error"``: they raise a ValueError. Infinity is always an error, and
+        so is a row with no observed cell.
+    score_per_cell : bool, default=False
+        Divide each row's score by its number of observed cells. Scores are
+        sums over the observed cells, so, with the default, a row with gaps is
+        scored on fewer terms than a complete row and the two are not on the
+        same scale; per cell, they are. For complete rows it only divides all
+        scores by ``n_features``, which keeps their ranking.
     score_method : {"elbo", "iwae", "recon_prob", "recon_error"}, default="elbo"
         How ``score_samples`` scores a row: the multi-sample ELBO, the
         importance-weighted bound on log p(x), An & Cho's reconstruction
@@ -146,6 +184,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
     patience : int, default=10
         Epochs without improvement of the monitored loss before training stops;
         the weights of the best epoch are restored. ``None`` never stops early.
+    min_steps : int, default=0
+        Optimizer steps (minibatches) to take before early stopping may stop
+        training. Small tables give few steps per epoch, and a VAE's
+        validation loss often stalls for a while before it falls again.
     clip_grad_norm : float, default=10.0
         Largest gradient norm per step; ``None`` disables clipping.
     contamination : "auto" or float, default="auto"
@@ -194,7 +236,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
     hidden_dims_ : tuple of int
         Encoder widths used.
     feature_likelihoods_ : list of str
-        Likelihood head of each column.
+        Likelihood head of each column (``"categorical"`` for categories).
+    is_categorical_ : ndarray of bool of shape (n_features,)
+        Which columns are modelled as categories.
+    categories_ : list of (list or None)
+        The levels of each categorical column, ``None`` for the others.
+    missing_indicators_ : ndarray of bool of shape (n_features,)
+        Columns with missing cells in ``fit``; the encoder gets a missing
+        indicator for each.
     mean_ : ndarray of shape (n_features,)
         Subtracted from each column before the model sees it.
     scale_ : ndarray of shape (n_features,)
@@ -234,6 +283,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         "latent_dim": [Interval(Integral, 1, None, closed="left"), None],
         "hidden_dims": ["array-like", None],
         "likelihood": [StrOptions({"auto", *HEADS})],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        "missing": [StrOptions({"mask", "error"})],
+        "score_per_cell": ["boolean"],
         "score_method": [StrOptions(set(SCORE_METHODS))],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "n_train_draws": [Interval(Integral, 1, None, closed="left")],
@@ -245,6 +297,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "min_steps": [Interval(Integral, 0, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "threshold": [
@@ -264,6 +317,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         latent_dim: int | None = None,
         hidden_dims: tuple[int, ...] | None = None,
         likelihood: str = "auto",
+        categorical_features: Any = "from_dtype",
+        missing: str = "mask",
+        score_per_cell: bool = False,
         score_method: str = "elbo",
         n_draws: int = 16,
         n_train_draws: int = 1,
@@ -275,6 +331,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
+        min_steps: int = 0,
         clip_grad_norm: float | None = 10.0,
         contamination: str | float = "auto",
         threshold: Any = None,
@@ -286,6 +343,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
         self.likelihood = likelihood
+        self.categorical_features = categorical_features
+        self.missing = missing
+        self.score_per_cell = score_per_cell
         self.score_method = score_method
         self.n_draws = n_draws
         self.n_train_draws = n_train_draws
@@ -297,6 +357,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.min_steps = min_steps
         self.clip_grad_norm = clip_grad_norm
         self.contamination = contamination
         self.threshold = threshold
@@ -329,12 +390,18 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
                 )
 
     def _column_likelihoods(self, X: np.ndarray) -> list[str]:
+        """Head of each column; ``X`` is the value matrix (NaN where missing)."""
         names = self._column_names()
+        categorical = self.is_categorical_
+        observed = ~np.isnan(X)
         if self.likelihood == "auto":
-            is_binary = np.all((X == 0) | (X == 1), axis=0)
-            return ["bernoulli" if b else AUTO_GAUSSIAN for b in is_binary]
+            is_binary = np.all((X == 0) | (X == 1) | ~observed, axis=0)
+            is_binary &= observed.any(axis=0)
+            heads = ["bernoulli" if b else AUTO_GAUSSIAN for b in is_binary]
+        else:
+            heads = [self.likelihood] * X.shape[1]
         if self.likelihood == "bernoulli":
-            outside = np.any((X < 0) | (X > 1), axis=0)
+            outside = np.any(((X < 0) | (X > 1)) & observed, axis=0) & ~categorical
             if outside.any():
                 bad = [names[j] for j in np.flatnonzero(outside)]
                 raise ValueError(
@@ -342,16 +409,45 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
                     f"{bad} hold other values. Scale them to [0, 1] (e.g. "
                     "MinMaxScaler) or use likelihood='auto'."
                 )
-        return [self.likelihood] * X.shape[1]
+        return [
+            CATEGORICAL if c else h for c, h in zip(categorical, heads, strict=True)
+        ]
 
     def _column_names(self) -> list[str]:
         if hasattr(self, "feature_names_in_"):
             return [str(name) for name in self.feature_names_in_]
         return [f"x{j}" for j in range(self.n_features_in_)]
 
+    def _table_encoder(self) -> TableEncoder:
+        return TableEncoder(
+            heads=self.feature_likelihoods_,
+            mean=self.mean_,
+            scale=self.scale_,
+            levels=self.categories_,
+            indicators=self.missing_indicators_,
+        )
+
     def _build_module(self) -> VAE:
-        likelihood = FactorizedLikelihood(self.feature_likelihoods_)
-        return VAE(self.n_features_in_, self.latent_dim_, self.hidden_dims_, likelihood)
+        encoder = self._table_encoder()
+        likelihood = FactorizedLikelihood(self.feature_likelihoods_, encoder.n_levels)
+        return VAE(encoder.n_inputs, self.latent_dim_, self.hidden_dims_, likelihood)
+
+    def _fit_standardization(self, X: np.ndarray) -> None:
+        """Set ``mean_`` and ``scale_`` of the Gaussian columns from observed cells."""
+        gaussian = np.array(
+            [h not in ("bernoulli", CATEGORICAL) for h in self.feature_likelihoods_]
+        )
+        observed = ~np.isnan(X)
+        has_values = gaussian & observed.any(axis=0)
+        if not has_values.any():
+            return
+        columns = X[:, has_values]
+        if observed[:, has_values].all():
+            mean, std = columns.mean(axis=0), columns.std(axis=0)
+        else:
+            mean, std = np.nanmean(columns, axis=0), np.nanstd(columns, axis=0)
+        self.mean_[has_values] = mean
+        self.scale_[has_values] = np.where(std > 0, std, 1.0)
 
     def _make_threshold(self) -> Any:
         if self.threshold is None:
@@ -387,13 +483,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         n_samples, n_features = X.shape
         self.n_samples_fit_ = n_samples
         self.feature_likelihoods_ = self._column_likelihoods(X)
-        gaussian = np.array([head != "bernoulli" for head in self.feature_likelihoods_])
+        self.missing_indicators_ = np.isnan(X).any(axis=0)
         self.mean_ = np.zeros(n_features)
         self.scale_ = np.ones(n_features)
         if self.standardize:
-            std = X.std(axis=0, dtype=np.float64)
-            self.mean_[gaussian] = X.mean(axis=0, dtype=np.float64)[gaussian]
-            self.scale_[gaussian] = np.where(std > 0, std, 1.0)[gaussian]
+            self._fit_standardization(X)
         self.latent_dim_ = self.latent_dim or _default_latent_dim(n_features)
         self.hidden_dims_ = tuple(
             int(w) for w in (self.hidden_dims or _default_hidden_dims(n_features))
@@ -401,13 +495,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         fit_seed, self._score_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         device = _resolve_device(self.device)
-        x_all = self._to_tensor(X, device)
+        x_all = self._to_rows(X, device)
         n_valid = int(n_samples * self.validation_fraction)
         config = TrainingConfig(
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             patience=self.patience,
+            min_steps=self.min_steps,
             beta=self.beta,
             kl_warmup=self.kl_warmup,
             n_train_draws=self.n_train_draws,
@@ -419,9 +514,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
             torch.manual_seed(fit_seed)
             self.module_ = self._build_module().to(device)
             order = torch.randperm(n_samples, device=device)
-            x_valid = x_all[order[:n_valid]] if n_valid > 0 else None
+            x_valid = x_all.take(order[:n_valid]) if n_valid > 0 else None
             trainer = Trainer(self.module_, config)
-            trainer.fit(x_all[order[n_valid:]], x_valid, callback)
+            trainer.fit(x_all.take(order[n_valid:]), x_valid, callback)
         self.history_ = trainer.history
         self.n_iter_ = len(trainer.history)
         self.best_epoch_ = trainer.best_epoch
@@ -439,22 +534,97 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
 
     # -------------------------------------------------------------- scoring
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
-        """Run ``validate_data``; when it rejects values, say which columns.
+        """Check ``X`` and return its value matrix (see ``vaeanomaly._encoding``).
 
-        The column-by-column diagnosis runs only after a failure, so valid
-        input is checked once, without an extra copy.
+        Numeric tables go through ``validate_data``; when it rejects values,
+        a column-by-column diagnosis names the culprits. Tables with
+        categorical columns are converted column by column. Either way the
+        result holds NaN for missing cells (refused when ``missing="error"``)
+        and never infinity.
         """
-        try:
-            return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
-        except ValueError as exc:
-            _explain_bad_values(X, exc)
-            raise
+        categorical = self._categorical_mask(X, reset=reset)
+        if categorical is None:
+            try:
+                values = validate_data(
+                    self,
+                    X,
+                    dtype=[np.float64, np.float32],
+                    ensure_all_finite="allow-nan" if self.missing == "mask" else True,
+                    reset=reset,
+                )
+            except ValueError as exc:
+                _explain_bad_values(X, exc, allow_nan=self.missing == "mask")
+                raise
+            if reset:
+                self.is_categorical_ = np.zeros(values.shape[1], dtype=bool)
+                self.categories_ = [None] * values.shape[1]
+        else:
+            if not hasattr(X, "iloc"):
+                X = np.asarray(X, dtype=object)
+            validate_data(self, X, skip_check_array=True, reset=reset)
+            if reset:
+                self.is_categorical_ = categorical
+                frame = X if hasattr(X, "iloc") else pd.DataFrame(X)
+                self.categories_ = [
+                    column_levels(frame.iloc[:, j]) if c else None
+                    for j, c in enumerate(categorical)
+                ]
+            names = self._column_names()
+            values = table_values(X, categorical, self.categories_, names)
+            _explain_bad_values(
+                values, None, allow_nan=self.missing == "mask", names=names
+            )
+        self._check_missing(values)
+        return values
 
-    def _to_tensor(
+    def _categorical_mask(self, X: Any, *, reset: bool) -> np.ndarray | None:
+        """Categorical columns as a bool array, or ``None`` when there are none."""
+        if reset:
+            if self.categorical_features is None or (
+                isinstance(self.categorical_features, str) and not hasattr(X, "dtypes")
+            ):
+                return None
+            shape = np.shape(X)
+            if len(shape) != 2:
+                return None  # validate_data gives scikit-learn's message
+            names = (
+                [str(c) for c in X.columns]
+                if hasattr(X, "columns")
+                else [f"x{j}" for j in range(shape[1])]
+            )
+            mask = categorical_columns(X, self.categorical_features, names, shape[1])
+        else:
+            mask = getattr(self, "is_categorical_", None)
+        return mask if mask is not None and mask.any() else None
+
+    def _check_missing(self, values: np.ndarray) -> None:
+        """Refuse rows in which no cell is observed (they carry no evidence)."""
+        if self.missing != "mask" or values.size == 0:
+            return
+        empty = np.isnan(values).all(axis=1)
+        if empty.any():
+            rows = np.flatnonzero(empty)
+            shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+            raise ValueError(
+                f"{len(rows)} row(s) of X have no observed value (rows {shown}): "
+                "every cell is missing, so there is nothing to score. Drop them."
+            )
+
+    def _to_rows(
         self, X: np.ndarray, device: torch.device, dtype: Any = torch.float32
-    ) -> torch.Tensor:
-        scaled = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
-        return torch.as_tensor(scaled, device=device).to(dtype)
+    ) -> Rows:
+        """Encode a value matrix into the tensors the module reads."""
+        inputs, targets, mask = self._table_encoder().encode(
+            np.asarray(X, dtype=np.float64)
+        )
+        targets_t = torch.as_tensor(targets, device=device).to(dtype)
+        inputs_t = (
+            targets_t
+            if inputs is targets
+            else torch.as_tensor(inputs, device=device).to(dtype)
+        )
+        mask_t = None if mask is None else torch.as_tensor(mask, device=device)
+        return Rows(inputs_t, targets_t, mask_t)
 
     def _score_noise(self, n_draws: int, device: torch.device) -> torch.Tensor:
         """Return the same standard normal draws on every call, for all rows."""
@@ -462,30 +632,42 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         eps = torch.randn((n_draws, 1, self.latent_dim_), generator=generator)
         return eps.to(device)
 
-    def _batched(self, fn: Any, X: np.ndarray, n_draws: int) -> np.ndarray:
+    def _batched(
+        self, fn: Any, X: np.ndarray, n_draws: int, *, per_cell: bool = False
+    ) -> np.ndarray:
         """Apply a scoring function to ``X`` in memory-bounded row batches.
 
         Scoring runs in float64 on a copy of the module. In float32, BLAS picks
         kernels by batch size, so a row's score moved by up to 5e-7 with the
         rows scored beside it (seen in sklearn's subset-invariance check);
         in float64 such differences are ~1e-15, far below any threshold.
+        With ``per_cell``, each row's result is divided by its number of
+        observed cells.
         """
         pin_mmap_threshold()
         device = next(self.module_.parameters()).device
         module = copy.deepcopy(self.module_).to(torch.float64).eval()
         eps = self._score_noise(n_draws, device).to(torch.float64)
-        width = max(*self.hidden_dims_, 2 * self.n_features_in_)
+        width = max(*self.hidden_dims_, module.likelihood.n_params, module.n_inputs)
         rows = max(1, _SCORING_BUDGET // (2 * n_draws * width))
         out = []
         with _torch_threads(self.n_jobs), torch.inference_mode():
             for start in range(0, X.shape[0], rows):
-                x = self._to_tensor(X[start : start + rows], device, torch.float64)
-                out.append(fn(module, x, eps).cpu().numpy())
+                batch = self._to_rows(X[start : start + rows], device, torch.float64)
+                result = fn(module, batch, eps)
+                if per_cell:
+                    observed = (
+                        batch.mask.sum(-1)
+                        if batch.mask is not None
+                        else self.n_features_in_
+                    )
+                    result = result / observed
+                out.append(result.cpu().numpy())
         return np.concatenate(out, axis=0)
 
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
         scorer = SCORE_METHODS[self.score_method]
-        return self._batched(scorer, X, self.n_draws)
+        return self._batched(scorer, X, self.n_draws, per_cell=self.score_per_cell)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Score rows; higher means more normal.
@@ -498,7 +680,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples,)
-            The ``score_method`` estimate for each row, in nats.
+            The ``score_method`` estimate for each row, in nats (per observed
+            cell with ``score_per_cell=True``).
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
@@ -538,7 +721,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
 
         Use it to see which columns made a row unusual: higher means the cell
         is less expected given its row. Values are in nats of the standardized
-        data, so columns in different units compare fairly.
+        data, so columns in different units compare fairly; a categorical
+        column gives one value (minus the log-probability of its level) and a
+        missing cell gives NaN.
 
         Parameters
         ----------
@@ -613,18 +798,25 @@ class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
             self.module_.eval()
 
     def __sklearn_tags__(self):
-        """Declare that NaN is rejected."""
+        """Declare that NaN is accepted when ``missing="mask"``."""
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = self.missing == "mask"
         return tags
 
 
-def _explain_bad_values(X: Any, cause: Exception) -> None:
+def _explain_bad_values(
+    X: Any,
+    cause: Exception | None,
+    *,
+    allow_nan: bool,
+    names: list[str] | None = None,
+) -> None:
     """Raise a ValueError naming the columns with text, NaN or inf, if any.
 
     scikit-learn's own checks say that the input contains NaN but not where.
     Arrays that cannot be read as numbers at all, and other failures, are left
-    to ``validate_data``'s error ``cause``.
+    to ``validate_data``'s error ``cause``. NaN is a problem only when
+    ``allow_nan`` is False.
     """
     if hasattr(X, "columns") and hasattr(X, "dtypes"):
         from pandas.api.types import is_bool_dtype, is_numeric_dtype
@@ -639,28 +831,38 @@ def _explain_bad_values(X: Any, cause: Exception) -> None:
         if text:
             raise ValueError(
                 f"Column(s) {text} hold text where numbers belong (could not "
-                "convert string to float). Encode them as numbers first (e.g. "
-                "OneHotEncoder in a ColumnTransformer) or drop them."
+                "convert string to float). Model them as categories with "
+                "categorical_features, encode them as numbers, or drop them."
             ) from cause
-        values = X
-    else:
-        names = None
-        values = X
+    if np.iscomplexobj(X):
+        return
     try:
-        array = np.asarray(values, dtype=np.float64)
+        array = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
         return
-    if array.ndim != 2 or np.isfinite(array).all():
+    if array.ndim != 2:
+        return
+    nan_counts = np.zeros(array.shape[1], dtype=int)
+    if not allow_nan:
+        nan_counts = np.isnan(array).sum(axis=0)
+    inf_counts = np.isinf(array).sum(axis=0)
+    if not (nan_counts.any() or inf_counts.any()):
         return
     names = names or [f"column {j}" for j in range(array.shape[1])]
-    nan_counts = np.isnan(array).sum(axis=0)
-    inf_counts = np.isinf(array).sum(axis=0)
+    if allow_nan:
+        problems = [
+            f"{names[j]!r} ({inf_counts[j]} inf)" for j in np.flatnonzero(inf_counts)
+        ]
+        raise ValueError(
+            f"Input X contains infinity in {', '.join(problems)}. Replace infinite "
+            "values (missing cells may be left as NaN)."
+        ) from cause
     problems = [
         f"{names[j]!r} ({nan_counts[j]} NaN, {inf_counts[j]} inf)"
         for j in np.flatnonzero(nan_counts + inf_counts)
     ]
     raise ValueError(
         f"Input X contains NaN or infinity in {', '.join(problems)}. Fill the "
-        "missing values (e.g. SimpleImputer) or drop those rows, and replace "
-        "infinite values."
+        "missing values (e.g. SimpleImputer) or drop those rows, or use "
+        "missing='mask' to let the model leave them out; replace infinite values."
     ) from cause

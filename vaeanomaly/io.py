@@ -38,10 +38,14 @@ __all__ = [
 
 FORMAT_NAME = "vaeanomaly-model"
 #: Version of the model file layout; files with a higher version are refused.
-FORMAT_VERSION = 1
+#: Version 2 added categorical columns and missing-value indicators; version 1
+#: files load with neither, and with ``missing="error"``, as they behaved.
+FORMAT_VERSION = 2
 
 _FITTED_ARRAYS = ("mean_", "scale_")
+_FITTED_MASKS = ("is_categorical_", "missing_indicators_")
 _FITTED_VALUES = (
+    "categories_",
     "n_features_in_",
     "n_samples_fit_",
     "latent_dim_",
@@ -158,8 +162,12 @@ def save_model(
         params["random_state"] = None
     device = params["device"]
     params["device"] = str(device) if isinstance(device, torch.device) else device
+    categorical = params["categorical_features"]
+    if categorical is not None and not isinstance(categorical, str):
+        params["categorical_features"] = np.asarray(categorical).tolist()
     fitted = {name: getattr(detector, name) for name in _FITTED_VALUES}
     fitted.update({name: getattr(detector, name).tolist() for name in _FITTED_ARRAYS})
+    fitted.update({name: getattr(detector, name).tolist() for name in _FITTED_MASKS})
     fitted["hidden_dims_"] = list(fitted["hidden_dims_"])
     fitted["threshold_"] = _jsonable_threshold(detector.threshold_)
     if hasattr(detector, "feature_names_in_"):
@@ -175,7 +183,15 @@ def save_model(
     if sequence is not None:
         metadata["sequence"] = sequence
     state = {k: v.detach().cpu() for k, v in detector.module_.state_dict().items()}
-    payload = {"metadata": json.dumps(metadata), "state_dict": state}
+    try:
+        text = json.dumps(metadata)
+    except TypeError as exc:
+        raise ModelFileError(
+            f"Cannot save this detector in a model file: {exc}. Categorical levels "
+            "must be text, numbers or booleans; convert the column's values to str "
+            "before fitting, or use joblib."
+        ) from exc
+    payload = {"metadata": text, "state_dict": state}
     with atomic_write(path) as handle:
         torch.save(payload, handle)
 
@@ -266,6 +282,8 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetec
     metadata = payload["metadata"]
     try:
         params = dict(metadata["params"])
+        if metadata["format_version"] < 2:
+            params.setdefault("missing", "error")
         params["threshold"] = _threshold_from_json(params["threshold"])
         if params.get("hidden_dims") is not None:
             params["hidden_dims"] = tuple(params["hidden_dims"])
@@ -274,6 +292,12 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetec
         fitted = dict(metadata["fitted"])
         for name in _FITTED_ARRAYS:
             fitted[name] = np.asarray(fitted[name], dtype=np.float64)
+        n_features = fitted["n_features_in_"]
+        for name in _FITTED_MASKS:
+            fitted[name] = np.asarray(
+                fitted.get(name, [False] * n_features), dtype=bool
+            )
+        fitted.setdefault("categories_", [None] * n_features)
         if "feature_names_in_" in fitted:
             fitted["feature_names_in_"] = np.asarray(
                 fitted["feature_names_in_"], dtype=object

@@ -3,16 +3,18 @@
 Each head models a group of columns with one family of distributions and says
 how many decoder outputs it needs per column. :class:`FactorizedLikelihood`
 puts heads side by side so that a table can mix families (Gaussian for
-measurements, Bernoulli for 0/1 flags); the log-likelihood of a row is the sum
-of its columns' terms, which keeps per-column contributions available for
-explanations and, later, for masking missing cells.
+measurements, Bernoulli for 0/1 flags, Categorical for text categories); the
+log-likelihood of a row is the sum of its columns' terms, which keeps
+per-column contributions available for explanations and lets the terms of
+missing cells be left out.
 
 ``HEADS`` maps the names accepted by ``VAEAnomalyDetector(likelihood=...)`` to
-their classes.
+their classes; :class:`CategoricalHead` is chosen per column from the data.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -22,18 +24,27 @@ from torch.nn.functional import softplus
 
 __all__ = [
     "HEADS",
+    "UNKNOWN_LEVEL_MASS",
     "BernoulliHead",
+    "CategoricalHead",
     "ColumnGaussianHead",
     "ColumnwiseDistribution",
     "FactorizedLikelihood",
     "FixedGaussianHead",
     "GaussianHead",
+    "LevelsDistribution",
 ]
 
 #: Smallest standard deviation a Gaussian head may predict, in standardized
 #: units. A floor keeps the likelihood bounded when a column is (nearly)
 #: constant, so one column cannot dominate every score.
 MIN_SCALE = 1e-2
+
+#: Probability a categorical head gives to any level it did not see in
+#: training; the seen levels share the rest. An unseen level then costs
+#: ``-log(1e-3) = 6.9`` nats, as much as a known level the model thinks has a
+#: 0.1% chance, so it scores as unusual without dominating every other column.
+UNKNOWN_LEVEL_MASS = 1e-3
 
 
 class GaussianHead(nn.Module):
@@ -56,6 +67,7 @@ class GaussianHead(nn.Module):
     def __init__(self, n_columns: int, min_scale: float = MIN_SCALE) -> None:
         super().__init__()
         self.n_columns = n_columns
+        self.n_params = self.params_per_column * n_columns
         self.min_scale = min_scale
 
     def forward(self, params: torch.Tensor) -> Distribution:
@@ -86,6 +98,7 @@ class ColumnGaussianHead(nn.Module):
     def __init__(self, n_columns: int, min_scale: float = MIN_SCALE) -> None:
         super().__init__()
         self.n_columns = n_columns
+        self.n_params = self.params_per_column * n_columns
         self.min_scale = min_scale
         # softplus(0.5413) = 1: start at unit scale, the data's after standardizing.
         self.raw_scale = nn.Parameter(torch.full((n_columns,), 0.5413))
@@ -116,6 +129,7 @@ class FixedGaussianHead(nn.Module):
     def __init__(self, n_columns: int) -> None:
         super().__init__()
         self.n_columns = n_columns
+        self.n_params = self.params_per_column * n_columns
 
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Normal(loc, 1), 1)`` over the columns."""
@@ -138,6 +152,7 @@ class BernoulliHead(nn.Module):
     def __init__(self, n_columns: int) -> None:
         super().__init__()
         self.n_columns = n_columns
+        self.n_params = self.params_per_column * n_columns
 
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Bernoulli(logits=params), 1)`` over the columns."""
@@ -151,14 +166,117 @@ HEADS: dict[str, type[nn.Module]] = {
     "bernoulli": BernoulliHead,
 }
 
+#: Head name of categorical columns in ``FactorizedLikelihood``; not a value of
+#: ``likelihood=``, since it is chosen per column from the data.
+CATEGORICAL = "categorical"
+
+
+class LevelsDistribution:
+    """Categorical distributions of several columns, each over its own levels.
+
+    A cell holds the code of its level (0, 1, ... as a float) or -1 for a
+    level not seen in training, which gets probability
+    :data:`UNKNOWN_LEVEL_MASS`; the seen levels share the rest in proportion
+    to the softmax of their logits.
+
+    Parameters
+    ----------
+    log_probs : torch.Tensor of shape (..., n_columns, max_levels)
+        Log-softmax over each column's levels; padding slots hold -inf.
+    """
+
+    def __init__(self, log_probs: torch.Tensor) -> None:
+        self.log_probs = log_probs
+
+    def _codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        unknown = x < 0
+        codes = torch.where(unknown, 0, x).long().unsqueeze(-1)
+        codes = codes.expand(*self.log_probs.shape[:-1], 1)
+        return codes, unknown
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-probability of each cell's level, shape ``(..., n_columns)``."""
+        codes, unknown = self._codes(x)
+        known = self.log_probs.gather(-1, codes).squeeze(-1)
+        known = known + math.log1p(-UNKNOWN_LEVEL_MASS)
+        return torch.where(unknown, math.log(UNKNOWN_LEVEL_MASS), known)
+
+    def squared_error(self, x: torch.Tensor) -> torch.Tensor:
+        """Brier score of each cell: squared distance of its one-hot code to p.
+
+        The analogue of the squared error for a category; an unseen level is
+        a level of its own, predicted with probability 0.
+        """
+        codes, unknown = self._codes(x)
+        probs = self.log_probs.exp() * (1.0 - UNKNOWN_LEVEL_MASS)
+        hit = probs.gather(-1, codes).squeeze(-1)
+        hit = torch.where(unknown, 0.0, hit)
+        return 1.0 - 2.0 * hit + probs.pow(2).sum(-1)
+
+
+class CategoricalHead(nn.Module):
+    """Categorical (softmax) likelihood for columns of categories.
+
+    The decoder gives one logit per level of each column. The levels of a
+    column are the ones seen in training; a level never seen gets the fixed
+    small probability :data:`UNKNOWN_LEVEL_MASS`, so it scores as unusual and
+    never fails.
+
+    Parameters
+    ----------
+    n_levels : sequence of int
+        Number of levels of each column.
+    """
+
+    def __init__(self, n_levels: Sequence[int]) -> None:
+        super().__init__()
+        self.n_levels = [int(k) for k in n_levels]
+        if not self.n_levels or min(self.n_levels) < 1:
+            raise ValueError(
+                f"CategoricalHead needs at least one level per column; got {n_levels}."
+            )
+        self.n_columns = len(self.n_levels)
+        self.n_params = sum(self.n_levels)
+        width = max(self.n_levels)
+        starts = torch.tensor([0, *self.n_levels[:-1]]).cumsum(0)
+        slots = torch.arange(width)
+        padding = slots >= torch.tensor(self.n_levels).unsqueeze(-1)
+        index = torch.where(padding, 0, starts.unsqueeze(-1) + slots)
+        self.register_buffer("_index", index.flatten(), persistent=False)
+        self.register_buffer("_padding", padding, persistent=False)
+
+    def forward(self, params: torch.Tensor) -> LevelsDistribution:
+        """Return the per-column categorical distributions for logits ``params``."""
+        logits = params.index_select(-1, self._index)
+        logits = logits.unflatten(-1, self._padding.shape)
+        logits = logits.masked_fill(self._padding, -math.inf)
+        return LevelsDistribution(torch.log_softmax(logits, dim=-1))
+
+
+def _cell_log_prob(part: object, x: torch.Tensor) -> torch.Tensor:
+    """Per-cell log-likelihood of one group (``Independent`` or levels)."""
+    return getattr(part, "base_dist", part).log_prob(x)
+
+
+def _cell_squared_error(part: object, x: torch.Tensor) -> torch.Tensor:
+    if isinstance(part, LevelsDistribution):
+        return part.squared_error(x)
+    return (x - part.mean) ** 2
+
 
 class ColumnwiseDistribution:
     """p(x | z) of a whole row, made of one distribution per group of columns.
 
+    Every method takes the targets ``x`` of shape ``(n_rows, n_features)``
+    (standardized values, 0/1 flags or level codes) and, optionally, a boolean
+    ``mask`` of the same shape that is False for missing cells: their terms
+    are left out (set to 0 in per-cell results and sums).
+
     Parameters
     ----------
-    parts : list of torch.distributions.Independent
-        One distribution per group, each over the group's columns.
+    parts : list
+        One distribution per group: ``Independent`` over the group's columns,
+        or a :class:`LevelsDistribution`.
     columns : list of torch.Tensor or None
         The table positions of each group's columns; ``None`` when there is a
         single group that covers the table in order.
@@ -169,7 +287,7 @@ class ColumnwiseDistribution:
 
     def __init__(
         self,
-        parts: list[Distribution],
+        parts: list[object],
         columns: list[torch.Tensor] | None = None,
         inverse_order: torch.Tensor | None = None,
     ) -> None:
@@ -177,31 +295,42 @@ class ColumnwiseDistribution:
         self.columns = columns
         self.inverse_order = inverse_order
 
-    def _in_table_order(self, pieces: list[torch.Tensor]) -> torch.Tensor:
-        if self.inverse_order is None:
-            return pieces[0]
-        return torch.cat(pieces, dim=-1).index_select(-1, self.inverse_order)
-
-    def log_prob_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Log-likelihood of each cell, shape ``(..., n_rows, n_features)``."""
+    def _per_cell(self, cell_fn, x: torch.Tensor, mask: torch.Tensor | None):
         if self.columns is None:
-            return self.parts[0].base_dist.log_prob(x)
-        pieces = [
-            part.base_dist.log_prob(x.index_select(-1, columns))
-            for part, columns in zip(self.parts, self.columns, strict=True)
-        ]
-        return self._in_table_order(pieces)
+            values = cell_fn(self.parts[0], x)
+        else:
+            pieces = [
+                cell_fn(part, x.index_select(-1, columns))
+                for part, columns in zip(self.parts, self.columns, strict=True)
+            ]
+            values = torch.cat(pieces, dim=-1).index_select(-1, self.inverse_order)
+        if mask is not None:
+            values = torch.where(mask, values, 0.0)
+        return values
 
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """Log-likelihood of each row, summed over its columns."""
-        if self.inverse_order is None:
+    def log_prob_features(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Log-likelihood of each cell, shape ``(..., n_rows, n_features)``."""
+        return self._per_cell(_cell_log_prob, x, mask)
+
+    def log_prob(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Log-likelihood of each row: the sum over its observed cells."""
+        if (
+            mask is None
+            and self.columns is None
+            and hasattr(self.parts[0], "base_dist")
+        ):
             return self.parts[0].log_prob(x)
-        return self.log_prob_features(x).sum(-1)
+        return self.log_prob_features(x, mask).sum(-1)
 
-    @property
-    def mean(self) -> torch.Tensor:
-        """Expected value of each cell, shape ``(..., n_rows, n_features)``."""
-        return self._in_table_order([part.mean for part in self.parts])
+    def squared_error_features(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Squared error of each cell to its expected value (Brier score for levels)."""
+        return self._per_cell(_cell_squared_error, x, mask)
 
 
 class FactorizedLikelihood(nn.Module):
@@ -210,7 +339,10 @@ class FactorizedLikelihood(nn.Module):
     Parameters
     ----------
     column_heads : sequence of str
-        The head name (a key of ``HEADS``) of each column, in table order.
+        The head name of each column, in table order: a key of ``HEADS`` or
+        ``"categorical"``.
+    n_levels : sequence of int, default=()
+        Number of levels of each categorical column, in table order.
 
     Attributes
     ----------
@@ -218,9 +350,17 @@ class FactorizedLikelihood(nn.Module):
         Number of decoder outputs the heads need in all.
     """
 
-    def __init__(self, column_heads: Sequence[str]) -> None:
+    def __init__(
+        self, column_heads: Sequence[str], n_levels: Sequence[int] = ()
+    ) -> None:
         super().__init__()
         self.column_heads = list(column_heads)
+        n_categorical = self.column_heads.count(CATEGORICAL)
+        if len(n_levels) != n_categorical:
+            raise ValueError(
+                f"{n_categorical} categorical column(s) need as many level counts; "
+                f"got n_levels={list(n_levels)}."
+            )
         names = sorted(set(self.column_heads), key=self.column_heads.index)
         self.heads = nn.ModuleDict()
         order: list[int] = []
@@ -228,14 +368,17 @@ class FactorizedLikelihood(nn.Module):
         self._splits: list[int] = []
         for name in names:
             columns = [j for j, head in enumerate(self.column_heads) if head == name]
-            head = HEADS[name](len(columns))
+            if name == CATEGORICAL:
+                head = CategoricalHead(n_levels)
+            else:
+                head = HEADS[name](len(columns))
             self.heads[name] = head
             self.register_buffer(
                 f"_columns_{name}", torch.tensor(columns), persistent=False
             )
             order.extend(columns)
-            self._splits.append(head.params_per_column * len(columns))
-            self.n_params += self._splits[-1]
+            self._splits.append(head.n_params)
+            self.n_params += head.n_params
         self._single = len(names) == 1
         inverse = torch.empty(len(order), dtype=torch.long)
         inverse[torch.tensor(order)] = torch.arange(len(order))

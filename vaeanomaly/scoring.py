@@ -1,10 +1,13 @@
 """Per-row scores of a trained VAE: pure functions, one value per row.
 
-Every function takes the module, a float tensor ``x`` of shape
-``(n_rows, n_features)`` and standard normal noise ``eps`` of shape
-``(n_draws, 1 or n_rows, latent_dim)``, and returns a tensor of shape
-``(n_rows,)`` in which higher means more normal. All draws go through the
-decoder together as one batched pass, and averages over draws of
+Every function takes the module, the rows ``x`` (a float tensor of shape
+``(n_rows, n_features)``, or :class:`~vaeanomaly._model.Rows` when the encoder
+input differs from the targets or cells are missing) and standard normal
+noise ``eps`` of shape ``(n_draws, 1 or n_rows, latent_dim)``, and returns a
+tensor of shape ``(n_rows,)`` in which higher means more normal. Missing
+cells (False in ``Rows.mask``) add nothing: a row is scored on what it has.
+All draws go through the decoder together as one batched pass, and averages
+over draws of
 probabilities are taken in log space with ``logsumexp``, so nothing
 underflows however unlikely a row is.
 """
@@ -17,7 +20,7 @@ from collections.abc import Callable
 import torch
 from torch.distributions import kl_divergence
 
-from vaeanomaly._model import VAE
+from vaeanomaly._model import VAE, Rows, as_rows
 
 __all__ = [
     "SCORE_METHODS",
@@ -35,7 +38,7 @@ def _log_mean_exp(values: torch.Tensor) -> torch.Tensor:
 
 
 def elbo(
-    module: VAE, x: torch.Tensor, eps: torch.Tensor, *, beta: float = 1.0
+    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor, *, beta: float = 1.0
 ) -> torch.Tensor:
     """Monte-Carlo evidence lower bound of each row.
 
@@ -46,7 +49,7 @@ def elbo(
     ----------
     module : VAE
         The trained model.
-    x : torch.Tensor of shape (n_rows, n_features)
+    x : torch.Tensor of shape (n_rows, n_features) or Rows
         Rows to score.
     eps : torch.Tensor of shape (n_draws, 1 or n_rows, latent_dim)
         Standard normal noise for the reparameterisation.
@@ -58,13 +61,14 @@ def elbo(
     torch.Tensor of shape (n_rows,)
         The ELBO of each row, a lower bound on log p(x).
     """
-    out = module(x, eps)
-    log_px = out.p_x.log_prob(x).mean(dim=0)
-    kl = kl_divergence(out.q_z, module.prior(x))
+    rows = as_rows(x)
+    out = module(rows.inputs, eps)
+    log_px = out.p_x.log_prob(rows.targets, rows.mask).mean(dim=0)
+    kl = kl_divergence(out.q_z, module.prior(rows.inputs))
     return log_px - beta * kl
 
 
-def iw_elbo(module: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+def iw_elbo(module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor) -> torch.Tensor:
     """Importance-weighted bound on log p(x) (Burda et al., 2016).
 
     ``logsumexp_l [log p(x | z_l) + log p(z_l) - log q(z_l | x)] - log L``.
@@ -75,7 +79,7 @@ def iw_elbo(module: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     ----------
     module : VAE
         The trained model.
-    x : torch.Tensor of shape (n_rows, n_features)
+    x : torch.Tensor of shape (n_rows, n_features) or Rows
         Rows to score.
     eps : torch.Tensor of shape (n_draws, 1 or n_rows, latent_dim)
         Standard normal noise for the reparameterisation.
@@ -84,15 +88,18 @@ def iw_elbo(module: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor of shape (n_rows,)
     """
-    out = module(x, eps)
+    rows = as_rows(x)
+    out = module(rows.inputs, eps)
     log_w = (
-        out.p_x.log_prob(x) + module.prior(x).log_prob(out.z) - out.q_z.log_prob(out.z)
+        out.p_x.log_prob(rows.targets, rows.mask)
+        + module.prior(rows.inputs).log_prob(out.z)
+        - out.q_z.log_prob(out.z)
     )
     return _log_mean_exp(log_w)
 
 
 def reconstruction_probability(
-    module: VAE, x: torch.Tensor, eps: torch.Tensor
+    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor
 ) -> torch.Tensor:
     """Reconstruction probability of An & Cho (2015), in log space.
 
@@ -102,7 +109,7 @@ def reconstruction_probability(
     ----------
     module : VAE
         The trained model.
-    x : torch.Tensor of shape (n_rows, n_features)
+    x : torch.Tensor of shape (n_rows, n_features) or Rows
         Rows to score.
     eps : torch.Tensor of shape (n_draws, 1 or n_rows, latent_dim)
         Standard normal noise for the reparameterisation.
@@ -111,24 +118,26 @@ def reconstruction_probability(
     -------
     torch.Tensor of shape (n_rows,)
     """
-    out = module(x, eps)
-    return _log_mean_exp(out.p_x.log_prob(x))
+    rows = as_rows(x)
+    out = module(rows.inputs, eps)
+    return _log_mean_exp(out.p_x.log_prob(rows.targets, rows.mask))
 
 
 def reconstruction_error(
-    module: VAE, x: torch.Tensor, eps: torch.Tensor | None = None
+    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor | None = None
 ) -> torch.Tensor:
     """Minus the squared error between a row and its decoded mean.
 
     The row is decoded from the posterior mean of z, as a plain autoencoder
     would. It is here to compare with squared-error detectors; ``eps`` is
-    accepted for a uniform signature and ignored.
+    accepted for a uniform signature and ignored. A categorical cell counts
+    its Brier score, the squared error of its one-hot code.
 
     Parameters
     ----------
     module : VAE
         The trained model.
-    x : torch.Tensor of shape (n_rows, n_features)
+    x : torch.Tensor of shape (n_rows, n_features) or Rows
         Rows to score.
     eps : torch.Tensor, optional
         Ignored.
@@ -137,13 +146,14 @@ def reconstruction_error(
     -------
     torch.Tensor of shape (n_rows,)
     """
-    q_z = module.encode(x)
-    x_hat = module.decode(q_z.mean).mean
-    return -((x - x_hat) ** 2).sum(dim=-1)
+    rows = as_rows(x)
+    q_z = module.encode(rows.inputs)
+    p_x = module.decode(q_z.mean)
+    return -p_x.squared_error_features(rows.targets, rows.mask).sum(dim=-1)
 
 
 def feature_contributions(
-    module: VAE, x: torch.Tensor, eps: torch.Tensor
+    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor
 ) -> torch.Tensor:
     """Each cell's share of the anomaly score: ``-E_q[log p(x_j | z)]``.
 
@@ -151,7 +161,7 @@ def feature_contributions(
     ----------
     module : VAE
         The trained model.
-    x : torch.Tensor of shape (n_rows, n_features)
+    x : torch.Tensor of shape (n_rows, n_features) or Rows
         Rows to explain.
     eps : torch.Tensor of shape (n_draws, 1 or n_rows, latent_dim)
         Standard normal noise for the reparameterisation.
@@ -159,10 +169,15 @@ def feature_contributions(
     Returns
     -------
     torch.Tensor of shape (n_rows, n_features)
-        Higher means the cell is less expected given the rest of its row.
+        Higher means the cell is less expected given the rest of its row;
+        missing cells get NaN.
     """
-    out = module(x, eps)
-    return -out.p_x.log_prob_features(x).mean(dim=0)
+    rows = as_rows(x)
+    out = module(rows.inputs, eps)
+    contributions = -out.p_x.log_prob_features(rows.targets).mean(dim=0)
+    if rows.mask is not None:
+        contributions = contributions.masked_fill(~rows.mask, math.nan)
+    return contributions
 
 
 SCORE_METHODS: dict[str, Callable[..., torch.Tensor]] = {

@@ -27,6 +27,8 @@ __all__ = [
     "iter_csv",
     "read_csv",
     "sniff_separator",
+    "split_names",
+    "to_frame",
     "to_matrix",
     "write_csv",
 ]
@@ -97,6 +99,7 @@ def iter_csv(
     *,
     sep: str | None = None,
     chunksize: int = 100_000,
+    text_columns: Sequence[str] = (),
 ) -> Iterator[pd.DataFrame]:
     """Read a CSV file (or ``"-"`` for stdin) as DataFrames of ``chunksize`` rows.
 
@@ -108,6 +111,9 @@ def iter_csv(
         Column separator; ``None`` sniffs it among ``SEPARATORS``.
     chunksize : int, default=100_000
         Rows per chunk; memory use is bounded by it, not by the file size.
+    text_columns : sequence of str, default=()
+        Columns read as text, never parsed as numbers (categories such as
+        "007"); names not in the file are ignored.
 
     Yields
     ------
@@ -122,7 +128,13 @@ def iter_csv(
     stream, sep = _open(source, sep)
     rows = 0
     try:
-        reader = pd.read_csv(stream, sep=sep, chunksize=chunksize, low_memory=False)
+        reader = pd.read_csv(
+            stream,
+            sep=sep,
+            chunksize=chunksize,
+            low_memory=False,
+            dtype=dict.fromkeys(text_columns, str) or None,
+        )
         for chunk in reader:
             if len(chunk) == 0:
                 continue
@@ -144,7 +156,12 @@ def iter_csv(
         raise DataError(f"{_name(source)} has a header but no rows of data.")
 
 
-def read_csv(source: str | os.PathLike, *, sep: str | None = None) -> pd.DataFrame:
+def read_csv(
+    source: str | os.PathLike,
+    *,
+    sep: str | None = None,
+    text_columns: Sequence[str] = (),
+) -> pd.DataFrame:
     """Read a whole CSV file into one DataFrame (see :func:`iter_csv`).
 
     Parameters
@@ -153,16 +170,27 @@ def read_csv(source: str | os.PathLike, *, sep: str | None = None) -> pd.DataFra
         A path, or ``"-"`` for standard input.
     sep : str, default=None
         Column separator; ``None`` sniffs it.
+    text_columns : sequence of str, default=()
+        Columns read as text, never parsed as numbers.
 
     Returns
     -------
     pandas.DataFrame
     """
-    chunks = list(iter_csv(source, sep=sep, chunksize=1_000_000))
+    chunks = list(
+        iter_csv(source, sep=sep, chunksize=1_000_000, text_columns=text_columns)
+    )
     return pd.concat(chunks) if len(chunks) > 1 else chunks[0]
 
 
-def _split_names(names: Sequence[str] | None) -> list[str]:
+def split_names(names: Sequence[str] | None) -> list[str]:
+    """Split repeated, comma-separated option values into a list of names.
+
+    Examples
+    --------
+    >>> split_names(["a,b", " c "])
+    ['a', 'b', 'c']
+    """
     out: list[str] = []
     for item in names or ():
         out += [name.strip() for name in str(item).split(",") if name.strip()]
@@ -178,15 +206,33 @@ def _require(frame: pd.DataFrame, names: list[str], option: str, source: str) ->
         )
 
 
+#: A text column becomes a categorical feature by default when it has at most
+#: this many distinct values and they repeat (fewer than half the rows);
+#: identifiers, timestamps and free text do not, and are left out.
+MAX_AUTO_LEVELS = 100
+
+
+def _looks_categorical(column: pd.Series) -> bool:
+    distinct = column.nunique(dropna=True)
+    return 0 < distinct <= MAX_AUTO_LEVELS and distinct <= len(column) / 2
+
+
+def _is_number_column(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(
+        column
+    )
+
+
 def choose_features(
     frame: pd.DataFrame,
     *,
     columns: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
     keys: Sequence[str] = (),
+    categorical: Sequence[str] | None = None,
     source: str | os.PathLike = "data",
-) -> tuple[list[str], list[str]]:
-    """Choose the feature columns of a table.
+) -> tuple[list[str], list[str], list[str]]:
+    """Choose the feature columns of a table, and which of them are categories.
 
     Parameters
     ----------
@@ -194,11 +240,15 @@ def choose_features(
         A sample of the table (its first chunk).
     columns : sequence of str, default=None
         Columns to use (comma-separated items are split). ``None`` uses every
-        numeric column that is neither excluded nor a key.
+        column that is neither excluded nor a key and holds numbers, or text
+        with few distinct values that repeat (at most ``MAX_AUTO_LEVELS``,
+        in fewer than half the rows), plus the ``categorical`` ones.
     exclude : sequence of str, default=None
         Columns never to use.
     keys : sequence of str, default=()
         Identifier columns (e.g. the index column), never features.
+    categorical : sequence of str, default=None
+        Columns to model as categories even if they hold numbers.
     source : str or path-like
         Name of the table for messages.
 
@@ -206,29 +256,100 @@ def choose_features(
     -------
     features : list of str
         The feature columns, in table order unless ``columns`` gave an order.
+    categories : list of str
+        The features modelled as categories: those named in ``categorical``
+        and every chosen feature that does not hold numbers.
     skipped : list of str
-        Non-numeric columns left out of the default choice.
+        Text columns left out of the default choice (too many distinct
+        values to be categories).
     """
-    columns, exclude, keys = _split_names(columns), _split_names(exclude), list(keys)
+    columns, exclude, keys = split_names(columns), split_names(exclude), list(keys)
+    forced = split_names(categorical)
     _require(frame, columns, "--columns", source)
     _require(frame, exclude, "--exclude", source)
     _require(frame, keys, "--index-col", source)
+    _require(frame, forced, "--categorical", source)
+    clash = [c for c in forced if c in exclude or c in keys]
+    if clash:
+        raise DataError(
+            f"Column(s) {clash} are given with --categorical and also excluded or "
+            "used as the index column. Keep them in one place only."
+        )
+    skipped: list[str] = []
     if columns:
-        return columns, []
-    candidates = [c for c in frame.columns if c not in exclude and c not in keys]
-    numeric = [
-        c
-        for c in candidates
-        if pd.api.types.is_numeric_dtype(frame[c])
-        and not pd.api.types.is_bool_dtype(frame[c])
-    ]
-    skipped = [str(c) for c in candidates if c not in numeric]
-    if not numeric:
+        features = columns + [c for c in forced if c not in columns]
+    else:
+        candidates = [c for c in frame.columns if c not in exclude and c not in keys]
+        features = [
+            c
+            for c in candidates
+            if _is_number_column(frame[c])
+            or c in forced
+            or _looks_categorical(frame[c])
+        ]
+        skipped = [str(c) for c in candidates if c not in features]
+    if not features:
         raise DataError(
             f"{_name(source)} has no numeric columns to use (non-numeric: {skipped}). "
-            "Pass --columns naming numeric columns, or convert them to numbers."
+            "Pass --categorical or --columns naming the columns to model, or "
+            "convert them to numbers."
         )
-    return [str(c) for c in numeric], skipped
+    categories = [
+        str(c) for c in features if c in forced or not _is_number_column(frame[c])
+    ]
+    return [str(c) for c in features], categories, skipped
+
+
+def to_frame(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    source: str | os.PathLike,
+    *,
+    categorical: Sequence[str] = (),
+    allow_nan: bool = False,
+) -> pd.DataFrame:
+    """Return the feature columns as a model reads them, or explain what is wrong.
+
+    Numeric columns become float64 (see :func:`to_matrix`); categorical ones
+    keep their values (read them as text with ``text_columns`` of
+    :func:`iter_csv`, so a level reads the same in every chunk). Empty cells
+    stay missing when ``allow_nan``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A chunk of the table.
+    columns : sequence of str
+        Feature columns, in the model's order.
+    source : str or path-like
+        Name of the table for messages.
+    categorical : sequence of str, default=()
+        The columns among ``columns`` that hold categories.
+    allow_nan : bool, default=False
+        Keep empty cells (for models that leave them out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        With ``frame``'s index and ``columns`` in order.
+    """
+    numeric = [c for c in columns if c not in set(categorical)]
+    out = pd.DataFrame(
+        to_matrix(frame, numeric, source, allow_nan=allow_nan),
+        columns=numeric,
+        index=frame.index,
+    )
+    for name in categorical:
+        values = frame[name]
+        gaps = values.isna()
+        if gaps.any() and not allow_nan:
+            raise DataError(
+                f"Column '{name}' of {_name(source)} has {int(gaps.sum())} missing "
+                f"value(s), the first at data row {gaps.idxmax()}. Fill or drop them, "
+                "or fit with --missing mask."
+            )
+        out[name] = values.astype(object)
+    return out[list(columns)]
 
 
 def check_columns(

@@ -1,0 +1,275 @@
+"""From a table to what the VAE reads: values, encoder inputs, targets, mask.
+
+Two steps, both numpy and pandas only:
+
+1. :func:`table_values` turns the user's table into one float matrix of
+   *values*: numbers stay numbers, a categorical cell becomes the code of its
+   level (0, 1, ...; -1 for a level not seen in training) and a missing cell
+   (NaN, None, ``pd.NA``) becomes NaN. The estimator validates, batches and
+   passes around this matrix only.
+2. :class:`TableEncoder` turns a batch of values into the three arrays of
+   :class:`~vaeanomaly._model.Rows`: the encoder's inputs (standardized
+   numbers, one-hot levels, zero for a missing cell plus a missing indicator),
+   the targets the likelihood scores (one per column) and the mask of
+   observed cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "TableEncoder",
+    "categorical_columns",
+    "column_levels",
+    "table_values",
+]
+
+#: Code of a level that was not seen in training (see
+#: ``vaeanomaly.likelihoods.UNKNOWN_LEVEL_MASS``).
+UNKNOWN_CODE = -1.0
+
+
+def _is_categorical_dtype(dtype: Any) -> bool:
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+def categorical_columns(
+    X: Any, spec: Any, names: Sequence[str], n_features: int
+) -> np.ndarray:
+    """Which columns are categorical, as a boolean array of length ``n_features``.
+
+    Parameters
+    ----------
+    X : array-like
+        The training table.
+    spec : "from_dtype", None, or sequence of str, int or bool
+        ``"from_dtype"``: the columns of a DataFrame whose dtype is
+        ``category``, ``object``, ``bool`` or ``string``. A sequence names the
+        columns (by name or position) or is a boolean mask. ``None``: none.
+    names : sequence of str
+        Column names, for lookup and messages.
+    n_features : int
+        Number of columns.
+
+    Returns
+    -------
+    ndarray of bool of shape (n_features,)
+    """
+    mask = np.zeros(n_features, dtype=bool)
+    if spec is None:
+        return mask
+    if isinstance(spec, str):  # "from_dtype"; other strings are refused by fit
+        if hasattr(X, "dtypes"):
+            mask[:] = [_is_categorical_dtype(dtype) for dtype in X.dtypes]
+        return mask
+    items = list(spec)
+    if items and all(isinstance(v, (bool, np.bool_)) for v in items):
+        if len(items) != n_features:
+            raise ValueError(
+                f"categorical_features as a boolean mask needs one entry per column "
+                f"({n_features}); got {len(items)}."
+            )
+        return np.asarray(items, dtype=bool)
+    for item in items:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not -n_features <= item < n_features:
+                raise ValueError(
+                    f"categorical_features holds column index {item}, but X has "
+                    f"{n_features} columns. Use indices in [0, {n_features - 1}]."
+                )
+            mask[item] = True
+        elif str(item) in names:
+            mask[list(names).index(str(item))] = True
+        else:
+            raise ValueError(
+                f"categorical_features names column {item!r}, which is not in X "
+                f"(columns: {list(names)}). Fix the name."
+            )
+    return mask
+
+
+def _jsonable(level: Any) -> Any:
+    return level.item() if isinstance(level, np.generic) else level
+
+
+def column_levels(column: pd.Series) -> list:
+    """Return the levels of a categorical column.
+
+    A ``category`` dtype's categories, else the distinct non-missing values,
+    sorted when they can be.
+
+    Parameters
+    ----------
+    column : pandas.Series
+        One column of the training table.
+
+    Returns
+    -------
+    list
+        The levels as plain Python values (str, int, float or bool).
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        levels = list(column.cat.categories)
+    else:
+        levels = list(pd.unique(column.dropna()))
+        try:
+            levels = sorted(levels)
+        except TypeError:  # mixed types: keep the order of first appearance
+            pass
+    return [_jsonable(level) for level in levels]
+
+
+def _as_series(X: Any, j: int) -> pd.Series:
+    if hasattr(X, "iloc"):
+        return X.iloc[:, j]
+    return pd.Series(np.asarray(X, dtype=object)[:, j])
+
+
+def _codes(column: pd.Series, levels: list) -> np.ndarray:
+    """Level codes of a column as floats: -1 for unseen levels, NaN for missing."""
+    missing = column.isna().to_numpy()
+    values = (
+        column.astype(object)
+        if isinstance(column.dtype, pd.CategoricalDtype)
+        else column
+    )
+    codes = pd.Index(levels, dtype=object).get_indexer(values).astype(np.float64)
+    codes[missing] = np.nan
+    return codes
+
+
+def table_values(
+    X: Any,
+    categorical: np.ndarray,
+    levels: Sequence[list | None],
+    names: Sequence[str],
+) -> np.ndarray:
+    """Convert a table with categorical columns to the float matrix of values.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        The table.
+    categorical : ndarray of bool of shape (n_features,)
+        Which columns are categorical.
+    levels : sequence of (list or None)
+        The levels of each categorical column (``None`` for the others).
+    names : sequence of str
+        Column names, for messages.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+        Numbers, level codes (-1 for unseen levels) and NaN for missing cells.
+
+    Raises
+    ------
+    ValueError
+        If a numeric column holds text or infinity.
+    """
+    n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
+    values = np.empty((n_samples, len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        column = _as_series(X, j)
+        if categorical[j]:
+            values[:, j] = _codes(column, levels[j])
+            continue
+        numbers = pd.to_numeric(column, errors="coerce")
+        text = numbers.isna().to_numpy() & column.notna().to_numpy()
+        if text.any():
+            first = column.to_numpy()[np.flatnonzero(text)[0]]
+            raise ValueError(
+                f"Column {name!r} holds text where numbers belong ({first!r}). Fix "
+                "the values, or list the column in categorical_features to model "
+                "it as categories."
+            )
+        values[:, j] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values
+
+
+@dataclass
+class TableEncoder:
+    """Turn value matrices into the encoder inputs, targets and mask.
+
+    Parameters
+    ----------
+    heads : list of str
+        Likelihood head of each column (``"categorical"`` for categories).
+    mean, scale : ndarray of shape (n_features,)
+        Standardization of each column (0 and 1 for non-Gaussian columns).
+    levels : list of (list or None)
+        Levels of each categorical column, ``None`` for the others.
+    indicators : ndarray of bool of shape (n_features,)
+        Columns whose missingness the encoder sees as an extra 0/1 input:
+        those that had missing cells in training. A column that had none is
+        zero-filled when a cell is missing later (its standardized mean), and
+        its likelihood term is left out all the same.
+    """
+
+    heads: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    levels: list[list | None]
+    indicators: np.ndarray
+
+    def __post_init__(self) -> None:
+        self._categorical = np.array([lv is not None for lv in self.levels], bool)
+        widths = [1 if lv is None else len(lv) for lv in self.levels]
+        self._offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(int)
+        self._n_direct = int(np.sum(widths))
+        self.n_inputs = self._n_direct + int(self.indicators.sum())
+        self._plain = not self._categorical.any() and not self.indicators.any()
+
+    @property
+    def n_levels(self) -> list[int]:
+        """Number of levels of each categorical column, in table order."""
+        return [len(lv) for lv in self.levels if lv is not None]
+
+    def encode(
+        self, values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Return ``(inputs, targets, mask)`` for a value matrix.
+
+        Parameters
+        ----------
+        values : ndarray of shape (n_rows, n_features)
+            Output of :func:`table_values` (or a numeric matrix with NaN gaps).
+
+        Returns
+        -------
+        inputs : ndarray of shape (n_rows, n_inputs)
+            The encoder's input; the same array as ``targets`` for a numeric
+            table without indicators.
+        targets : ndarray of shape (n_rows, n_features)
+            Standardized numbers, 0/1 flags and level codes; 0 where missing.
+        mask : ndarray of bool of shape (n_rows, n_features) or None
+            True where observed; ``None`` when every cell is.
+        """
+        observed = ~np.isnan(values)
+        mask = None if observed.all() else observed
+        targets = (values - self.mean) / self.scale
+        if mask is not None:
+            targets[~mask] = 0.0
+        if self._plain:
+            return targets, targets, mask
+        inputs = np.zeros((values.shape[0], self.n_inputs))
+        direct = np.flatnonzero(~self._categorical)
+        inputs[:, self._offsets[direct]] = targets[:, direct]
+        rows = np.arange(values.shape[0])
+        for j in np.flatnonzero(self._categorical):
+            codes = targets[:, j].astype(np.int64)
+            known = observed[:, j] & (codes >= 0)
+            inputs[rows[known], self._offsets[j] + codes[known]] = 1.0
+        inputs[:, self._n_direct :] = ~observed[:, self.indicators]
+        return inputs, targets, mask
