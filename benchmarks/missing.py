@@ -61,8 +61,9 @@ def run(name: str, seed: int, share: float, params: dict) -> list[dict]:
     """Fit every detector on one dataset and seed; return one row per detector."""
     X_train, X_test, y_test = load(name, seed)
     rng = np.random.default_rng(seed)
-    gappy_train, gappy_test = hide_cells(X_train, share, rng), hide_cells(
-        X_test, share, rng
+    gappy_train, gappy_test = (
+        hide_cells(X_train, share, rng),
+        hide_cells(X_test, share, rng),
     )
     models = {
         "complete": (VAEAnomalyDetector(random_state=seed, **params), False),

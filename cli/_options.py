@@ -107,7 +107,8 @@ sequence_options = _compose(
         default=None,
         type=click.IntRange(min=1),
         help="Score each row with the N readings ending at it (sensor data). "
-        "Gaps of up to 5 missing readings are forward-filled.",
+        "Gaps of up to 5 missing readings are forward-filled; longer ones are "
+        "left out of the likelihood (or refused with --missing error).",
     ),
 )
 

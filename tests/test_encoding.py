@@ -311,3 +311,31 @@ def test_columns_must_keep_their_kind(mixed):
         detector.score_samples(test.assign(reading="high"))
     with pytest.raises(ValueError, match="feature names"):
         detector.score_samples(test.rename(columns={"mode": "state"}))
+
+
+def test_hiding_a_fifth_of_the_cells_loses_little_auroc(shared_dir):
+    """ADBench Ionosphere, 20% of cells hidden in train and test parts."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import MinMaxScaler
+
+    data = np.load(shared_dir / "data" / "adbench" / "18_Ionosphere.npz")
+    X_train, X_test, _, y_test = train_test_split(
+        data["X"], data["y"], test_size=0.3, stratify=data["y"], random_state=0
+    )
+    scaler = MinMaxScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    rng = np.random.default_rng(0)
+
+    def hide(X):
+        out = X.copy()
+        out[rng.random(X.shape) < 0.2] = np.nan
+        return out
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        complete = VAEAnomalyDetector(random_state=0).fit(X_train)
+        masked = VAEAnomalyDetector(random_state=0).fit(hide(X_train))
+    auroc_complete = roc_auc_score(y_test, -complete.score_samples(X_test))
+    auroc_masked = roc_auc_score(y_test, -masked.score_samples(hide(X_test)))
+    print(f"AUROC complete {auroc_complete:.3f}, 20% hidden {auroc_masked:.3f}")
+    assert auroc_masked > auroc_complete - 0.05

@@ -147,3 +147,35 @@ def test_flagged_periods_without_blame():
         [0, 1, 2],
         [3, 3, 1],
     ]
+
+
+def test_long_gaps_are_masked_and_blamed_as_missing():
+    t = np.arange(800)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "a": np.sin(t / 10) + 0.05 * rng.normal(size=800),
+            "b": np.cos(t / 10) + 0.05 * rng.normal(size=800),
+            "c": 0.1 * rng.normal(size=800),
+        }
+    )
+    frame.loc[100:130, "b"] = np.nan  # longer than max_gap=5
+    model = VAEAnomalyDetector(**TINY, random_state=0)
+    detector = SequenceVAEDetector(window=5, detector=model).fit(frame)
+    assert np.isfinite(detector.score_samples(frame)).all()
+    test = frame.copy()
+    test.loc[500:510, "a"] += 2.0
+    test.loc[600:640, "c"] = np.nan
+    blame = detector.score_features(test)
+    assert blame.iloc[503].idxmax() == "a"
+    assert np.isnan(blame.loc[620, "c"])
+    assert (detector.predict(test)[501:511] == -1).mean() > 0.8
+    strict = SequenceVAEDetector(
+        window=5, detector=VAEAnomalyDetector(**TINY, missing="error")
+    )
+    with pytest.raises(ValueError, match="gap of missing readings longer"):
+        strict.fit(frame)
+    blank = frame.copy()
+    blank.loc[300:320, :] = np.nan
+    with pytest.raises(ValueError, match="have no reading at all in their window"):
+        detector.score_samples(blank)

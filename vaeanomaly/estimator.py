@@ -184,10 +184,13 @@ default="from_dtype"
     patience : int, default=10
         Epochs without improvement of the monitored loss before training stops;
         the weights of the best epoch are restored. ``None`` never stops early.
-    min_steps : int, default=0
+    min_steps : int, default=2000
         Optimizer steps (minibatches) to take before early stopping may stop
-        training. Small tables give few steps per epoch, and a VAE's
-        validation loss often stalls for a while before it falls again.
+        training (``max_epochs`` still caps it). Small tables give few steps
+        per epoch, and a VAE's validation loss often stalls for a while before
+        it falls again: on the ADBench development sets 2000 raised the mean
+        AUROC from 0.866 to 0.877, all of it on the two smallest sets
+        (Ionosphere +0.059, wine +0.056); the other eight stopped later anyway.
     clip_grad_norm : float, default=10.0
         Largest gradient norm per step; ``None`` disables clipping.
     contamination : "auto" or float, default="auto"
@@ -331,7 +334,7 @@ default="from_dtype"
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
-        min_steps: int = 0,
+        min_steps: int = 2000,
         clip_grad_norm: float | None = 10.0,
         contamination: str | float = "auto",
         threshold: Any = None,

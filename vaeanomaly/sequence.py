@@ -53,8 +53,11 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         as soon as t arrives, so it suits streams), the mean over the windows
         that contain t, or the lowest of them.
     max_gap : int, default=5
-        Missing readings are forward-filled over at most this many rows;
-        longer gaps raise a ValueError.
+        Missing readings are forward-filled over at most this many rows. The
+        rest of a longer gap stays missing: the window model leaves those
+        cells out of the likelihood (its ``missing="mask"``, the default), so
+        a window with a gap is scored on the readings it has. With
+        ``missing="error"`` a longer gap raises a ValueError.
     detector : VAEAnomalyDetector, default=None
         The window model (cloned in ``fit``); ``None`` uses the defaults.
 
@@ -104,6 +107,10 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         self.max_gap = max_gap
         self.detector = detector
 
+    def _masks_gaps(self) -> bool:
+        model = getattr(self, "detector_", None) or self.detector
+        return model is None or model.get_params().get("missing") == "mask"
+
     def _frame(self, X: Any) -> pd.DataFrame:
         frame = (
             X
@@ -115,7 +122,7 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
             if not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes)
             else frame
         )
-        return fill_gaps(frame, self.max_gap)
+        return fill_gaps(frame, self.max_gap, keep_longer=self._masks_gaps())
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(
@@ -139,13 +146,13 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         frame = self._frame(X)
         self.channels_ = [str(c) for c in frame.columns]
         self.windows_ = SlidingWindows(self.window).fit(frame)
-        windows = self.windows_.transform(frame)
+        windows = self._transform(frame)
         self.detector_ = clone(
             self.detector if self.detector is not None else VAEAnomalyDetector()
         )
         self.detector_.fit(windows, callback=callback)
         scores = self._aggregate(self.detector_.score_samples(windows))
-        self.blame_baseline_ = np.median(self._channel_sums(windows), axis=0)
+        self.blame_baseline_ = np.nanmedian(self._channel_sums(windows), axis=0)
         self.offset_ = fit_offset(make_threshold(self.detector_.threshold_), scores)
         return self
 
@@ -167,7 +174,21 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
                     "Pass a frame with the same channels."
                 )
             frame = frame[self.channels_]
-        return self.windows_.transform(frame)
+        return self._transform(frame)
+
+    def _transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Windows of ``frame``; refuse timestamps whose window holds no reading."""
+        windows = self.windows_.transform(frame)
+        blank = windows.isna().all(axis=1).to_numpy()
+        if blank.any():
+            first = int(np.flatnonzero(blank)[0])
+            raise ValueError(
+                f"{int(blank.sum())} timestamp(s) have no reading at all in their "
+                f"window of {self.window}, the first at position {first} (index "
+                f"{frame.index[first]!r}). Drop that stretch of the recording, or "
+                "use a longer window."
+            )
+        return windows
 
     def score_samples(self, X: Any) -> np.ndarray:
         """One score per timestamp; higher means more normal.
@@ -238,7 +259,10 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
 
     def _channel_sums(self, windows: Any) -> np.ndarray:
         cells = np.asarray(self.detector_.score_features(windows))
-        return cells.reshape(len(cells), self.window, len(self.channels_)).sum(axis=1)
+        cells = cells.reshape(len(cells), self.window, len(self.channels_))
+        sums = np.nansum(cells, axis=1)
+        sums[np.isnan(cells).all(axis=1)] = np.nan  # no reading of that channel
+        return sums
 
 
 def flagged_periods(

@@ -73,7 +73,9 @@ def window_view(X: np.ndarray, window: int, *, pad: str | None = "edge") -> np.n
     return np.moveaxis(view, -1, 1)
 
 
-def fill_gaps(frame: pd.DataFrame, max_gap: int) -> pd.DataFrame:
+def fill_gaps(
+    frame: pd.DataFrame, max_gap: int, *, keep_longer: bool = False
+) -> pd.DataFrame:
     """Forward-fill NaN readings over at most ``max_gap`` consecutive rows.
 
     Parameters
@@ -82,6 +84,9 @@ def fill_gaps(frame: pd.DataFrame, max_gap: int) -> pd.DataFrame:
         Readings in time order.
     max_gap : int
         Longest run of missing readings to fill with the last value.
+    keep_longer : bool, default=False
+        Leave what is still missing as NaN (for a model that masks missing
+        cells) instead of raising.
 
     Returns
     -------
@@ -90,11 +95,12 @@ def fill_gaps(frame: pd.DataFrame, max_gap: int) -> pd.DataFrame:
     Raises
     ------
     ValueError
-        If a gap is longer than ``max_gap`` or the series starts with one.
+        If a gap is longer than ``max_gap`` or the series starts with one,
+        unless ``keep_longer``.
     """
     filled = frame.ffill(limit=max_gap) if max_gap > 0 else frame
     still = filled.isna()
-    if still.to_numpy().any():
+    if still.to_numpy().any() and not keep_longer:
         row, col = np.argwhere(still.to_numpy())[0]
         raise ValueError(
             f"Channel '{frame.columns[col]}' has a gap of missing readings longer "
@@ -166,7 +172,9 @@ class SlidingWindows(TransformerMixin, BaseEstimator):
         -------
         self : SlidingWindows
         """
-        validate_data(self, X, dtype=[np.float64, np.float32])
+        validate_data(
+            self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
         return self
 
     def _channels(self) -> list[str]:
@@ -221,7 +229,13 @@ class SlidingWindows(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         index = X.index if isinstance(X, pd.DataFrame) else None
-        values = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        values = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+            reset=False,
+        )
         views = window_view(values, self.window, pad=self.pad)
         ends = self.window_ends(values.shape[0])
         first = 0 if self.pad == "edge" else self.window - 1
@@ -233,7 +247,11 @@ class SlidingWindows(TransformerMixin, BaseEstimator):
         )
 
     def __sklearn_tags__(self):
-        """Windows need at least ``window`` readings without padding."""
+        """Declare that NaN passes through, and the padding rule for sizes.
+
+        Windows need at least ``window`` readings without padding; NaN goes
+        into the windows, and the window model decides what it means.
+        """
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = True
         return tags
