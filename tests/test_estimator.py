@@ -145,14 +145,17 @@ def test_bernoulli_rejects_values_outside_unit_interval(rng):
 
 def test_history_and_early_stopping(blob):
     X, _ = blob
-    det = VAEAnomalyDetector(
-        hidden_dims=(16,), latent_dim=2, max_epochs=500, patience=3, random_state=0
-    )
+    params = {"hidden_dims": (16,), "latent_dim": 2, "max_epochs": 500, "patience": 3}
+    det = VAEAnomalyDetector(**params, min_steps=0, random_state=0)
     det.fit(X)
     assert det.n_iter_ == len(det.history_) < 500
     assert set(det.history_[0]) >= {"epoch", "train_loss", "valid_loss", "dur"}
     best = min(h["valid_loss"] for h in det.history_)
     assert det.history_[det.best_epoch_ - 1]["valid_loss"] == best
+    # min_steps holds early stopping back: 367 training rows are 3 steps of 128
+    # per epoch, so 300 steps take at least 100 epochs.
+    held = VAEAnomalyDetector(**params, min_steps=300, random_state=0).fit(X)
+    assert det.n_iter_ < 100 <= held.n_iter_ < 500
 
 
 def test_convergence_warning_when_still_improving(blob):

@@ -129,3 +129,23 @@ def test_mask_leaves_missing_cells_out():
 def test_level_counts_must_match_categorical_columns():
     with pytest.raises(ValueError, match="2 categorical column"):
         FactorizedLikelihood(["categorical", "categorical"], n_levels=[3])
+
+
+def test_shared_scale_normal_equals_torch_normal_with_gradients():
+    from torch.distributions import Normal
+
+    from vaeanomaly.likelihoods import SharedScaleNormal
+
+    generator = torch.Generator().manual_seed(3)
+    loc = torch.randn(4, 6, 3, generator=generator, dtype=torch.float64)
+    scale = torch.rand(3, generator=generator, dtype=torch.float64) + 0.1
+    loc.requires_grad_(True)
+    scale.requires_grad_(True)
+    x = torch.randn(6, 3, generator=generator, dtype=torch.float64)
+    ours = SharedScaleNormal(loc, scale).log_prob(x)
+    reference = Normal(loc, scale.expand_as(loc)).log_prob(x)
+    assert_allclose(ours.detach(), reference.detach(), rtol=1e-12)
+    grads = torch.autograd.grad(ours.sum(), (loc, scale))
+    expected = torch.autograd.grad(reference.sum(), (loc, scale))
+    for got, want in zip(grads, expected, strict=True):
+        assert_allclose(got, want, rtol=1e-10)

@@ -25,7 +25,7 @@ def _mlp(sizes: Sequence[int]) -> nn.Sequential:
     """Linear layers with a ReLU after each; ``sizes`` lists input then widths."""
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+        layers += [nn.Linear(n_in, n_out), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "FixedGaussianHead",
     "GaussianHead",
     "LevelsDistribution",
+    "SharedScaleNormal",
 ]
 
 #: Smallest standard deviation a Gaussian head may predict, in standardized
@@ -45,6 +46,37 @@ MIN_SCALE = 1e-2
 #: ``-log(1e-3) = 6.9`` nats, as much as a known level the model thinks has a
 #: 0.1% chance, so it scores as unusual without dominating every other column.
 UNKNOWN_LEVEL_MASS = 1e-3
+
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+class SharedScaleNormal(Normal):
+    """Normal whose standard deviation is one value per column, shared by all rows.
+
+    ``Normal.log_prob`` computes ``log(scale)`` and ``scale ** 2`` for every
+    cell, even when the scale is a broadcast column vector; here they are
+    computed once per column, and a cell costs a subtraction, a product and a
+    square. Scoring a 20-column table spent about a quarter of its time on
+    those per-cell logs and powers.
+
+    Parameters
+    ----------
+    loc : torch.Tensor of shape (..., n_columns)
+        Means.
+    column_scale : torch.Tensor of shape (n_columns,)
+        Standard deviation of each column.
+    """
+
+    def __init__(self, loc: torch.Tensor, column_scale: torch.Tensor) -> None:
+        super().__init__(loc, column_scale.expand_as(loc), validate_args=False)
+        self._inv_scale = column_scale.reciprocal()
+        self._log_norm = column_scale.log() + _LOG_SQRT_2PI
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        """Log-density of each cell, equal to ``Normal.log_prob``."""
+        standardized = (value - self.loc) * self._inv_scale
+        return -0.5 * standardized.square() - self._log_norm
 
 
 class GaussianHead(nn.Module):
@@ -106,9 +138,7 @@ class ColumnGaussianHead(nn.Module):
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Normal(loc, scale), 1)`` over the columns."""
         scale = softplus(self.raw_scale) + self.min_scale
-        return Independent(
-            Normal(params, scale.expand_as(params), validate_args=False), 1
-        )
+        return Independent(SharedScaleNormal(params, scale), 1)
 
 
 class FixedGaussianHead(nn.Module):
@@ -134,7 +164,7 @@ class FixedGaussianHead(nn.Module):
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Normal(loc, 1), 1)`` over the columns."""
         return Independent(
-            Normal(params, torch.ones_like(params), validate_args=False), 1
+            SharedScaleNormal(params, params.new_ones(self.n_columns)), 1
         )
 
 
