@@ -555,7 +555,14 @@ def info(model, as_json):
         f"{meta['package_version']} (format {meta['format_version']}, "
         f"torch {meta['torch_version']})"
     )
-    likelihoods = fitted["feature_likelihoods_"]
+    likelihoods = [
+        f"{head}, {len(levels)} levels" if levels is not None else head
+        for head, levels in zip(
+            fitted["feature_likelihoods_"],
+            fitted.get("categories_") or [None] * len(columns),
+            strict=True,
+        )
+    ]
     training = "(no history)"
     if loss is not None:
         training = (

@@ -167,9 +167,10 @@ def test_categories_and_gaps(runner, tmp_path, rng):
     assert result.exit_code == 0, result.stderr
     assert "too many distinct values to be categories): id." in result.stderr
     info = runner.invoke(vaeanomaly, ["info", str(model)])
-    assert "mode (categorical), line (categorical), reading (gaussian_column)" in (
-        info.stdout
-    )
+    assert (
+        "mode (categorical, 2 levels), line (categorical, 2 levels), "
+        "reading (gaussian_column)"
+    ) in info.stdout
     new = frame.head(6).copy()
     new.loc[0, "mode"] = "turbo"  # a level never seen in training
     new.loc[1, "line"] = "09"
