@@ -27,6 +27,7 @@ __all__ = [
     "TableEncoder",
     "categorical_columns",
     "column_levels",
+    "explain_bad_values",
     "table_values",
 ]
 
@@ -273,3 +274,68 @@ class TableEncoder:
             inputs[rows[known], self._offsets[j] + codes[known]] = 1.0
         inputs[:, self._n_direct :] = ~observed[:, self.indicators]
         return inputs, targets, mask
+
+
+def explain_bad_values(
+    X: Any,
+    cause: Exception | None,
+    *,
+    allow_nan: bool,
+    names: list[str] | None = None,
+) -> None:
+    """Raise a ValueError naming the columns with text, NaN or inf, if any.
+
+    scikit-learn's own checks say that the input contains NaN but not where.
+    Arrays that cannot be read as numbers at all, and other failures, are left
+    to ``validate_data``'s error ``cause``. NaN is a problem only when
+    ``allow_nan`` is False.
+    """
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        names = [str(c) for c in X.columns]
+        text = [
+            name
+            for name, column in zip(names, X.columns, strict=True)
+            if not (
+                pd.api.types.is_numeric_dtype(X[column])
+                or pd.api.types.is_bool_dtype(X[column])
+            )
+            and X[column].map(lambda v: isinstance(v, str)).any()
+        ]
+        if text:
+            raise ValueError(
+                f"Column(s) {text} hold text where numbers belong (could not "
+                "convert string to float). Model them as categories with "
+                "categorical_features, encode them as numbers, or drop them."
+            ) from cause
+    if np.iscomplexobj(X):
+        return
+    try:
+        array = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return
+    if array.ndim != 2:
+        return
+    nan_counts = np.zeros(array.shape[1], dtype=int)
+    if not allow_nan:
+        nan_counts = np.isnan(array).sum(axis=0)
+    inf_counts = np.isinf(array).sum(axis=0)
+    if not (nan_counts.any() or inf_counts.any()):
+        return
+    names = names or [f"column {j}" for j in range(array.shape[1])]
+    if allow_nan:
+        problems = [
+            f"{names[j]!r} ({inf_counts[j]} inf)" for j in np.flatnonzero(inf_counts)
+        ]
+        raise ValueError(
+            f"Input X contains infinity in {', '.join(problems)}. Replace infinite "
+            "values (missing cells may be left as NaN)."
+        ) from cause
+    problems = [
+        f"{names[j]!r} ({nan_counts[j]} NaN, {inf_counts[j]} inf)"
+        for j in np.flatnonzero(nan_counts + inf_counts)
+    ]
+    raise ValueError(
+        f"Input X contains NaN or infinity in {', '.join(problems)}. Fill the "
+        "missing values (e.g. SimpleImputer) or drop those rows, or use "
+        "missing='mask' to let the model leave them out; replace infinite values."
+    ) from cause

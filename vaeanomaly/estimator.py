@@ -30,6 +30,7 @@ from vaeanomaly._encoding import (
     TableEncoder,
     categorical_columns,
     column_levels,
+    explain_bad_values,
     table_values,
 )
 from vaeanomaly._memory import pin_mmap_threshold
@@ -556,7 +557,7 @@ default="from_dtype"
                     reset=reset,
                 )
             except ValueError as exc:
-                _explain_bad_values(X, exc, allow_nan=self.missing == "mask")
+                explain_bad_values(X, exc, allow_nan=self.missing == "mask")
                 raise
             if reset:
                 self.is_categorical_ = np.zeros(values.shape[1], dtype=bool)
@@ -574,7 +575,7 @@ default="from_dtype"
                 ]
             names = self._column_names()
             values = table_values(X, categorical, self.categories_, names)
-            _explain_bad_values(
+            explain_bad_values(
                 values, None, allow_nan=self.missing == "mask", names=names
             )
         self._check_missing(values)
@@ -745,8 +746,6 @@ default="from_dtype"
         contributions = self._batched(feature_contributions, X, self.n_draws)
         if index is None:
             return contributions
-        import pandas as pd
-
         return pd.DataFrame(contributions, index=index, columns=self._column_names())
 
     # ----------------------------------------------------------- persistence
@@ -805,67 +804,3 @@ default="from_dtype"
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "mask"
         return tags
-
-
-def _explain_bad_values(
-    X: Any,
-    cause: Exception | None,
-    *,
-    allow_nan: bool,
-    names: list[str] | None = None,
-) -> None:
-    """Raise a ValueError naming the columns with text, NaN or inf, if any.
-
-    scikit-learn's own checks say that the input contains NaN but not where.
-    Arrays that cannot be read as numbers at all, and other failures, are left
-    to ``validate_data``'s error ``cause``. NaN is a problem only when
-    ``allow_nan`` is False.
-    """
-    if hasattr(X, "columns") and hasattr(X, "dtypes"):
-        from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-        names = [str(c) for c in X.columns]
-        text = [
-            name
-            for name, column in zip(names, X.columns, strict=True)
-            if not (is_numeric_dtype(X[column]) or is_bool_dtype(X[column]))
-            and X[column].map(lambda v: isinstance(v, str)).any()
-        ]
-        if text:
-            raise ValueError(
-                f"Column(s) {text} hold text where numbers belong (could not "
-                "convert string to float). Model them as categories with "
-                "categorical_features, encode them as numbers, or drop them."
-            ) from cause
-    if np.iscomplexobj(X):
-        return
-    try:
-        array = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        return
-    if array.ndim != 2:
-        return
-    nan_counts = np.zeros(array.shape[1], dtype=int)
-    if not allow_nan:
-        nan_counts = np.isnan(array).sum(axis=0)
-    inf_counts = np.isinf(array).sum(axis=0)
-    if not (nan_counts.any() or inf_counts.any()):
-        return
-    names = names or [f"column {j}" for j in range(array.shape[1])]
-    if allow_nan:
-        problems = [
-            f"{names[j]!r} ({inf_counts[j]} inf)" for j in np.flatnonzero(inf_counts)
-        ]
-        raise ValueError(
-            f"Input X contains infinity in {', '.join(problems)}. Replace infinite "
-            "values (missing cells may be left as NaN)."
-        ) from cause
-    problems = [
-        f"{names[j]!r} ({nan_counts[j]} NaN, {inf_counts[j]} inf)"
-        for j in np.flatnonzero(nan_counts + inf_counts)
-    ]
-    raise ValueError(
-        f"Input X contains NaN or infinity in {', '.join(problems)}. Fill the "
-        "missing values (e.g. SimpleImputer) or drop those rows, or use "
-        "missing='mask' to let the model leave them out; replace infinite values."
-    ) from cause
