@@ -372,3 +372,33 @@ def test_clone_and_grid_search(blob):
     search.fit(X, y)
     assert search.best_params_["latent_dim"] in (1, 2)
     assert search.best_score_ > 0.9
+
+
+def test_long_tables_get_epochs_of_bounded_length(blob, monkeypatch):
+    import vaeanomaly._training as training
+
+    X, _ = blob
+    monkeypatch.setattr(training, "MAX_EPOCH_STEPS", 2)
+    seen = []
+    original = training.Trainer.train_step
+
+    def recording_step(self, batch, beta):
+        seen.append(batch.targets[:, 0].tolist())
+        return original(self, batch, beta)
+
+    monkeypatch.setattr(training.Trainer, "train_step", recording_step)
+    det = VAEAnomalyDetector(
+        **{**TINY, "max_epochs": 6, "patience": None},
+        batch_size=64,
+        validation_fraction=0.0,
+        min_steps=0,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        det.fit(X)
+    # 408 rows: every epoch is 2 steps of 64 rows, and the next epoch goes on
+    # where the last stopped, so 3 epochs see 384 different rows.
+    assert det.n_iter_ == 6
+    assert [len(batch) for batch in seen] == [64] * 12
+    assert len({value for batch in seen[:6] for value in batch}) == 384

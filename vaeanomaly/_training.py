@@ -19,7 +19,13 @@ import torch
 from vaeanomaly._model import VAE, Rows
 from vaeanomaly.scoring import elbo
 
-__all__ = ["TrainingConfig", "Trainer"]
+__all__ = ["MAX_EPOCH_STEPS", "TrainingConfig", "Trainer"]
+
+#: Most optimizer steps in one epoch. On tables larger than this many batches,
+#: an epoch is a slice of a pass over the rows (the next epoch goes on where it
+#: stopped), so the validation check and early stopping come as often, in
+#: steps, as on a 128,000-row table, instead of after up to millions of rows.
+MAX_EPOCH_STEPS = 1000
 
 
 @dataclass(frozen=True)
@@ -145,17 +151,22 @@ class Trainer:
             )
         best_loss = math.inf
         best_state = copy.deepcopy(self.module.state_dict())
+        rows_per_epoch = min(n_rows, MAX_EPOCH_STEPS * cfg.batch_size)
+        order, position = None, n_rows
         for epoch in range(1, cfg.max_epochs + 1):
             start_time = time.perf_counter()
             beta = self.beta_at(epoch)
-            order = torch.randperm(n_rows, device=device)
+            if position + rows_per_epoch > n_rows:
+                order, position = torch.randperm(n_rows, device=device), 0
             self.module.train()
             weighted = 0.0
-            for start in range(0, n_rows, cfg.batch_size):
-                batch = x_train.take(order[start : start + cfg.batch_size])
+            for start in range(position, position + rows_per_epoch, cfg.batch_size):
+                stop = min(start + cfg.batch_size, position + rows_per_epoch)
+                batch = x_train.take(order[start:stop])
                 weighted += self.train_step(batch, beta) * batch.n_rows
                 self.n_steps += 1
-            train_loss = weighted / n_rows
+            position += rows_per_epoch
+            train_loss = weighted / rows_per_epoch
             valid_loss = None if x_valid is None else self.eval_step(x_valid, eps_valid)
             monitored = train_loss if valid_loss is None else valid_loss
             record = {

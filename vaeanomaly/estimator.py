@@ -61,6 +61,13 @@ AUTO_GAUSSIAN = "gaussian_column"
 _SCORING_BUDGET = 2**22
 
 
+#: Most rows held out for early stopping: the standard error of the mean
+#: validation ELBO of 16,384 rows is under 1% of the per-row spread, and on
+#: large tables the rest of ``validation_fraction`` is better used for
+#: training (and cheaper to check).
+_MAX_VALID_ROWS = 16_384
+
+
 def _default_latent_dim(n_features: int) -> int:
     return int(min(16, max(2, math.ceil(n_features / 4))))
 
@@ -174,14 +181,17 @@ default="from_dtype"
         scale by them, so raw units work. Set to False when an earlier pipeline
         step already scales. 0/1 columns modelled as Bernoulli are never scaled.
     max_epochs : int, default=200
-        Most passes over the training rows.
+        Most epochs. An epoch is a pass over the training rows, or 1000
+        batches (128,000 rows at the default batch size) on larger tables, so
+        that early stopping checks a 1,000,000-row table as often as a
+        128,000-row one.
     batch_size : int, default=128
         Rows per training step.
     learning_rate : float, default=1e-3
         Adam's step size.
     validation_fraction : float, default=0.1
-        Share of the training rows held out for early stopping. 0 monitors the
-        training loss instead.
+        Share of the training rows held out for early stopping, at most 16,384
+        rows. 0 monitors the training loss instead.
     patience : int, default=10
         Epochs without improvement of the monitored loss before training stops;
         the weights of the best epoch are restored. ``None`` never stops early.
@@ -500,7 +510,7 @@ default="from_dtype"
         fit_seed, self._score_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         device = _resolve_device(self.device)
         x_all = self._to_rows(X, device)
-        n_valid = int(n_samples * self.validation_fraction)
+        n_valid = min(int(n_samples * self.validation_fraction), _MAX_VALID_ROWS)
         config = TrainingConfig(
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
