@@ -254,6 +254,11 @@ def test_not_fitted():
             {"missing": "error"},
             r"'temp' \(1 NaN, 0 inf\)",
         ),
+        (
+            pd.DataFrame({"temp": [1.0, 2.0, 3.0], "mode": [None, None, None]}),
+            {"categorical_features": ["mode"]},
+            r"Categorical column\(s\) \['mode'\] have no values in X",
+        ),
         (np.zeros((0, 3)), {}, "0 sample"),
         (np.zeros((1, 3)), {}, "1 sample"),
         (

@@ -584,6 +584,14 @@ default="from_dtype"
                     for j, c in enumerate(categorical)
                 ]
             names = self._column_names()
+            empty = [
+                n for n, lv in zip(names, self.categories_, strict=True) if lv == []
+            ]
+            if empty:
+                raise ValueError(
+                    f"Categorical column(s) {empty} have no values in X (every cell "
+                    "is missing), so they have no levels to learn. Drop them."
+                )
             values = table_values(X, categorical, self.categories_, names)
             explain_bad_values(
                 values, None, allow_nan=self.missing == "mask", names=names
