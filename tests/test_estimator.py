@@ -259,6 +259,16 @@ def test_not_fitted():
             {"categorical_features": ["mode"]},
             r"Categorical column\(s\) \['mode'\] have no values in X",
         ),
+        (
+            pd.DataFrame({"a": [1.0, 2.0, 3.0], "t": pd.date_range("2026", periods=3)}),
+            {},
+            r"Column\(s\) \['t'\] hold dates, times or durations",
+        ),
+        (
+            pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [[1], [2], [1]]}),
+            {},
+            r"Column 'b' holds values that cannot be categories \(unhashable",
+        ),
         (np.zeros((0, 3)), {}, "0 sample"),
         (np.zeros((1, 3)), {}, "1 sample"),
         (

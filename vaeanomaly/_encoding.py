@@ -26,6 +26,7 @@ import pandas as pd
 __all__ = [
     "TableEncoder",
     "categorical_columns",
+    "check_no_dates",
     "column_levels",
     "explain_bad_values",
     "table_values",
@@ -123,7 +124,13 @@ def column_levels(column: pd.Series) -> list:
     if isinstance(column.dtype, pd.CategoricalDtype):
         levels = list(column.cat.categories)
     else:
-        levels = list(pd.unique(column.dropna()))
+        try:
+            levels = list(pd.unique(column.dropna()))
+        except TypeError as exc:
+            raise ValueError(
+                f"Column {str(column.name)!r} holds values that cannot be categories "
+                f"({exc}). Convert them to text (e.g. .astype(str)) or drop the column."
+            ) from exc
         try:
             levels = sorted(levels)
         except TypeError:  # mixed types: keep the order of first appearance
@@ -148,6 +155,29 @@ def _codes(column: pd.Series, levels: list) -> np.ndarray:
     codes = pd.Index(levels, dtype=object).get_indexer(values).astype(np.float64)
     codes[missing] = np.nan
     return codes
+
+
+def check_no_dates(X: Any) -> None:
+    """Raise a ValueError naming DataFrame columns of dates, times or durations.
+
+    They are neither numbers nor categories; numpy's own error about
+    promoting ``DateTime64DType`` does not say which column or what to do.
+    """
+    if not hasattr(X, "dtypes"):
+        return
+    dates = [
+        str(name)
+        for name, dtype in X.dtypes.items()
+        if pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+        or isinstance(dtype, pd.PeriodDtype)
+    ]
+    if dates:
+        raise ValueError(
+            f"Column(s) {dates} hold dates, times or durations, which are neither "
+            "numbers nor categories. Drop them (keep a timestamp as the index), or "
+            "convert them to numbers such as seconds."
+        )
 
 
 def table_values(

@@ -29,6 +29,7 @@ from vaeanomaly._compat import (
 from vaeanomaly._encoding import (
     TableEncoder,
     categorical_columns,
+    check_no_dates,
     column_levels,
     explain_bad_values,
     table_values,
@@ -556,6 +557,7 @@ default="from_dtype"
         result holds NaN for missing cells (refused when ``missing="error"``)
         and never infinity.
         """
+        check_no_dates(X)
         categorical = self._categorical_mask(X, reset=reset)
         if categorical is None:
             try:
