@@ -4,8 +4,7 @@ import pathlib
 
 import click
 
-from vaeanomaly.likelihoods import HEADS
-from vaeanomaly.scoring import SCORE_METHODS
+from vaeanomaly._names import LIKELIHOOD_NAMES, SCORE_METHOD_NAMES
 from vaeanomaly.thresholds import THRESHOLDS
 
 _UNLABELLED_THRESHOLDS = sorted(set(THRESHOLDS) - {"best_f", "fixed", "spot"})
@@ -135,7 +134,7 @@ training_options = _compose(
         "--likelihood",
         default="auto",
         show_default=True,
-        type=click.Choice(["auto", *sorted(HEADS)]),
+        type=click.Choice(["auto", *LIKELIHOOD_NAMES]),
         help="Observation model p(x|z).",
     ),
     click.option(
@@ -166,7 +165,7 @@ scoring_options = _compose(
     click.option(
         "--method",
         default=None,
-        type=click.Choice(sorted(SCORE_METHODS)),
+        type=click.Choice(list(SCORE_METHOD_NAMES)),
         help="Score method. Default: the model's (elbo).",
     ),
     click.option(

@@ -8,9 +8,8 @@ import pathlib
 import sys
 
 import click
-import numpy as np
 
-from vaeanomaly import __version__, load_model, read_model_metadata, save_model
+from vaeanomaly._version import __version__
 from vaeanomaly.cli._errors import CLIError, reported_errors
 from vaeanomaly.cli._options import (
     columns_options,
@@ -28,18 +27,9 @@ from vaeanomaly.cli._options import (
     threshold_spec,
     training_options,
 )
-from vaeanomaly.cli._workflow import (
-    check_time_order,
-    fit_table,
-    inner_model,
-    model_categories,
-    rereadable,
-    score_table,
-    scored_chunks,
-)
-from vaeanomaly.sequence import SequenceVAEDetector
-from vaeanomaly.tables import read_csv, split_names, to_matrix, write_csv
-from vaeanomaly.thresholds import fit_offset
+
+# Commands import what needs torch, scikit-learn and pandas when they run, so
+# that `vaeanomaly --help` and `vaeanomaly COMMAND --help` answer at once.
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
@@ -148,6 +138,10 @@ def fit(
       vaeanomaly fit plant.csv -o plant.vae --categorical mode,line
       vaeanomaly fit pump.csv -o pump.vae --time-col timestamp --window 10
     """
+    from vaeanomaly.cli._workflow import check_time_order, fit_table
+    from vaeanomaly.io import save_model
+    from vaeanomaly.tables import read_csv, split_names
+
     with reported_errors():
         if model_out.exists() and not force:
             raise CLIError(
@@ -212,6 +206,20 @@ def _run_scoring(
     risk=None,
 ) -> int:
     """Run the shared body of `score` and `detect`; return the number flagged."""
+    import numpy as np
+
+    from vaeanomaly.cli._workflow import (
+        check_time_order,
+        fit_table,
+        inner_model,
+        rereadable,
+        scored_chunks,
+    )
+    from vaeanomaly.io import load_model
+    from vaeanomaly.sequence import SequenceVAEDetector
+    from vaeanomaly.tables import read_csv, split_names
+    from vaeanomaly.thresholds import fit_offset
+
     spec = threshold_spec(threshold_name, contamination, risk) if detect else None
     index_col = index_col or time_col
     if model is None:
@@ -288,6 +296,9 @@ def _keys(index_col):
 
 def _score_whole(detector, frame, source, index_col, detect, spec, features):
     """Score a whole table; with ``spec``, the threshold comes from these scores."""
+    from vaeanomaly.cli._workflow import score_table
+    from vaeanomaly.thresholds import fit_offset
+
     out = score_table(
         detector,
         frame,
@@ -307,6 +318,8 @@ def _score_whole(detector, frame, source, index_col, detect, spec, features):
 
 
 def _check_window(detector, window, model) -> None:
+    from vaeanomaly.sequence import SequenceVAEDetector
+
     fitted = detector.window if isinstance(detector, SequenceVAEDetector) else None
     if window is not None and window != fitted:
         raise CLIError(
@@ -317,6 +330,8 @@ def _check_window(detector, window, model) -> None:
 
 def _write(chunks, output, force, quiet, detect) -> int:
     """Write the chunks; return the number of anomalies flagged."""
+    from vaeanomaly.tables import write_csv
+
     flagged = 0
 
     def counted():
@@ -449,11 +464,16 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
     Example:
       vaeanomaly evaluate test.csv -m model.vae --label-col label --json
     """
+    import numpy as np
     from sklearn.metrics import (
         average_precision_score,
         precision_recall_fscore_support,
         roc_auc_score,
     )
+
+    from vaeanomaly.cli._workflow import fit_table, model_categories, score_table
+    from vaeanomaly.io import load_model
+    from vaeanomaly.tables import read_csv, to_matrix
 
     with reported_errors():
         detector = None if model is None else load_model(model)
@@ -536,6 +556,8 @@ def info(model, as_json):
     Example:
       vaeanomaly info model.vae
     """
+    from vaeanomaly.io import read_model_metadata
+
     with reported_errors():
         meta = read_model_metadata(model)
     if as_json:

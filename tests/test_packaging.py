@@ -89,3 +89,27 @@ def test_top_level_cli_is_not_importable_outside_the_repo(tmp_path):
         check=False,
     )
     assert result.returncode != 0
+
+
+def test_cli_help_does_not_import_torch():
+    """`vaeanomaly --help` answers without loading torch, sklearn or pandas."""
+    code = (
+        "import sys; from click.testing import CliRunner; "
+        "from vaeanomaly.cli.main import vaeanomaly; "
+        "result = CliRunner().invoke(vaeanomaly, ['fit', '--help']); "
+        "assert result.exit_code == 0, result.output; "
+        "print(sorted(m for m in ('torch', 'sklearn', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_choices_match_the_library():
+    from vaeanomaly._names import LIKELIHOOD_NAMES, SCORE_METHOD_NAMES
+    from vaeanomaly.likelihoods import HEADS
+    from vaeanomaly.scoring import SCORE_METHODS
+
+    assert sorted(HEADS) == list(LIKELIHOOD_NAMES)
+    assert sorted(SCORE_METHODS) == list(SCORE_METHOD_NAMES)
