@@ -25,6 +25,7 @@ import pandas as pd
 
 __all__ = [
     "TableEncoder",
+    "as_frame",
     "categorical_columns",
     "check_no_dates",
     "column_levels",
@@ -138,10 +139,11 @@ def column_levels(column: pd.Series) -> list:
     return [_jsonable(level) for level in levels]
 
 
-def _as_series(X: Any, j: int) -> pd.Series:
-    if hasattr(X, "iloc"):
-        return X.iloc[:, j]
-    return pd.Series(np.asarray(X, dtype=object)[:, j])
+def as_frame(X: Any) -> pd.DataFrame:
+    """Return ``X`` as a DataFrame, converting an array once (not per column)."""
+    return (
+        X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
+    )
 
 
 def _codes(column: pd.Series, levels: list) -> np.ndarray:
@@ -181,7 +183,7 @@ def check_no_dates(X: Any) -> None:
 
 
 def table_values(
-    X: Any,
+    X: pd.DataFrame,
     categorical: np.ndarray,
     levels: Sequence[list | None],
     names: Sequence[str],
@@ -190,8 +192,8 @@ def table_values(
 
     Parameters
     ----------
-    X : DataFrame or array-like of shape (n_samples, n_features)
-        The table.
+    X : DataFrame of shape (n_samples, n_features)
+        The table (see :func:`as_frame` for arrays).
     categorical : ndarray of bool of shape (n_features,)
         Which columns are categorical.
     levels : sequence of (list or None)
@@ -207,12 +209,11 @@ def table_values(
     Raises
     ------
     ValueError
-        If a numeric column holds text or infinity.
+        If a numeric column holds text. Infinity is left for the caller.
     """
-    n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
-    values = np.empty((n_samples, len(names)), dtype=np.float64)
+    values = np.empty((len(X), len(names)), dtype=np.float64)
     for j, name in enumerate(names):
-        column = _as_series(X, j)
+        column = X.iloc[:, j]
         if categorical[j]:
             values[:, j] = _codes(column, levels[j])
             continue

@@ -28,6 +28,7 @@ from vaeanomaly._compat import (
 )
 from vaeanomaly._encoding import (
     TableEncoder,
+    as_frame,
     categorical_columns,
     check_no_dates,
     column_levels,
@@ -578,9 +579,9 @@ default="from_dtype"
             if not hasattr(X, "iloc"):
                 X = np.asarray(X, dtype=object)
             validate_data(self, X, skip_check_array=True, reset=reset)
+            frame = as_frame(X)
             if reset:
                 self.is_categorical_ = categorical
-                frame = X if hasattr(X, "iloc") else pd.DataFrame(X)
                 self.categories_ = [
                     column_levels(frame.iloc[:, j]) if c else None
                     for j, c in enumerate(categorical)
@@ -594,7 +595,7 @@ default="from_dtype"
                     f"Categorical column(s) {empty} have no values in X (every cell "
                     "is missing), so they have no levels to learn. Drop them."
                 )
-            values = table_values(X, categorical, self.categories_, names)
+            values = table_values(frame, categorical, self.categories_, names)
             explain_bad_values(
                 values, None, allow_nan=self.missing == "mask", names=names
             )
@@ -635,12 +636,18 @@ default="from_dtype"
             )
 
     def _to_rows(
-        self, X: np.ndarray, device: torch.device, dtype: Any = torch.float32
+        self,
+        X: np.ndarray,
+        device: torch.device,
+        dtype: Any = torch.float32,
+        encoder: TableEncoder | None = None,
     ) -> Rows:
-        """Encode a value matrix into the tensors the module reads."""
-        inputs, targets, mask = self._table_encoder().encode(
-            np.asarray(X, dtype=np.float64)
-        )
+        """Encode a value matrix into the tensors the module reads.
+
+        Pass ``encoder`` when encoding batch after batch, to build it once.
+        """
+        encoder = encoder or self._table_encoder()
+        inputs, targets, mask = encoder.encode(np.asarray(X, dtype=np.float64))
         targets_t = torch.as_tensor(targets, device=device).to(dtype)
         inputs_t = (
             targets_t
@@ -674,10 +681,13 @@ default="from_dtype"
         eps = self._score_noise(n_draws, device).to(torch.float64)
         width = max(*self.hidden_dims_, module.likelihood.n_params, module.n_inputs)
         rows = max(1, _SCORING_BUDGET // (2 * n_draws * width))
+        encoder = self._table_encoder()
         out = []
         with _torch_threads(self.n_jobs), torch.inference_mode():
             for start in range(0, X.shape[0], rows):
-                batch = self._to_rows(X[start : start + rows], device, torch.float64)
+                batch = self._to_rows(
+                    X[start : start + rows], device, torch.float64, encoder
+                )
                 result = fn(module, batch, eps)
                 if per_cell:
                     observed = (
