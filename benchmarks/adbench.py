@@ -50,6 +50,54 @@ def parse_params(items: list[str]) -> dict:
     return params
 
 
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--set KEY=VALUE`` (repeatable) for VAEAnomalyDetector parameters."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="VAEAnomalyDetector parameter",
+    )
+
+
+def result_row(name, seed, detector, y_test, scores, seconds) -> dict:
+    """One result: AUROC and average precision of anomaly ``scores``, fit time."""
+    return {
+        "dataset": name,
+        "seed": seed,
+        "detector": detector,
+        "auroc": roc_auc_score(y_test, scores),
+        "ap": average_precision_score(y_test, scores),
+        "fit_s": seconds,
+    }
+
+
+def print_mean_tables(rows: list[dict], names: list[str], detectors: list[str]) -> None:
+    """Print AUROC and AP tables: mean over seeds per dataset, then the mean row."""
+    for metric in ("auroc", "ap"):
+        print(f"### {metric.upper()} (mean over seeds)\n")
+        print("| dataset | " + " | ".join(detectors) + " |")
+        print("|---" * (len(detectors) + 1) + "|")
+        table = {}
+        for name in names:
+            cells = []
+            for det in detectors:
+                vals = [
+                    r[metric]
+                    for r in rows
+                    if r["dataset"] == name and r["detector"] == det
+                ]
+                table.setdefault(det, []).append(np.mean(vals))
+                cells.append(f"{np.mean(vals):.3f}")
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        print(
+            "| **mean** | "
+            + " | ".join(f"**{np.mean(table[d]):.3f}**" for d in detectors)
+            + " |\n"
+        )
+
+
 def load(name: str, seed: int):
     data = np.load(DATA / f"{name}.npz", allow_pickle=False)
     X, y = data["X"].astype(np.float64), data["y"].astype(int)
@@ -107,13 +155,7 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=["all", "vae"], default="all", help="vae: skip the baselines"
     )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="VAEAnomalyDetector parameter",
-    )
+    add_set_argument(parser)
     parser.add_argument(
         "--json", type=Path, default=None, help="also write raw results here"
     )
@@ -127,42 +169,13 @@ def main() -> None:
             for detector, scores, seconds in anomaly_scores(
                 args.only, X_train, X_test, seed, vae_params
             ):
-                rows.append(
-                    {
-                        "dataset": name,
-                        "seed": seed,
-                        "detector": detector,
-                        "auroc": roc_auc_score(y_test, scores),
-                        "ap": average_precision_score(y_test, scores),
-                        "fit_s": seconds,
-                    }
-                )
+                rows.append(result_row(name, seed, detector, y_test, scores, seconds))
             print(f"done {name} seed {seed}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     detectors = list(dict.fromkeys(r["detector"] for r in rows))
     print(f"\nVAE parameters: {vae_params or 'defaults'}; seeds {args.seeds}\n")
-    for metric in ("auroc", "ap"):
-        print(f"### {metric.upper()} (mean over seeds)\n")
-        print("| dataset | " + " | ".join(detectors) + " |")
-        print("|---" * (len(detectors) + 1) + "|")
-        table = {}
-        for name in names:
-            cells = []
-            for det in detectors:
-                vals = [
-                    r[metric]
-                    for r in rows
-                    if r["dataset"] == name and r["detector"] == det
-                ]
-                table.setdefault(det, []).append(np.mean(vals))
-                cells.append(f"{np.mean(vals):.3f}")
-            print(f"| {name} | " + " | ".join(cells) + " |")
-        print(
-            "| **mean** | "
-            + " | ".join(f"**{np.mean(table[d]):.3f}**" for d in detectors)
-            + " |\n"
-        )
+    print_mean_tables(rows, names, detectors)
     print(
         "fit seconds (mean): "
         + ", ".join(

@@ -25,20 +25,21 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from adbench import (  # benchmarks/ is on sys.path as the script folder
+    DATA,
+    add_set_argument,
+    load,
+    parse_params,
+    print_mean_tables,
+    result_row,
+)
 from sklearn.ensemble import IsolationForest
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 from vaeanomaly import VAEAnomalyDetector
-
-try:  # run as a script from the repository root
-    from adbench import DATA, load, parse_params
-except ImportError:  # imported as benchmarks.missing
-    from benchmarks.adbench import DATA, load, parse_params
 
 DETECTORS = ("complete", "mask", "mean impute", "IsolationForest (impute)")
 
@@ -91,16 +92,7 @@ def run(name: str, seed: int, share: float, params: dict) -> list[dict]:
             model.fit(train)
         seconds = time.perf_counter() - start
         scores = -model.score_samples(test)
-        rows.append(
-            {
-                "dataset": name,
-                "seed": seed,
-                "detector": detector,
-                "auroc": roc_auc_score(y_test, scores),
-                "ap": average_precision_score(y_test, scores),
-                "fit_s": seconds,
-            }
-        )
+        rows.append(result_row(name, seed, detector, y_test, scores, seconds))
     return rows
 
 
@@ -113,44 +105,17 @@ def main() -> None:
     parser.add_argument(
         "--share", type=float, default=0.2, help="share of cells hidden"
     )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="VAEAnomalyDetector parameter",
-    )
+    add_set_argument(parser)
     args = parser.parse_args()
     params = parse_params(args.set)
-    names = args.datasets or sorted(p.stem for p in Path(DATA).glob("*.npz"))
+    names = args.datasets or sorted(p.stem for p in DATA.glob("*.npz"))
     rows = []
     for name in names:
         for seed in args.seeds:
             rows += run(name, seed, args.share, params)
             print(f"done {name} seed {seed}", flush=True)
     print(f"\n{args.share:.0%} of cells hidden; seeds {args.seeds}\n")
-    for metric in ("auroc", "ap"):
-        print(f"| dataset | {' | '.join(DETECTORS)} |")
-        print("|---" * (len(DETECTORS) + 1) + "|")
-        means = {d: [] for d in DETECTORS}
-        for name in names:
-            cells = []
-            for detector in DETECTORS:
-                value = np.mean(
-                    [
-                        r[metric]
-                        for r in rows
-                        if r["dataset"] == name and r["detector"] == detector
-                    ]
-                )
-                means[detector].append(value)
-                cells.append(f"{value:.3f}")
-            print(f"| {name} | {' | '.join(cells)} |")
-        print(
-            f"| **mean {metric}** | "
-            + " | ".join(f"**{np.mean(means[d]):.3f}**" for d in DETECTORS)
-            + " |\n"
-        )
+    print_mean_tables(rows, names, list(DETECTORS))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from adbench import parse_params  # benchmarks/ is on sys.path as the script folder
+from adbench import (  # benchmarks/ is on sys.path as the script folder
+    add_set_argument,
+    parse_params,
+)
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
@@ -104,7 +107,7 @@ def main() -> None:
         help="threshold method name (default: the detector's)",
     )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    add_set_argument(parser)
     args = parser.parse_args()
     params = parse_params(args.set)
     rows = []

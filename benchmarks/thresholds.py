@@ -60,7 +60,7 @@ from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adbench import DATA, load, parse_params
+from adbench import DATA, add_set_argument, load, parse_params
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.thresholds import BestFThreshold, fit_offset, make_threshold
@@ -233,13 +233,7 @@ def main() -> None:
         "--datasets", nargs="*", default=None, help="dataset names (default: all)"
     )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="VAEAnomalyDetector parameter",
-    )
+    add_set_argument(parser)
     parser.add_argument(
         "--no-pythresh", action="store_true", help="skip PyThresh's methods"
     )
