@@ -12,7 +12,7 @@ package, and ``vaeanomaly --help``, do not pay for torch and scikit-learn.
 from importlib import import_module
 from typing import Any
 
-from vaeanomaly._version import __version__
+from vaeanomaly._version import __version__ as __version__
 
 _PUBLIC = {
     "DataError": "vaeanomaly.exceptions",
@@ -27,19 +27,7 @@ _PUBLIC = {
     "save_model": "vaeanomaly.io",
 }
 
-__all__ = [
-    "DataError",
-    "ModelFileError",
-    "SequenceVAEDetector",
-    "SlidingWindows",
-    "VAEAnomalyDetector",
-    "VAEAnomalyError",
-    "__version__",
-    "flagged_periods",
-    "load_model",
-    "read_model_metadata",
-    "save_model",
-]
+__all__ = ["__version__", *_PUBLIC]
 
 
 def __getattr__(name: str) -> Any:
