@@ -79,7 +79,22 @@ class SharedScaleNormal(Normal):
         return -0.5 * standardized.square() - self._log_norm
 
 
-class GaussianHead(nn.Module):
+class _ColumnHead(nn.Module):
+    """Base of the heads that need ``params_per_column`` decoder outputs per column."""
+
+    params_per_column = 1
+
+    def __init__(self, n_columns: int) -> None:
+        super().__init__()
+        self.n_columns = n_columns
+
+    @property
+    def n_params(self) -> int:
+        """Number of decoder outputs the head reads."""
+        return self.params_per_column * self.n_columns
+
+
+class GaussianHead(_ColumnHead):
     """Gaussian with a mean and a standard deviation per row and per column.
 
     The decoder predicts both, so the model learns how noisy each column is in
@@ -97,9 +112,7 @@ class GaussianHead(nn.Module):
     params_per_column = 2
 
     def __init__(self, n_columns: int, min_scale: float = MIN_SCALE) -> None:
-        super().__init__()
-        self.n_columns = n_columns
-        self.n_params = self.params_per_column * n_columns
+        super().__init__(n_columns)
         self.min_scale = min_scale
 
     def forward(self, params: torch.Tensor) -> Distribution:
@@ -109,7 +122,7 @@ class GaussianHead(nn.Module):
         return Independent(Normal(loc, scale, validate_args=False), 1)
 
 
-class ColumnGaussianHead(nn.Module):
+class ColumnGaussianHead(_ColumnHead):
     """Gaussian with a predicted mean and one learned standard deviation per column.
 
     The noise level of each column is learned (homoscedastic), but the decoder
@@ -125,12 +138,8 @@ class ColumnGaussianHead(nn.Module):
         Floor of the standard deviation.
     """
 
-    params_per_column = 1
-
     def __init__(self, n_columns: int, min_scale: float = MIN_SCALE) -> None:
-        super().__init__()
-        self.n_columns = n_columns
-        self.n_params = self.params_per_column * n_columns
+        super().__init__(n_columns)
         self.min_scale = min_scale
         # softplus(0.5413) = 1: start at unit scale, the data's after standardizing.
         self.raw_scale = nn.Parameter(torch.full((n_columns,), 0.5413))
@@ -141,7 +150,7 @@ class ColumnGaussianHead(nn.Module):
         return Independent(SharedScaleNormal(params, scale), 1)
 
 
-class FixedGaussianHead(nn.Module):
+class FixedGaussianHead(_ColumnHead):
     """Gaussian with a predicted mean and a fixed standard deviation of 1.
 
     Its log-likelihood is minus half the squared error plus a constant: the
@@ -154,13 +163,6 @@ class FixedGaussianHead(nn.Module):
         Number of columns the head models.
     """
 
-    params_per_column = 1
-
-    def __init__(self, n_columns: int) -> None:
-        super().__init__()
-        self.n_columns = n_columns
-        self.n_params = self.params_per_column * n_columns
-
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Normal(loc, 1), 1)`` over the columns."""
         return Independent(
@@ -168,7 +170,7 @@ class FixedGaussianHead(nn.Module):
         )
 
 
-class BernoulliHead(nn.Module):
+class BernoulliHead(_ColumnHead):
     """Bernoulli for columns that hold only 0 and 1, parameterised by logits.
 
     Parameters
@@ -176,13 +178,6 @@ class BernoulliHead(nn.Module):
     n_columns : int
         Number of columns the head models.
     """
-
-    params_per_column = 1
-
-    def __init__(self, n_columns: int) -> None:
-        super().__init__()
-        self.n_columns = n_columns
-        self.n_params = self.params_per_column * n_columns
 
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Bernoulli(logits=params), 1)`` over the columns."""
