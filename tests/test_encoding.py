@@ -117,7 +117,6 @@ def test_text_in_a_numeric_column_names_it():
 
 def test_encoder_layout():
     encoder = TableEncoder(
-        heads=["gaussian_column", "categorical", "bernoulli"],
         mean=np.array([10.0, 0.0, 0.0]),
         scale=np.array([2.0, 1.0, 1.0]),
         levels=[None, ["a", "b", "c"], None],
@@ -142,7 +141,6 @@ def test_encoder_layout():
 
 def test_plain_numeric_tables_are_not_copied_twice():
     encoder = TableEncoder(
-        heads=["gaussian_column"] * 2,
         mean=np.zeros(2),
         scale=np.ones(2),
         levels=[None, None],

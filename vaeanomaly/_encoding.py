@@ -236,8 +236,6 @@ class TableEncoder:
 
     Parameters
     ----------
-    heads : list of str
-        Likelihood head of each column (``"categorical"`` for categories).
     mean, scale : ndarray of shape (n_features,)
         Standardization of each column (0 and 1 for non-Gaussian columns).
     levels : list of (list or None)
@@ -249,7 +247,6 @@ class TableEncoder:
         its likelihood term is left out all the same.
     """
 
-    heads: list[str]
     mean: np.ndarray
     scale: np.ndarray
     levels: list[list | None]

@@ -436,7 +436,6 @@ default="from_dtype"
 
     def _table_encoder(self) -> TableEncoder:
         return TableEncoder(
-            heads=self.feature_likelihoods_,
             mean=self.mean_,
             scale=self.scale_,
             levels=self.categories_,
