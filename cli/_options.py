@@ -71,8 +71,8 @@ columns_options = _compose(
     click.option(
         "--columns",
         multiple=True,
-        help="Feature columns (comma-separated or repeated). "
-        "Default: every numeric column.",
+        help="Feature columns (comma-separated or repeated). Default: every "
+        "numeric column and every text column with few repeated values.",
     ),
     click.option(
         "--exclude",

@@ -125,8 +125,9 @@ def fit(
 ):
     """Train a model on a CSV file and save it.
 
-    Uses every numeric column unless --columns or --exclude say otherwise;
-    --categorical adds columns of categories (text or codes). Empty cells are
+    Uses every numeric column, and every text column with at most 100
+    distinct repeated values as categories, unless --columns or --exclude say
+    otherwise; --categorical adds others (e.g. integer codes). Empty cells are
     left out of the likelihood (--missing mask). The threshold for later
     `detect` runs is set here from the training scores.
     With --window N, each row is scored with the N readings ending at it
