@@ -14,9 +14,11 @@ Conventions
   With ``pad="edge"`` (the default) the series is preceded by ``window - 1``
   copies of its first reading, so the first timestamps still get a window
   (and a score) instead of vanishing; ``pad=None`` drops them.
-- Gaps: NaN readings are forward-filled over at most ``max_gap`` readings
-  (the last value is assumed to hold); longer gaps raise a ValueError that
-  says where they are.
+- Gaps: :class:`SlidingWindows` passes NaN into the windows. The sequence
+  detector forward-fills NaN readings over at most ``max_gap`` readings (the
+  last value is assumed to hold) and leaves the rest of a longer gap missing
+  for the window model to mask; with ``missing="error"`` on that model, a
+  longer gap raises a ValueError that says where it is.
 """
 
 from __future__ import annotations
