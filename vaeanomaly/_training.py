@@ -152,7 +152,7 @@ class Trainer:
         best_loss = math.inf
         best_state = copy.deepcopy(self.module.state_dict())
         rows_per_epoch = min(n_rows, MAX_EPOCH_STEPS * cfg.batch_size)
-        order, position = None, n_rows
+        order, position = None, n_rows  # "pass used up": the first epoch shuffles
         for epoch in range(1, cfg.max_epochs + 1):
             start_time = time.perf_counter()
             beta = self.beta_at(epoch)
