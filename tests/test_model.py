@@ -53,3 +53,12 @@ def test_prior_is_standard_normal():
     p_z = vae.prior(torch.zeros(1))
     assert_allclose(p_z.base_dist.loc.numpy(), 0.0)
     assert_allclose(p_z.base_dist.scale.numpy(), 1.0)
+
+
+def test_closed_form_kl_matches_torch():
+    vae = make_vae()
+    q_z = vae.encode(3 * torch.randn(9, 5))
+    expected = torch.distributions.kl_divergence(q_z, vae.prior(torch.zeros(1)))
+    assert_allclose(
+        vae.kl_to_prior(q_z).detach().numpy(), expected.detach().numpy(), rtol=1e-5
+    )

@@ -180,6 +180,18 @@ class VAE(nn.Module):
             Normal(zeros, torch.ones_like(zeros), validate_args=False), 1
         )
 
+    @staticmethod
+    def kl_to_prior(q_z: Distribution) -> torch.Tensor:
+        """KL(q(z | x) || N(0, I)) of each row, in closed form.
+
+        ``0.5 * sum(loc**2 + scale**2 - 1) - sum(log scale)``: the same value
+        as ``torch.distributions.kl_divergence`` against :meth:`prior`, in
+        about half the tensor operations, which counts in a training step of a
+        small network.
+        """
+        loc, scale = q_z.base_dist.loc, q_z.base_dist.scale
+        return 0.5 * (loc.square() + scale.square() - 1.0).sum(-1) - scale.log().sum(-1)
+
     def forward(self, x: torch.Tensor, eps: torch.Tensor) -> VAEOutput:
         """Encode, draw z by reparameterisation, and decode.
 

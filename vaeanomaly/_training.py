@@ -19,7 +19,7 @@ import torch
 from vaeanomaly._model import VAE, Rows
 from vaeanomaly.scoring import elbo
 
-__all__ = ["MAX_EPOCH_STEPS", "TrainingConfig", "Trainer"]
+__all__ = ["LIKELIHOOD_LR_FACTOR", "MAX_EPOCH_STEPS", "TrainingConfig", "Trainer"]
 
 #: Most optimizer steps in one epoch. On tables larger than this many batches,
 #: an epoch is a slice of a pass over the rows (the next epoch goes on where it
@@ -44,16 +44,33 @@ class TrainingConfig:
     verbose: int
 
 
-def _adam(module: VAE, learning_rate: float) -> torch.optim.Adam:
-    """Adam, fused into one kernel per step where torch can (CPU since 2.4).
+#: How many times the base learning rate the likelihood's own parameters get
+#: (the per-column standard deviations of ``gaussian_column``). Adam moves
+#: each parameter by about the learning rate per step, whatever its gradient;
+#: a column's log scale must travel from 0 (unit variance) to the log of its
+#: residual noise, often -2 to -4, which took thousands of steps at 1e-3 and
+#: set the length of training. Network weights need only small moves.
+LIKELIHOOD_LR_FACTOR = 10.0
 
-    The fused update is the same algorithm; on a 100-column model it cut the
-    time of a training step by about 10% against the per-parameter loop.
+
+def _adam(module: VAE, learning_rate: float) -> torch.optim.Adam:
+    """Adam over the module, the likelihood's parameters with a larger step.
+
+    Fused into one kernel per step where torch can (CPU since 2.4): the same
+    algorithm, and on a 100-column model it cut the time of a training step
+    by about 10% against the per-parameter loop.
     """
+    own = list(module.likelihood.parameters())
+    own_ids = {id(p) for p in own}
+    groups = [{"params": [p for p in module.parameters() if id(p) not in own_ids]}]
+    if own:
+        groups.append(
+            {"params": own, "lr": learning_rate * LIKELIHOOD_LR_FACTOR}
+        )
     try:
-        return torch.optim.Adam(module.parameters(), lr=learning_rate, fused=True)
+        return torch.optim.Adam(groups, lr=learning_rate, fused=True)
     except (RuntimeError, TypeError, ValueError):  # older torch, or a device without
-        return torch.optim.Adam(module.parameters(), lr=learning_rate)
+        return torch.optim.Adam(groups, lr=learning_rate)
 
 
 class Trainer:

@@ -190,7 +190,10 @@ default="from_dtype"
     batch_size : int, default=128
         Rows per training step.
     learning_rate : float, default=1e-3
-        Adam's step size.
+        Adam's step size for the network. The likelihood's own parameters (the
+        per-column standard deviations of ``"gaussian_column"``) take ten
+        times larger steps: they must travel far from their unit start, and at
+        the network's rate that set the length of training.
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping, at most 16,384
         rows. 0 monitors the training loss instead.

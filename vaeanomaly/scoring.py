@@ -18,7 +18,6 @@ import math
 from collections.abc import Callable
 
 import torch
-from torch.distributions import kl_divergence
 
 from vaeanomaly._model import VAE, Rows, as_rows
 
@@ -64,7 +63,7 @@ def elbo(
     rows = as_rows(x)
     out = module(rows.inputs, eps)
     log_px = out.p_x.log_prob(rows.targets, rows.mask).mean(dim=0)
-    kl = kl_divergence(out.q_z, module.prior(rows.inputs))
+    kl = module.kl_to_prior(out.q_z)
     return log_px - beta * kl
 
 

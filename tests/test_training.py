@@ -1,0 +1,57 @@
+import torch
+
+from vaeanomaly._model import VAE, as_rows
+from vaeanomaly._training import LIKELIHOOD_LR_FACTOR, Trainer, TrainingConfig
+from vaeanomaly.likelihoods import FactorizedLikelihood
+
+
+def make_trainer(heads, learning_rate=1e-3):
+    torch.manual_seed(0)
+    module = VAE(len(heads), 2, (8,), FactorizedLikelihood(heads))
+    config = TrainingConfig(
+        max_epochs=1,
+        batch_size=32,
+        learning_rate=learning_rate,
+        patience=None,
+        min_steps=0,
+        beta=1.0,
+        kl_warmup=0,
+        n_train_draws=1,
+        clip_grad_norm=None,
+        verbose=0,
+    )
+    return module, Trainer(module, config)
+
+
+def test_column_scales_get_the_larger_step_and_every_weight_is_trained_once():
+    module, trainer = make_trainer(["gaussian_column"] * 3, learning_rate=2e-3)
+    groups = trainer.optimizer.param_groups
+    in_groups = [id(p) for group in groups for p in group["params"]]
+    assert sorted(in_groups) == sorted(id(p) for p in module.parameters())
+    scales = [id(p) for p in module.likelihood.parameters()]
+    (fast,) = [g for g in groups if {id(p) for p in g["params"]} == set(scales)]
+    assert fast["lr"] == 2e-3 * LIKELIHOOD_LR_FACTOR
+    assert all(g["lr"] == 2e-3 for g in groups if g is not fast)
+
+
+def test_heads_without_own_parameters_give_one_group():
+    _, trainer = make_trainer(["gaussian"] * 3)
+    assert len(trainer.optimizer.param_groups) == 1
+
+
+def test_column_scales_move_several_times_faster_than_any_network_weight():
+    # Adam moves a parameter by at most about its learning rate per step, so
+    # with the base rate alone a column scale would crawl like the weights.
+    module, trainer = make_trainer(["gaussian_column"] * 3)
+    before = {name: p.detach().clone() for name, p in module.named_parameters()}
+    x = as_rows(0.05 * torch.randn(32, 3))  # far less spread than the unit start
+    module.train()
+    for _ in range(10):
+        trainer.train_step(x, beta=1.0)
+    scale_name = "likelihood.heads.gaussian_column.raw_scale"
+    moved = {
+        name: (p.detach() - before[name]).abs() for name, p in module.named_parameters()
+    }
+    slowest_scale = moved.pop(scale_name).min().item()
+    fastest_weight = max(m.max().item() for m in moved.values())
+    assert slowest_scale > 5 * fastest_weight
