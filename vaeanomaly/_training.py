@@ -64,9 +64,7 @@ def _adam(module: VAE, learning_rate: float) -> torch.optim.Adam:
     own_ids = {id(p) for p in own}
     groups = [{"params": [p for p in module.parameters() if id(p) not in own_ids]}]
     if own:
-        groups.append(
-            {"params": own, "lr": learning_rate * LIKELIHOOD_LR_FACTOR}
-        )
+        groups.append({"params": own, "lr": learning_rate * LIKELIHOOD_LR_FACTOR})
     try:
         return torch.optim.Adam(groups, lr=learning_rate, fused=True)
     except (RuntimeError, TypeError, ValueError):  # older torch, or a device without
