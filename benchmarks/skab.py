@@ -20,6 +20,7 @@ timestamps see the last training readings, as a live stream would.
 Usage::
 
     python benchmarks/skab.py                          # window 10, aggregate last
+    python benchmarks/skab.py --window 5 --ar-order 0 4   # raw readings vs errors
     python benchmarks/skab.py --window 1 5 20 --aggregate last mean min
     python benchmarks/skab.py --threshold pot --set n_draws=32
 """
@@ -27,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 import warnings
 from pathlib import Path
@@ -64,7 +66,12 @@ def mar_at_far(labels: np.ndarray, anomaly_scores: np.ndarray, far: float) -> fl
 
 
 def run(
-    window: int, aggregate: str, threshold: str | None, params: dict, seed: int
+    window: int,
+    ar_order: int,
+    aggregate: str,
+    threshold: str | None,
+    params: dict,
+    seed: int,
 ) -> dict:
     tp = fp = tn = fn = 0
     all_scores, all_labels = [], []
@@ -81,7 +88,7 @@ def run(
             random_state=seed, standardize=False, threshold=threshold, **params
         )
         detector = SequenceVAEDetector(
-            window=window, aggregate=aggregate, detector=inner
+            window=window, ar_order=ar_order, aggregate=aggregate, detector=inner
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -97,6 +104,7 @@ def run(
         all_labels.append(labels)
     return {
         "window": window,
+        "ar_order": ar_order,
         "aggregate": aggregate,
         "F1": tp / (tp + (fp + fn) / 2),
         "FAR%": 100 * fp / (fp + tn),
@@ -114,6 +122,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--window", nargs="*", type=int, default=[10])
+    parser.add_argument(
+        "--ar-order",
+        nargs="*",
+        type=int,
+        default=[SequenceVAEDetector().ar_order],
+        help="past readings of the linear prediction (0: raw readings)",
+    )
     parser.add_argument("--aggregate", nargs="*", default=["last"])
     parser.add_argument(
         "--threshold",
@@ -125,17 +140,18 @@ def main() -> None:
     args = parser.parse_args()
     params = parse_params(args.set)
     rows = []
-    for window in args.window:
-        for aggregate in args.aggregate:
-            results = [
-                run(window, aggregate, args.threshold, params, seed)
-                for seed in args.seeds
-            ]
-            row = {k: results[0][k] for k in ("window", "aggregate")}
-            for key in ("F1", "FAR%", "MAR%", "AUROC", "MAR@FAR15", "seconds"):
-                row[key] = float(np.mean([r[key] for r in results]))
-            rows.append(row)
-            print(row, flush=True)
+    for window, ar_order, aggregate in itertools.product(
+        args.window, args.ar_order, args.aggregate
+    ):
+        results = [
+            run(window, ar_order, aggregate, args.threshold, params, seed)
+            for seed in args.seeds
+        ]
+        row = {k: results[0][k] for k in ("window", "ar_order", "aggregate")}
+        for key in ("F1", "FAR%", "MAR%", "AUROC", "MAR@FAR15", "seconds"):
+            row[key] = float(np.mean([r[key] for r in results]))
+        rows.append(row)
+        print(row, flush=True)
     print(
         f"\nthreshold: {args.threshold or 'detector default (robust_z)'}; "
         f"params: {params or 'defaults'}; seeds {args.seeds}\n"
@@ -145,7 +161,10 @@ def main() -> None:
         "|---|---|---|---|---|---|"
     )
     for r in rows:
-        name = f"VAE window={r['window']} aggregate={r['aggregate']}"
+        name = (
+            f"VAE window={r['window']} ar_order={r['ar_order']} "
+            f"aggregate={r['aggregate']}"
+        )
         print(
             f"| {name} | {r['F1']:.2f} | {r['FAR%']:.1f} | {r['MAR%']:.1f} "
             f"| {r['AUROC']:.3f} | {r['MAR@FAR15']:.1f} |"

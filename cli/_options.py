@@ -105,9 +105,11 @@ sequence_options = _compose(
         "--window",
         default=None,
         type=click.IntRange(min=1),
-        help="Score each row with the N readings ending at it (sensor data). "
-        "Gaps of up to 5 missing readings are forward-filled; longer ones are "
-        "left out of the likelihood (or refused with --missing error).",
+        help="Score each row with the N readings ending at it (sensor data), "
+        "each taken as its error of prediction from the 4 readings before it, "
+        "so slow drifts are not alarms. Gaps of up to 5 missing readings are "
+        "forward-filled; longer ones are left out of the likelihood (or "
+        "refused with --missing error).",
     ),
 )
 

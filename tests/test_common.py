@@ -6,6 +6,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly.innovations import LinearInnovations
 
 
 @parametrize_with_checks(
@@ -16,3 +17,16 @@ def test_sklearn_compatible_estimator(estimator, check):
         # Two epochs never converge; the warning is expected and tested elsewhere.
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+@parametrize_with_checks(
+    [LinearInnovations(order=1)],
+    expected_failed_checks=lambda estimator: {
+        "check_estimators_nan_inf": "NaN marks a missing reading; it is allowed",
+        "check_methods_sample_order_invariance": "a reading is predicted from the "
+        "ones before it, so the order of rows is the data",
+        "check_methods_subset_invariance": "the same: a subset changes each past",
+    },
+)
+def test_sklearn_compatible_transformer(estimator, check):
+    check(estimator)

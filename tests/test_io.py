@@ -171,3 +171,49 @@ def test_loaded_model_is_on_cpu(tmp_path, fitted_tiny):
     loaded = load_model(tmp_path / "m.vae")
     assert all(p.device.type == "cpu" for p in loaded.module_.parameters())
     assert np.isfinite(loaded.offset_)
+
+
+@pytest.fixture
+def fitted_sequence(rng):
+    import pandas as pd
+
+    from vaeanomaly.sequence import SequenceVAEDetector
+
+    t = np.arange(300)
+    frame = pd.DataFrame(
+        {"warm": 0.01 * t + 0.05 * rng.normal(size=300), "flow": rng.normal(size=300)}
+    )
+    det = SequenceVAEDetector(
+        window=4, detector=VAEAnomalyDetector(**TINY, random_state=0)
+    ).fit(frame)
+    return det, frame
+
+
+def test_sequence_round_trip_keeps_the_linear_prediction(tmp_path, fitted_sequence):
+    det, frame = fitted_sequence
+    save_model(det, tmp_path / "s.vae")
+    loaded = load_model(tmp_path / "s.vae")
+    assert loaded.ar_order == det.ar_order == 4
+    assert_array_equal(loaded.innovations_.coef_, det.innovations_.coef_)
+    assert_array_equal(loaded.score_samples(frame), det.score_samples(frame))
+    assert loaded.offset_ == det.offset_
+
+
+def test_version_2_sequence_file_windows_raw_readings(tmp_path, fitted_sequence):
+    import json
+
+    det, frame = fitted_sequence
+    det.set_params(ar_order=0)
+    det.innovations_ = None  # as fitted with ar_order=0
+    save_model(det, tmp_path / "s.vae")
+    payload = torch.load(tmp_path / "s.vae", weights_only=True)
+    meta = json.loads(payload["metadata"])
+    meta["format_version"] = 2
+    for key in ("ar_order", "innovations_"):
+        del meta["sequence"][key]
+    payload["metadata"] = json.dumps(meta)
+    torch.save(payload, tmp_path / "old.vae")
+    loaded = load_model(tmp_path / "old.vae")
+    assert loaded.ar_order == 0
+    assert loaded.innovations_ is None
+    assert_array_equal(loaded.score_samples(frame), det.score_samples(frame))

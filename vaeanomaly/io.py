@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from vaeanomaly._version import __version__
 from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.exceptions import ModelFileError
+from vaeanomaly.innovations import LinearInnovations
 from vaeanomaly.sequence import SequenceVAEDetector
 from vaeanomaly.thresholds import THRESHOLDS
 from vaeanomaly.windows import SlidingWindows
@@ -40,7 +41,9 @@ FORMAT_NAME = "vaeanomaly-model"
 #: Version of the model file layout; files with a higher version are refused.
 #: Version 2 added categorical columns and missing-value indicators; version 1
 #: files load with neither, and with ``missing="error"``, as they behaved.
-FORMAT_VERSION = 2
+#: Version 3 added the linear prediction of sequence models
+#: (``ar_order``); sequence models of older files window the raw readings.
+FORMAT_VERSION = 3
 
 _FITTED_ARRAYS = ("mean_", "scale_")
 _FITTED_MASKS = ("is_categorical_", "missing_indicators_")
@@ -149,6 +152,8 @@ def save_model(
     if isinstance(detector, SequenceVAEDetector):
         sequence = {
             "window": detector.window,
+            "ar_order": detector.ar_order,
+            "innovations_": _innovations_to_json(detector.innovations_),
             "aggregate": detector.aggregate,
             "max_gap": detector.max_gap,
             "channels_": list(detector.channels_),
@@ -324,11 +329,39 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetec
     return detector
 
 
+_INNOVATION_ARRAYS = ("mean_", "scale_", "coef_", "intercept_")
+
+
+def _innovations_to_json(step: LinearInnovations | None) -> dict | None:
+    if step is None:
+        return None
+    state = {name: getattr(step, name).tolist() for name in _INNOVATION_ARRAYS}
+    return {"order": step.order, "alpha": step.alpha, **state}
+
+
+def _innovations_from_json(data: dict | None) -> LinearInnovations | None:
+    if data is None:
+        return None
+    step = LinearInnovations(data["order"], alpha=data["alpha"])
+    for name in _INNOVATION_ARRAYS:
+        setattr(step, name, np.asarray(data[name], dtype=np.float64))
+    step.n_features_in_ = len(step.mean_)
+    return step
+
+
 def _sequence_from_json(data: dict, inner: VAEAnomalyDetector) -> SequenceVAEDetector:
-    """Rebuild a fitted SequenceVAEDetector around its loaded window model."""
+    """Rebuild a fitted SequenceVAEDetector around its loaded window model.
+
+    Files before format 3 have no ``ar_order``: their models window the raw
+    readings, so they load with ``ar_order=0``.
+    """
     detector = SequenceVAEDetector(
-        window=data["window"], aggregate=data["aggregate"], max_gap=data["max_gap"]
+        window=data["window"],
+        ar_order=data.get("ar_order", 0),
+        aggregate=data["aggregate"],
+        max_gap=data["max_gap"],
     )
+    detector.innovations_ = _innovations_from_json(data.get("innovations_"))
     detector.channels_ = list(data["channels_"])
     windows = SlidingWindows(detector.window)
     windows.n_features_in_ = len(detector.channels_)

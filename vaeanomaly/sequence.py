@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import HasMethods, Interval, StrOptions, _fit_context
 from vaeanomaly.estimator import VAEAnomalyDetector
+from vaeanomaly.innovations import LinearInnovations
 from vaeanomaly.thresholds import fit_offset, make_threshold
 from vaeanomaly.windows import SlidingWindows, fill_gaps
 
@@ -37,17 +38,25 @@ def _covering_min(window_scores: np.ndarray, window: int) -> np.ndarray:
 class SequenceVAEDetector(OutlierMixin, BaseEstimator):
     """Anomaly detector for multivariate sensor recordings.
 
-    Each timestamp is represented by the window of ``window`` readings ending
-    there (see :class:`~vaeanomaly.windows.SlidingWindows`); a
+    Each reading is first replaced by its error of prediction from the
+    ``ar_order`` readings before it (see
+    :class:`~vaeanomaly.innovations.LinearInnovations`), so slow drifts that
+    the past predicts do not look anomalous. Each timestamp is then
+    represented by the window of ``window`` such errors ending there (see
+    :class:`~vaeanomaly.windows.SlidingWindows`); a
     :class:`~vaeanomaly.VAEAnomalyDetector` learns how normal windows look, and
     window scores are mapped back to one score per timestamp. The first
-    ``window - 1`` timestamps get windows padded with the first reading, so
-    every timestamp has a score.
+    timestamps get a past and windows padded with the first reading, so every
+    timestamp has a score.
 
     Parameters
     ----------
     window : int, default=10
         Readings per window.
+    ar_order : int, default=4
+        Past readings of the linear prediction whose errors the windows hold.
+        0 windows the raw readings: then a channel that drifts out of its
+        training range (a warming temperature) is flagged as anomalous.
     aggregate : {"last", "mean", "min"}, default="last"
         Score of timestamp t: the score of the window ending at t (it reacts
         as soon as t arrives, so it suits streams), the mean over the windows
@@ -63,6 +72,8 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
 
     Attributes
     ----------
+    innovations_ : LinearInnovations or None
+        The fitted prediction step (``None`` when ``ar_order=0``).
     windows_ : SlidingWindows
         The fitted windowing step.
     detector_ : VAEAnomalyDetector
@@ -89,6 +100,7 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "window": [Interval(Integral, 1, None, closed="left")],
+        "ar_order": [Interval(Integral, 0, None, closed="left")],
         "aggregate": [StrOptions({"last", "mean", "min"})],
         "max_gap": [Interval(Integral, 0, None, closed="left")],
         "detector": [HasMethods(["fit", "score_samples", "score_features"]), None],
@@ -98,11 +110,13 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         self,
         window: int = 10,
         *,
+        ar_order: int = 4,
         aggregate: str = "last",
         max_gap: int = 5,
         detector: Any = None,
     ) -> None:
         self.window = window
+        self.ar_order = ar_order
         self.aggregate = aggregate
         self.max_gap = max_gap
         self.detector = detector
@@ -145,6 +159,9 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         """
         frame = self._frame(X)
         self.channels_ = [str(c) for c in frame.columns]
+        self.innovations_ = (
+            LinearInnovations(self.ar_order).fit(frame) if self.ar_order else None
+        )
         self.windows_ = SlidingWindows(self.window).fit(frame)
         windows = self._transform(frame)
         self.detector_ = clone(
@@ -178,6 +195,8 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
 
     def _transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Windows of ``frame``; refuse timestamps whose window holds no reading."""
+        if self.innovations_ is not None:
+            frame = self.innovations_.transform(frame)
         windows = self.windows_.transform(frame)
         blank = windows.isna().all(axis=1).to_numpy()
         if blank.any():
@@ -236,7 +255,8 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         """Blame per channel and timestamp: excess surprise over normal times.
 
         The contribution of every cell of the window ending at t is
-        ``-E_q[log p(x | z)]`` for that cell. A channel's blame is the sum over
+        ``-E_q[log p(x | z)]`` for that cell (a prediction error of the
+        channel when ``ar_order > 0``). A channel's blame is the sum over
         its ``window`` cells minus its median on the training timestamps, so a
         channel that is always hard to predict is not blamed for it: about 0
         is usual, large positive values mark the channels that deviate.
