@@ -98,6 +98,17 @@ class LinearInnovations(TransformerMixin, BaseEstimator):
             axis=1,
         )
 
+    def _readings(self, X: Any, *, reset: bool) -> np.ndarray:
+        """Validate ``X`` as a float64 recording; NaN is a missing reading."""
+        return validate_data(
+            self,
+            X,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=2 if reset else 0,
+            reset=reset,
+        )
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> LinearInnovations:
         """Fit the prediction on a recording in time order.
@@ -113,14 +124,7 @@ class LinearInnovations(TransformerMixin, BaseEstimator):
         -------
         self : LinearInnovations
         """
-        values = validate_data(
-            self,
-            X,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            ensure_min_samples=2,
-            reset=True,
-        )
+        values = self._readings(X, reset=True)
         self.mean_ = np.nanmean(values, axis=0)
         scale = np.nanstd(values, axis=0)
         self.scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
@@ -160,14 +164,7 @@ class LinearInnovations(TransformerMixin, BaseEstimator):
             index and columns for DataFrame input.
         """
         check_is_fitted(self)
-        values = validate_data(
-            self,
-            X,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            ensure_min_samples=0,
-            reset=False,
-        )
+        values = self._readings(X, reset=False)
         if len(values) == 0:
             errors = values.copy()
         else:
