@@ -318,6 +318,14 @@ def _score_whole(detector, frame, source, index_col, detect, spec, features):
     return out
 
 
+def _sequence_text(sequence: dict) -> str:
+    text = f", windows of {sequence['window']} readings per timestamp"
+    order = sequence.get("ar_order", 0)
+    if order:
+        text += f" (errors of a prediction from the {order} readings before each)"
+    return text
+
+
 def _check_window(detector, window, model) -> None:
     from vaeanomaly.sequence import SequenceVAEDetector
 
@@ -603,11 +611,7 @@ def info(model, as_json):
         f"latent {fitted['latent_dim_']}",
         f"training          {training}",
         f"scoring           {params['score_method']} with {params['n_draws']} draws"
-        + (
-            f", windows of {meta['sequence']['window']} readings per timestamp"
-            if "sequence" in meta
-            else ""
-        ),
+        + (_sequence_text(meta["sequence"]) if "sequence" in meta else ""),
         f"threshold         score < {fitted['offset_']:.4f} is an anomaly "
         f"({_threshold_text(params)})",
     ]

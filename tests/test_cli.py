@@ -549,6 +549,7 @@ def test_window_fit_score_detect(runner, recording, tmp_path):
     assert fit.exit_code == 0, fit.stderr
     info = runner.invoke(vaeanomaly, ["info", str(model)])
     assert "windows of 4 readings" in info.stdout
+    assert "prediction from the 4 readings before each" in info.stdout
     result = runner.invoke(
         vaeanomaly, ["detect", str(recording), "-m", str(model), "--features", "-q"]
     )
