@@ -194,6 +194,7 @@ def test_sequence_round_trip_keeps_the_linear_prediction(tmp_path, fitted_sequen
     save_model(det, tmp_path / "s.vae")
     loaded = load_model(tmp_path / "s.vae")
     assert loaded.ar_order == det.ar_order == 4
+    assert loaded.calibration_fraction == det.calibration_fraction == 0.25
     assert_array_equal(loaded.innovations_.coef_, det.innovations_.coef_)
     assert_array_equal(loaded.score_samples(frame), det.score_samples(frame))
     assert loaded.offset_ == det.offset_
@@ -209,11 +210,12 @@ def test_version_2_sequence_file_windows_raw_readings(tmp_path, fitted_sequence)
     payload = torch.load(tmp_path / "s.vae", weights_only=True)
     meta = json.loads(payload["metadata"])
     meta["format_version"] = 2
-    for key in ("ar_order", "innovations_"):
+    for key in ("ar_order", "innovations_", "calibration_fraction"):
         del meta["sequence"][key]
     payload["metadata"] = json.dumps(meta)
     torch.save(payload, tmp_path / "old.vae")
     loaded = load_model(tmp_path / "old.vae")
     assert loaded.ar_order == 0
+    assert loaded.calibration_fraction == 0.0
     assert loaded.innovations_ is None
     assert_array_equal(loaded.score_samples(frame), det.score_samples(frame))

@@ -169,3 +169,28 @@ def test_long_gaps_are_masked_and_blamed_as_missing():
     blank.loc[300:320, :] = np.nan
     with pytest.raises(ValueError, match="have no reading at all in their window"):
         detector.score_samples(blank)
+
+
+def test_threshold_comes_from_the_held_out_end_of_the_recording(recording):
+    inner = VAEAnomalyDetector(**TINY, random_state=0)
+    det = SequenceVAEDetector(window=4, detector=inner).fit(recording)
+    assert det.n_calibration_ == 200  # the last 25% of 800 readings
+    # The same threshold by hand: a detector that learned the first 600
+    # readings scores the last 200, and robust_z is fitted on those scores.
+    early = SequenceVAEDetector(
+        window=4, calibration_fraction=0.0, detector=inner
+    ).fit(recording.iloc[:600])
+    held_out = early.score_samples(recording)[600:]
+    median = np.median(held_out)
+    mad = np.median(np.abs(held_out - median))
+    assert det.offset_ == pytest.approx(median - 3.5 * 1.4826 * mad, rel=1e-9)
+    # The kept model learned all 800 readings.
+    assert det.detector_.n_samples_fit_ == 800
+
+
+def test_threshold_from_training_scores_without_calibration(recording):
+    inner = VAEAnomalyDetector(**TINY, random_state=0)
+    none = SequenceVAEDetector(window=4, calibration_fraction=0.0, detector=inner)
+    assert none.fit(recording).n_calibration_ == 800
+    short = SequenceVAEDetector(window=4, detector=inner).fit(recording.iloc[:100])
+    assert short.n_calibration_ == 100  # 25 held-out readings are too few

@@ -155,6 +155,7 @@ def save_model(
             "ar_order": detector.ar_order,
             "innovations_": _innovations_to_json(detector.innovations_),
             "aggregate": detector.aggregate,
+            "calibration_fraction": detector.calibration_fraction,
             "max_gap": detector.max_gap,
             "channels_": list(detector.channels_),
             "offset_": detector.offset_,
@@ -353,12 +354,14 @@ def _sequence_from_json(data: dict, inner: VAEAnomalyDetector) -> SequenceVAEDet
     """Rebuild a fitted SequenceVAEDetector around its loaded window model.
 
     Files before format 3 have no ``ar_order``: their models window the raw
-    readings, so they load with ``ar_order=0``.
+    readings, so they load with ``ar_order=0``, and with
+    ``calibration_fraction=0`` since their threshold came from training scores.
     """
     detector = SequenceVAEDetector(
         window=data["window"],
         ar_order=data.get("ar_order", 0),
         aggregate=data["aggregate"],
+        calibration_fraction=data.get("calibration_fraction", 0.0),
         max_gap=data["max_gap"],
     )
     detector.innovations_ = _innovations_from_json(data.get("innovations_"))
