@@ -125,10 +125,10 @@ class LinearInnovations(TransformerMixin, BaseEstimator):
         self : LinearInnovations
         """
         values = self._readings(X, reset=True)
-        self.mean_ = np.nanmean(values, axis=0)
-        scale = np.nanstd(values, axis=0)
+        mean, scale = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+        # A channel with no reading, or a constant one, passes through as is.
+        self.mean_ = np.where(np.isfinite(mean), mean, 0.0)
         self.scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-        self.mean_ = np.where(np.isfinite(self.mean_), self.mean_, 0.0)
         z = (values - self.mean_) / self.scale_
         observed = np.isfinite(z).all(axis=1)
         # A timestamp trains the prediction when it and its whole past are observed.
@@ -164,12 +164,8 @@ class LinearInnovations(TransformerMixin, BaseEstimator):
             index and columns for DataFrame input.
         """
         check_is_fitted(self)
-        values = self._readings(X, reset=False)
-        if len(values) == 0:
-            errors = values.copy()
-        else:
-            z = (values - self.mean_) / self.scale_
-            errors = z - (self._past(z) @ self.coef_ + self.intercept_)
+        z = (self._readings(X, reset=False) - self.mean_) / self.scale_
+        errors = z - (self._past(z) @ self.coef_ + self.intercept_)
         if isinstance(X, pd.DataFrame):
             return pd.DataFrame(errors, index=X.index, columns=X.columns)
         return errors
