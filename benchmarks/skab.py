@@ -109,6 +109,7 @@ def run(
         fn += int(np.sum(~flags & (labels == 1)))
         all_scores.append(-scores)
         all_labels.append(labels)
+    labels, anomaly_scores = np.concatenate(all_labels), np.concatenate(all_scores)
     return {
         "window": window,
         "ar_order": ar_order,
@@ -117,10 +118,8 @@ def run(
         "F1": tp / (tp + (fp + fn) / 2),
         "FAR%": 100 * fp / (fp + tn),
         "MAR%": 100 * fn / (fn + tp),
-        "AUROC": roc_auc_score(np.concatenate(all_labels), np.concatenate(all_scores)),
-        "MAR@FAR15": mar_at_far(
-            np.concatenate(all_labels), np.concatenate(all_scores), 0.15
-        ),
+        "AUROC": roc_auc_score(labels, anomaly_scores),
+        "MAR@FAR15": mar_at_far(labels, anomaly_scores, 0.15),
         "seconds": time.perf_counter() - start,
     }
 
@@ -129,12 +128,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    defaults = SequenceVAEDetector()
     parser.add_argument("--window", nargs="*", type=int, default=[10])
     parser.add_argument(
         "--ar-order",
         nargs="*",
         type=int,
-        default=[SequenceVAEDetector().ar_order],
+        default=[defaults.ar_order],
         help="past readings of the linear prediction (0: raw readings)",
     )
     parser.add_argument("--aggregate", nargs="*", default=["last"])
@@ -142,7 +142,7 @@ def main() -> None:
         "--calibration-fraction",
         nargs="*",
         type=float,
-        default=[SequenceVAEDetector().calibration_fraction],
+        default=[defaults.calibration_fraction],
         help="end of the training rows held out to set the threshold (0: none)",
     )
     parser.add_argument(

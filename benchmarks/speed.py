@@ -144,6 +144,14 @@ def header(*names) -> None:
     row(*["---:"] * len(names))
 
 
+def _pyod_text(seconds: float | None, epochs: int | None) -> str:
+    if seconds is None:
+        return "not run"
+    if epochs is not None:
+        return f"{seconds:.0f} (1 epoch x {epochs})"
+    return f"{seconds:.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -186,7 +194,8 @@ def main() -> None:
         for n_rows in args.rows:
             X = make_data(n_rows, n_columns)
             ours, det = fit_seconds(lambda: VAEAnomalyDetector(random_state=0), X)
-            pyod, extrapolated, epochs = None, False, None
+            # epochs: PyOD's epoch count when its time is one epoch x epochs.
+            pyod, epochs = None, None
             if PyODVAE is not None:
                 # Same thread count as ours (n_jobs=None is one torch thread):
                 # with two OpenMP threads beside another process on a 2-core
@@ -206,7 +215,7 @@ def main() -> None:
                             lambda: PyODVAE(epoch_num=1, verbose=0, random_state=0),
                             X,
                         )
-                        pyod, extrapolated = one * epochs, True
+                        pyod = one * epochs
                 finally:
                     torch.set_num_threads(threads)
             row(
@@ -214,9 +223,7 @@ def main() -> None:
                 n_columns,
                 f"{ours:.1f}",
                 det.n_iter_,
-                (f"{pyod:.0f} (1 epoch x {epochs})" if extrapolated else f"{pyod:.1f}")
-                if pyod
-                else "not run",
+                _pyod_text(pyod, epochs),
                 f"{pyod / ours:.2f}" if pyod else "–",
             )
             results["fit"].append(
@@ -226,7 +233,7 @@ def main() -> None:
                     "ours_s": ours,
                     "epochs": det.n_iter_,
                     "pyod_s": pyod,
-                    "pyod_extrapolated": extrapolated,
+                    "pyod_extrapolated": epochs is not None,
                 }
             )
 
