@@ -131,7 +131,8 @@ def fit(
     left out of the likelihood (--missing mask). The threshold for later
     `detect` runs is set here from the training scores.
     With --window N, each row is scored with the N readings ending at it
-    (sensor recordings, rows in time order).
+    (sensor recordings, rows in time order), and the threshold comes from
+    the last quarter of the file, scored by a second model fitted without it.
 
     \b
     Example:
