@@ -1,0 +1,249 @@
+"""What the quality benchmarks share: parameters, result rows, tables, ranks, runs.
+
+``adbench.py`` (numeric tables) and ``categorical.py`` (categorical tables)
+both evaluate detectors on (dataset, seed) tasks and print the same report:
+per-set AUROC and AP tables with their means, average AUROC ranks, wins and
+losses of the VAE against a reference run, and the spread over seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+#: A change of the mean over seeds smaller than this is a tie, not a win.
+TIE = 0.005
+
+
+def parse_params(items: list[str]) -> dict:
+    """Turn ``--set KEY=VALUE`` items into parameters (values as Python literals)."""
+    params = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--set KEY=VALUE`` (repeatable) for VAEAnomalyDetector parameters."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="VAEAnomalyDetector parameter",
+    )
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options every quality benchmark shares."""
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="(dataset, seed) tasks run in parallel"
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the result rows here"
+    )
+    parser.add_argument(
+        "--baselines",
+        type=Path,
+        default=None,
+        help="result rows of other detectors (a --json file) to rank against",
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="a --json file of an earlier VAE run: count the sets won and lost",
+    )
+    add_set_argument(parser)
+
+
+def result_row(name, seed, detector, y_test, scores, seconds) -> dict:
+    """One result: AUROC and average precision of anomaly ``scores``, fit time.
+
+    Infinite scores (LOF on duplicated rows, for one) keep their rank: they
+    are replaced by finite values beyond the others. NaN ranks as most normal.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    finite = scores[np.isfinite(scores)]
+    if len(finite) < len(scores):
+        low, high = (finite.min(), finite.max()) if len(finite) else (0.0, 0.0)
+        scores = np.nan_to_num(scores, nan=low - 2, posinf=high + 1, neginf=low - 1)
+    return {
+        "dataset": name,
+        "seed": seed,
+        "detector": detector,
+        "auroc": float(roc_auc_score(y_test, scores)),
+        "ap": float(average_precision_score(y_test, scores)),
+        "fit_s": seconds,
+    }
+
+
+def _per_set(rows: list[dict], detector: str, metric: str) -> dict[str, float]:
+    """Mean of ``metric`` over seeds, per dataset, for one detector."""
+    values: dict[str, list[float]] = {}
+    for r in rows:
+        if r["detector"] == detector:
+            values.setdefault(r["dataset"], []).append(r[metric])
+    return {name: float(np.mean(v)) for name, v in values.items()}
+
+
+def print_mean_tables(rows: list[dict], names: list[str], detectors: list[str]) -> None:
+    """Print AUROC and AP tables: mean over seeds per dataset, then the mean row."""
+    for metric in ("auroc", "ap"):
+        print(f"### {metric.upper()} (mean over seeds)\n")
+        print("| dataset | " + " | ".join(detectors) + " |")
+        print("|---" * (len(detectors) + 1) + "|")
+        table = {d: _per_set(rows, d, metric) for d in detectors}
+        for name in names:
+            cells = [f"{table[d].get(name, np.nan):.3f}" for d in detectors]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        means = [np.mean([table[d].get(n, np.nan) for n in names]) for d in detectors]
+        print("| **mean** | " + " | ".join(f"**{m:.3f}**" for m in means) + " |\n")
+
+
+def print_ranks(rows: list[dict], names: list[str], detectors: list[str]) -> None:
+    """Print each detector's average AUROC rank over the datasets (1 = best)."""
+    table = np.array(
+        [[_per_set(rows, d, "auroc").get(n, np.nan) for d in detectors] for n in names]
+    )
+    complete = ~np.isnan(table).any(axis=1)
+    ranks = np.array([rankdata(-row) for row in table[complete]])
+    order = np.argsort(ranks.mean(axis=0))
+    print(f"### Average AUROC rank over {complete.sum()} sets (1 = best)\n")
+    for j in order:
+        print(f"- {detectors[j]}: {ranks[:, j].mean():.2f}")
+    print()
+
+
+def print_comparison(
+    rows: list[dict], reference: list[dict], names: list[str], detector: str
+) -> None:
+    """Print per-set differences of ``detector`` against the reference run.
+
+    A set is won or lost when its mean over seeds moves by more than
+    :data:`TIE`.
+    """
+    ref_name = reference[0]["detector"]
+    print(f"### {detector} against the reference ({ref_name}, earlier run)\n")
+    print("| dataset | ΔAUROC | ΔAP |")
+    print("|---|---|---|")
+    tally = {}
+    for metric in ("auroc", "ap"):
+        new, old = _per_set(rows, detector, metric), _per_set(reference, ref_name, metric)
+        shared = [n for n in names if n in new and n in old]
+        deltas = {n: new[n] - old[n] for n in shared}
+        tally[metric] = (
+            sum(d > TIE for d in deltas.values()),
+            sum(d < -TIE for d in deltas.values()),
+            float(np.mean([new[n] for n in shared])),
+            float(np.mean([old[n] for n in shared])),
+            deltas,
+        )
+    for n in names:
+        if n in tally["auroc"][4]:
+            print(f"| {n} | {tally['auroc'][4][n]:+.3f} | {tally['ap'][4][n]:+.3f} |")
+    print()
+    for metric, (won, lost, new_mean, old_mean, _) in tally.items():
+        print(
+            f"{metric.upper()}: mean {new_mean:.3f} vs {old_mean:.3f} "
+            f"({new_mean - old_mean:+.3f}); sets won {won}, lost {lost} "
+            f"(by > {TIE})"
+        )
+    print()
+
+
+def print_seed_spread(rows: list[dict], names: list[str], detector: str) -> None:
+    """Print, per set, how far the worst seed's AUROC falls below the median."""
+    gaps = {}
+    for n in names:
+        values = [
+            r["auroc"] for r in rows if r["dataset"] == n and r["detector"] == detector
+        ]
+        if len(values) > 1:
+            gaps[n] = float(np.median(values) - np.min(values))
+    if not gaps:
+        return
+    worst = sorted(gaps, key=gaps.get, reverse=True)
+    over = [n for n in worst if gaps[n] > 0.05]
+    print(
+        f"{detector}: worst seed below the median AUROC by at most "
+        f"{gaps[worst[0]]:.3f} ({worst[0]}); sets over 0.05: {over or 'none'}\n"
+    )
+
+
+def _one_thread() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def run_tasks(
+    task: Callable[..., list[dict]], args: Iterable[tuple], jobs: int
+) -> list[dict]:
+    """Run ``task(*a)`` for each ``a`` (each returns result rows), ``jobs`` at a time."""
+    args = list(args)
+    rows: list[dict] = []
+    if jobs <= 1:
+        _one_thread()
+        for a in args:
+            rows += task(*a)
+            print(f"done {a[:2]}", flush=True)
+        return rows
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_one_thread) as pool:
+        for a, result in zip(args, pool.map(task, *zip(*args)), strict=True):
+            rows += result
+            print(f"done {a[:2]}", flush=True)
+    return rows
+
+
+def report(
+    rows: list[dict], names: list[str], args: argparse.Namespace, vae: str = "vae"
+) -> None:
+    """Write ``--json``, then print tables, ranks, comparison and seed spread."""
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=1))
+    everything = list(rows)
+    if args.baselines:
+        ours = {r["detector"] for r in rows}
+        everything += [
+            r
+            for r in json.loads(args.baselines.read_text())
+            if r["detector"] not in ours and r["seed"] in args.seeds
+        ]
+    detectors = list(dict.fromkeys(r["detector"] for r in everything))
+    print(f"\nVAE parameters: {parse_params(args.set) or 'defaults'}; seeds {args.seeds}\n")
+    print_mean_tables(everything, names, detectors)
+    if len(detectors) > 1:
+        print_ranks(everything, names, detectors)
+    if args.reference and any(r["detector"] == vae for r in rows):
+        reference = [
+            r for r in json.loads(args.reference.read_text()) if r["seed"] in args.seeds
+        ]
+        reference = [r for r in reference if r["detector"] == vae]
+        print_comparison(rows, reference, names, vae)
+    for d in dict.fromkeys(r["detector"] for r in rows):
+        print_seed_spread(rows, names, d)
+    fit_times = {
+        d: np.median([r["fit_s"] for r in everything if r["detector"] == d])
+        for d in detectors
+    }
+    print(
+        "fit seconds (median over tasks): "
+        + ", ".join(f"{d}: {t:.2f}" for d, t in fit_times.items())
+    )
