@@ -159,7 +159,8 @@ def fit_table(
     detector = model if window is None else SequenceVAEDetector(window, detector=model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with progress_bar(model.max_epochs, "training", quiet) as bar:
+        passes = 1 if model.trim is None else 2  # a second fit after trimming
+        with progress_bar(passes * model.max_epochs, "training", quiet) as bar:
             detector.fit(X, callback=lambda record: bar.update(1))
     if not quiet:
         for warning in caught:

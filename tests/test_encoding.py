@@ -19,6 +19,7 @@ from vaeanomaly._encoding import (
     TableEncoder,
     categorical_columns,
     column_levels,
+    column_resolution,
     table_values,
 )
 from vaeanomaly._model import VAE, Rows
@@ -337,3 +338,34 @@ def test_hiding_a_fifth_of_the_cells_loses_little_auroc(shared_dir):
     auroc_masked = roc_auc_score(y_test, -masked.score_samples(hide(X_test)))
     print(f"AUROC complete {auroc_complete:.3f}, 20% hidden {auroc_masked:.3f}")
     assert auroc_masked > auroc_complete - 0.05
+
+
+def test_column_resolution_finds_the_step_of_discrete_columns(rng):
+    counts = rng.integers(0, 40, size=300).astype(float)
+    scaled = (counts - counts.min()) / (counts.max() - counts.min())  # min-max
+    values = np.column_stack(
+        [counts, scaled, rng.normal(size=300), np.full(300, 2.0), counts]
+    )
+    values[::7, 4] = np.nan
+    step = column_resolution(values)
+    assert_allclose(step[[0, 4]], 1.0)
+    assert_allclose(step[1], 1.0 / (counts.max() - counts.min()), rtol=1e-9)
+    assert 0 < step[2] < 0.1  # continuous: a tiny step, so no floor to speak of
+    assert step[3] == 0.0  # constant
+
+
+def test_discrete_columns_cannot_collapse_the_gaussian_scale(rng):
+    # A 3-valued column (as in ADBench's donors): without a floor its learned
+    # scale shrinks around the three values and a one-step miss costs a fortune.
+    codes = rng.integers(0, 3, size=600).astype(float)
+    X = np.column_stack([codes, codes + 0.1 * rng.normal(size=600)])
+    params = {**TINY, "max_epochs": 80, "min_steps": 0, "trim": None}
+    det = VAEAnomalyDetector(**params, random_state=0).fit(X)
+    head = det.module_.likelihood.heads["gaussian_column"]
+    floor = 1.0 / det.scale_[0] / np.sqrt(12)
+    assert head.min_scale[0].item() == pytest.approx(floor, rel=1e-5)
+    assert head.min_scale[1].item() == pytest.approx(1e-2)
+    learned = torch.nn.functional.softplus(head.raw_scale) + head.min_scale
+    assert torch.all(learned[..., 0] >= floor)  # every member's
+    plain = VAEAnomalyDetector(**params, dequantize=False, random_state=0).fit(X)
+    assert np.all(plain.resolution_ == 0)

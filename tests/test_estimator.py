@@ -146,6 +146,7 @@ def test_bernoulli_rejects_values_outside_unit_interval(rng):
 def test_history_and_early_stopping(blob):
     X, _ = blob
     params = {"hidden_dims": (16,), "latent_dim": 2, "max_epochs": 500, "patience": 3}
+    params.update(n_members=1, trim=None)  # one plain fit, as the counts assume
     det = VAEAnomalyDetector(**params, min_steps=0, random_state=0)
     det.fit(X)
     assert det.n_iter_ == len(det.history_) < 500
@@ -172,7 +173,9 @@ def test_callback_and_verbose(blob, capsys):
         VAEAnomalyDetector(**{**TINY, "max_epochs": 3}, verbose=1, random_state=0).fit(
             X, callback=seen.append
         )
-    assert [h["epoch"] for h in seen] == [1, 2, 3]
+    # Two fits: the second after trimming (trim="auto").
+    assert [h["epoch"] for h in seen] == [1, 2, 3, 1, 2, 3]
+    assert [h["fit_pass"] for h in seen] == [1, 1, 1, 2, 2, 2]
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "epoch    1" in captured.err
@@ -417,3 +420,15 @@ def test_long_tables_get_epochs_of_bounded_length(blob, monkeypatch):
     assert det.n_iter_ == 6
     assert [len(batch) for batch in seen] == [64] * 12
     assert len({value for batch in seen[:6] for value in batch}) == 384
+
+
+def test_trim_refits_without_the_rows_the_first_fit_finds_least_likely(blob):
+    X, y = blob
+    params = {**TINY, "min_steps": 0, "random_state": 0}
+    auto = VAEAnomalyDetector(**params).fit(X)
+    # The far points are among the rows left out of the second fit.
+    assert y.sum() <= auto.n_trimmed_ < 0.25 * len(X)
+    share = VAEAnomalyDetector(**params, trim=0.1).fit(X)
+    assert share.n_trimmed_ == pytest.approx(0.1 * len(X), abs=1)
+    assert VAEAnomalyDetector(**params, trim=None).fit(X).n_trimmed_ == 0
+    assert roc_auc_score(y, -auto.score_samples(X)) > 0.95

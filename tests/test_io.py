@@ -1,10 +1,13 @@
+import json
 import pickle
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import TINY
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 
 from vaeanomaly import (
     ModelFileError,
@@ -14,6 +17,7 @@ from vaeanomaly import (
     save_model,
 )
 from vaeanomaly.io import FORMAT_VERSION, atomic_write
+from vaeanomaly.sequence import SequenceVAEDetector
 from vaeanomaly.thresholds import POTThreshold
 
 
@@ -201,21 +205,44 @@ def test_sequence_round_trip_keeps_the_linear_prediction(tmp_path, fitted_sequen
 
 
 def test_version_2_sequence_file_windows_raw_readings(tmp_path, fitted_sequence):
-    import json
-
-    det, frame = fitted_sequence
-    det.set_params(ar_order=0)
-    det.innovations_ = None  # as fitted with ar_order=0
+    _, frame = fitted_sequence
+    # What format 2 could hold: one member, no trimming, no floors.
+    single = {"n_members": 1, "trim": None, "dequantize": False}
+    det = SequenceVAEDetector(
+        window=4,
+        ar_order=0,
+        detector=VAEAnomalyDetector(**TINY, **single, random_state=0),
+    ).fit(frame)
     save_model(det, tmp_path / "s.vae")
     payload = torch.load(tmp_path / "s.vae", weights_only=True)
     meta = json.loads(payload["metadata"])
     meta["format_version"] = 2
     for key in ("ar_order", "innovations_", "calibration_fraction"):
         del meta["sequence"][key]
+    for key in (*single, "n_trimmed_", "resolution_"):
+        meta["params" if key in single else "fitted"].pop(key)
     payload["metadata"] = json.dumps(meta)
+    # nn.Linear's layout: weight (n_out, n_in), bias and scales without axes.
+    payload["state_dict"] = {
+        key: value[0].T.contiguous() if key.endswith(".weight") else value.flatten()
+        for key, value in payload["state_dict"].items()
+    }
     torch.save(payload, tmp_path / "old.vae")
     loaded = load_model(tmp_path / "old.vae")
     assert loaded.ar_order == 0
     assert loaded.calibration_fraction == 0.0
     assert loaded.innovations_ is None
     assert_array_equal(loaded.score_samples(frame), det.score_samples(frame))
+
+
+def test_format_3_file_loads_as_one_member_with_the_same_scores():
+    # Written by vaeanomaly 0.3.0 (nn.Linear layers, no member axis).
+    data = Path(__file__).parent / "data"
+    loaded = load_model(data / "format3_mixed.vae")
+    assert loaded.n_members == 1
+    assert loaded.trim is None
+    assert not loaded.dequantize
+    rows = pd.read_csv(data / "format3_rows.csv")
+    expected = json.loads((data / "format3_scores.json").read_text())
+    # rtol: the rows went through a CSV file, which rounds the last digit.
+    assert_allclose(loaded.score_samples(rows), expected, rtol=1e-7)

@@ -8,6 +8,7 @@ from vaeanomaly.likelihoods import (
     UNKNOWN_LEVEL_MASS,
     CategoricalHead,
     FactorizedLikelihood,
+    scale_floors,
 )
 
 scipy_stats = pytest.importorskip("scipy.stats")
@@ -18,7 +19,7 @@ def test_gaussian_head_log_prob_matches_scipy():
     head = HEADS["gaussian"](2)
     dist = head(params)
     x = torch.tensor([[0.0, 1.0]])
-    scale = np.log1p(np.exp([0.3, 2.0])) + head.min_scale
+    scale = np.log1p(np.exp([0.3, 2.0])) + head.min_scale.numpy()
     expected = scipy_stats.norm.logpdf([0.0, 1.0], loc=[0.5, -1.0], scale=scale)
     assert_allclose(dist.base_dist.log_prob(x).numpy()[0], expected, rtol=1e-5)
     assert_allclose(dist.log_prob(x).item(), expected.sum(), rtol=1e-5)
@@ -27,7 +28,7 @@ def test_gaussian_head_log_prob_matches_scipy():
 def test_gaussian_scale_has_a_floor():
     head = HEADS["gaussian"](1)
     dist = head(torch.tensor([[0.0, -1e4]]))
-    assert dist.base_dist.scale.item() == pytest.approx(head.min_scale)
+    assert dist.base_dist.scale.item() == pytest.approx(head.min_scale.item())
 
 
 def test_fixed_gaussian_is_half_squared_error():
@@ -70,7 +71,8 @@ def test_factorized_likelihood_puts_columns_back_in_order():
 @pytest.mark.parametrize("name", sorted(HEADS))
 def test_single_head_log_prob_sums_features(name):
     lik = FactorizedLikelihood([name] * 3)
-    params = torch.randn(4, lik.n_params, generator=torch.Generator().manual_seed(1))
+    # Decoder outputs carry a member axis before the rows.
+    params = torch.randn(1, 4, lik.n_params, generator=torch.Generator().manual_seed(1))
     x = torch.rand(4, 3).round()
     p_x = lik(params)
     assert_allclose(
@@ -149,3 +151,22 @@ def test_shared_scale_normal_equals_torch_normal_with_gradients():
     expected = torch.autograd.grad(reference.sum(), (loc, scale))
     for got, want in zip(grads, expected, strict=True):
         assert_allclose(got, want, rtol=1e-10)
+
+
+def test_scale_floor_is_the_sd_of_uniform_noise_over_a_step():
+    # A step of 1 gives the standard deviation of U(-1/2, 1/2); continuous
+    # columns (tiny steps) keep the global floor.
+    assert scale_floors([1.0, 1e-6, 0.0]) == pytest.approx([12**-0.5, 1e-2, 1e-2])
+
+
+@pytest.mark.parametrize("name", ["gaussian", "gaussian_column"])
+def test_per_column_floors_reach_the_right_columns(name):
+    # Columns 0 and 2 are Gaussian (floors 0.5 and 0.2), column 1 Bernoulli.
+    lik = FactorizedLikelihood([name, "bernoulli", name], min_scales=[0.5, 9.0, 0.2])
+    head = lik.heads[name]
+    assert_allclose(head.min_scale.numpy(), [0.5, 0.2])
+    if name == "gaussian_column":
+        head.raw_scale.data.fill_(-1e4)
+    with torch.no_grad():
+        scale = lik(torch.full((1, 1, lik.n_params), -1e4)).parts[0].base_dist.scale
+    assert_allclose(scale.numpy().ravel(), [0.5, 0.2], rtol=1e-6)

@@ -6,37 +6,61 @@ from vaeanomaly._model import VAE
 from vaeanomaly.likelihoods import FactorizedLikelihood
 
 
-def make_vae(n_features=5, latent_dim=3, hidden_dims=(8, 4)):
+def make_vae(
+    n_features=5, latent_dim=3, hidden_dims=(8, 4), n_members=1, head="gaussian"
+):
     torch.manual_seed(0)
     return VAE(
         n_features,
         latent_dim,
         hidden_dims,
-        FactorizedLikelihood(["gaussian"] * n_features),
+        FactorizedLikelihood([head] * n_features, n_members=n_members),
+        n_members=n_members,
     )
 
 
+@pytest.mark.parametrize("n_members", [1, 3])
 @pytest.mark.parametrize("hidden_dims", [(), (8,), (16, 8, 4)])
-def test_shapes_follow_arguments(hidden_dims):
-    vae = make_vae(hidden_dims=hidden_dims)
+def test_shapes_follow_arguments(hidden_dims, n_members):
+    vae = make_vae(hidden_dims=hidden_dims, n_members=n_members)
     x = torch.randn(7, 5)
     out = vae(x, torch.randn(4, 1, 3))
-    assert out.z.shape == (4, 7, 3)
-    assert out.q_z.batch_shape == (7,)
+    assert out.z.shape == (4, n_members, 7, 3)
+    assert out.q_z.batch_shape == (n_members, 7)
     assert out.q_z.event_shape == (3,)
-    assert out.p_x.log_prob(x).shape == (4, 7)
-    assert out.p_x.log_prob_features(x).shape == (4, 7, 5)
+    assert out.p_x.log_prob(x).shape == (4, n_members, 7)
+    assert out.p_x.log_prob_features(x).shape == (4, n_members, 7, 5)
 
 
-def test_reparameterisation_is_loc_plus_scale_times_eps():
-    vae = make_vae()
+@pytest.mark.parametrize("n_members", [1, 3])
+def test_reparameterisation_is_loc_plus_scale_times_eps(n_members):
+    vae = make_vae(n_members=n_members)
     x = torch.randn(6, 5)
     eps = torch.randn(2, 6, 3)
     out = vae(x, eps)
     q = out.q_z.base_dist
+    expected = q.loc + q.scale * eps.unsqueeze(1)  # the same draws for each member
+    assert_allclose(out.z.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    own = torch.randn(2, n_members, 6, 3)  # or each member its own
+    expected = q.loc + q.scale * own
     assert_allclose(
-        out.z.detach().numpy(), (q.loc + q.scale * eps).detach().numpy(), rtol=1e-6
+        vae(x, own).z.detach().numpy(), expected.detach().numpy(), rtol=1e-6
     )
+
+
+@pytest.mark.parametrize("head", ["gaussian", "gaussian_column"])
+def test_each_member_is_the_vae_it_would_be_alone(head):
+    # Copy member 1 of an ensemble into a one-member VAE: same outputs.
+    ensemble = make_vae(n_members=3, head=head)
+    single = make_vae(n_members=1, head=head)
+    single.load_state_dict(
+        {key: value[1:2] for key, value in ensemble.state_dict().items()}
+    )
+    x, eps = torch.randn(6, 5), torch.randn(2, 1, 3)
+    with torch.no_grad():
+        both = ensemble(x, eps).p_x.log_prob_features(x)[:, 1]
+        alone = single(x, eps).p_x.log_prob_features(x)[:, 0]
+    assert_allclose(both.numpy(), alone.numpy(), rtol=1e-5)
 
 
 def test_gradients_flow_through_z():

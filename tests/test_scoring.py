@@ -14,10 +14,12 @@ from vaeanomaly.scoring import (
 )
 
 
-@pytest.fixture
-def vae():
+@pytest.fixture(params=[1, 3], ids=["one member", "three members"])
+def vae(request):
     torch.manual_seed(0)
-    module = VAE(4, 2, (8,), FactorizedLikelihood(["gaussian"] * 4))
+    n_members = request.param
+    likelihood = FactorizedLikelihood(["gaussian"] * 4, n_members=n_members)
+    module = VAE(4, 2, (8,), likelihood, n_members=n_members)
     return module.eval()
 
 
@@ -29,10 +31,11 @@ def x():
 def test_kl_matches_closed_form(vae, x):
     # With eps = 0 the reconstruction term is log p(x | mu), so ELBO + KL isolates it.
     eps = torch.zeros(1, 1, 2)
+    # With several members, the ELBO is the mean of theirs.
     q = vae.encode(x).base_dist
     mu, sigma = q.loc.detach().numpy(), q.scale.detach().numpy()
-    kl = 0.5 * np.sum(sigma**2 + mu**2 - 1 - 2 * np.log(sigma), axis=1)
-    recon = vae.decode(q.loc).log_prob(x).detach().numpy()
+    kl = 0.5 * np.sum(sigma**2 + mu**2 - 1 - 2 * np.log(sigma), axis=-1).mean(0)
+    recon = vae.decode(q.loc).log_prob(x).mean(0).detach().numpy()
     assert_allclose(
         elbo(vae, x, eps).detach().numpy(), recon - kl, rtol=1e-5, atol=1e-5
     )
@@ -41,10 +44,12 @@ def test_kl_matches_closed_form(vae, x):
 def test_one_draw_iwae_equals_single_sample_elbo_in_expectation(vae, x):
     # One draw: log w = log p(x|z) + log p(z) - log q(z|x); its mean over many
     # single draws is the ELBO (analytic KL) up to Monte-Carlo error.
+    # Each of 20,000 copies of the rows gets one draw of its own.
     gen = torch.Generator().manual_seed(0)
-    draws = [iw_elbo(vae, x, torch.randn(1, 10, 2, generator=gen)) for _ in range(4000)]
-    mean_iw = torch.stack(draws).mean(0)
-    reference = elbo(vae, x, torch.randn(4000, 10, 2, generator=gen))
+    copies = x.repeat(20_000, 1)
+    draws = iw_elbo(vae, copies, torch.randn(1, len(copies), 2, generator=gen))
+    mean_iw = draws.reshape(20_000, 10).mean(0)
+    reference = elbo(vae, x, torch.randn(20_000, 10, 2, generator=gen))
     assert_allclose(
         mean_iw.detach().numpy(), reference.detach().numpy(), atol=0.05, rtol=0.01
     )
@@ -55,7 +60,8 @@ def test_bounds_are_ordered(vae, x):
     out = vae(x, eps)
     log_w = out.p_x.log_prob(x) + vae.prior(x).log_prob(out.z) - out.q_z.log_prob(out.z)
     # log mean w >= mean log w for the same draws (Jensen).
-    assert torch.all(iw_elbo(vae, x, eps) >= log_w.mean(0) - 1e-5)
+    # Per member, then averaged over the members.
+    assert torch.all(iw_elbo(vae, x, eps) >= log_w.mean((0, 1)) - 1e-5)
     # log mean p(x|z) >= mean log p(x|z) (Jensen), and the KL is >= 0.
     assert torch.all(
         reconstruction_probability(vae, x, eps) >= elbo(vae, x, eps) - 1e-5
@@ -98,7 +104,7 @@ def test_feature_contributions_sum_to_expected_reconstruction(vae, x):
     eps = torch.randn(8, 1, 2, generator=torch.Generator().manual_seed(4))
     contributions = feature_contributions(vae, x, eps)
     assert contributions.shape == (10, 4)
-    recon = vae(x, eps).p_x.log_prob(x).mean(0)
+    recon = vae(x, eps).p_x.log_prob(x).mean((0, 1))  # over draws and members
     assert_allclose(
         -contributions.sum(1).detach().numpy(), recon.detach().numpy(), rtol=1e-5
     )

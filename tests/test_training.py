@@ -55,3 +55,43 @@ def test_column_scales_move_several_times_faster_than_any_network_weight():
     slowest_scale = moved.pop(scale_name).min().item()
     fastest_weight = max(m.max().item() for m in moved.values())
     assert slowest_scale > 5 * fastest_weight
+
+
+def test_each_member_keeps_its_own_best_weights_and_stops_when_all_have_waited():
+    torch.manual_seed(0)
+    heads = ["gaussian_column"] * 3
+    module = VAE(3, 2, (8,), FactorizedLikelihood(heads, n_members=2), n_members=2)
+    config = TrainingConfig(
+        max_epochs=20,
+        batch_size=32,
+        learning_rate=1e-2,
+        patience=2,
+        min_steps=0,
+        beta=1.0,
+        kl_warmup=0,
+        n_train_draws=1,
+        clip_grad_norm=None,
+        verbose=0,
+    )
+    trainer = Trainer(module, config)
+    # Scripted validation losses: member 0 is best at epoch 2, member 1 at 5.
+    script = iter(
+        torch.tensor(pair, dtype=torch.float64)
+        for pair in [(5, 9), (4, 8), (6, 7), (6, 6), (6, 5), (6, 6), (6, 7), (6, 8)]
+    )
+    trainer.eval_step = lambda x, eps: next(script)
+    snapshots = {}
+
+    def snapshot(record):
+        snapshots[record["epoch"]] = {
+            k: v.clone() for k, v in module.state_dict().items()
+        }
+
+    x = as_rows(torch.randn(64, 3))
+    trainer.fit(x, x, callback=snapshot)
+    assert trainer.stopped_early
+    assert len(trainer.history) == 7  # member 1 has waited 2 epochs after epoch 5
+    assert trainer.best_epoch == 5
+    for name, value in module.state_dict().items():
+        assert torch.equal(value[0], snapshots[2][name][0])
+        assert torch.equal(value[1], snapshots[5][name][1])

@@ -177,9 +177,9 @@ def test_threshold_comes_from_the_held_out_end_of_the_recording(recording):
     assert det.n_calibration_ == 200  # the last 25% of 800 readings
     # The same threshold by hand: a detector that learned the first 600
     # readings scores the last 200, and robust_z is fitted on those scores.
-    early = SequenceVAEDetector(
-        window=4, calibration_fraction=0.0, detector=inner
-    ).fit(recording.iloc[:600])
+    early = SequenceVAEDetector(window=4, calibration_fraction=0.0, detector=inner).fit(
+        recording.iloc[:600]
+    )
     held_out = early.score_samples(recording)[600:]
     median = np.median(held_out)
     mad = np.median(np.abs(held_out - median))

@@ -28,6 +28,7 @@ __all__ = [
     "as_frame",
     "categorical_columns",
     "check_no_dates",
+    "column_resolution",
     "column_levels",
     "explain_bad_values",
     "table_values",
@@ -367,3 +368,31 @@ def explain_bad_values(
         "missing values (e.g. SimpleImputer) or drop those rows, or use "
         "missing='mask' to let the model leave them out; replace infinite values."
     ) from cause
+
+
+def column_resolution(values: np.ndarray) -> np.ndarray:
+    """Smallest step between the distinct observed values of each column.
+
+    Steps below ``1e-9`` of a column's range are taken as rounding noise of
+    the same value (e.g. integers after min-max scaling). A column with fewer
+    than two distinct values has resolution 0.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_features)
+        The value matrix, NaN where missing.
+
+    Returns
+    -------
+    ndarray of shape (n_features,)
+    """
+    out = np.zeros(values.shape[1])
+    for j in range(values.shape[1]):
+        distinct = np.unique(values[:, j])
+        distinct = distinct[~np.isnan(distinct)]
+        if len(distinct) < 2:
+            continue
+        steps = np.diff(distinct)
+        steps = steps[steps > 1e-9 * (distinct[-1] - distinct[0])]
+        out[j] = steps.min()
+    return out

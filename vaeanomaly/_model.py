@@ -3,10 +3,19 @@
 Every size comes from arguments. The observation model p(x | z) is passed in
 (see :mod:`vaeanomaly.likelihoods`), so this module knows nothing about
 column types.
+
+A :class:`VAE` holds ``n_members`` independent VAEs side by side (an
+ensemble): every layer is a :class:`MemberLinear`, which applies each
+member's weights to the same rows in one batched matrix product. Members
+share nothing but their input, so training them together is training each
+alone, at the cost of one network's per-step overhead; on the small networks
+of tabular data that overhead, not the arithmetic, sets a step's time. Every
+output carries a member axis just before the rows.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -15,17 +24,58 @@ from torch import nn
 from torch.distributions import Distribution, Independent, Normal
 from torch.nn.functional import softplus
 
-__all__ = ["VAE", "Decoder", "Encoder", "Rows", "VAEOutput", "as_rows"]
+__all__ = [
+    "VAE",
+    "Decoder",
+    "Encoder",
+    "MemberLinear",
+    "Rows",
+    "VAEOutput",
+    "as_rows",
+]
 
 #: Floor of the posterior standard deviation.
 MIN_POSTERIOR_SCALE = 1e-4
 
 
-def _mlp(sizes: Sequence[int]) -> nn.Sequential:
-    """Linear layers with a ReLU after each; ``sizes`` lists input then widths."""
+class MemberLinear(nn.Module):
+    """One affine layer per ensemble member, applied in one batched product.
+
+    Parameters
+    ----------
+    n_members : int
+        Number of members.
+    n_in, n_out : int
+        Input and output widths.
+
+    Notes
+    -----
+    Inputs of shape ``(n_rows, n_in)`` (the same rows for every member) give
+    ``(n_members, n_rows, n_out)``; inputs of shape ``(..., n_members,
+    n_rows, n_in)`` keep their leading axes. Each member is initialised as
+    ``torch.nn.Linear`` would be: uniform on +-1/sqrt(n_in).
+    """
+
+    def __init__(self, n_members: int, n_in: int, n_out: int) -> None:
+        super().__init__()
+        bound = 1.0 / math.sqrt(n_in)
+        self.weight = nn.Parameter(
+            torch.empty(n_members, n_in, n_out).uniform_(-bound, bound)
+        )
+        self.bias = nn.Parameter(
+            torch.empty(n_members, 1, n_out).uniform_(-bound, bound)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``x @ weight + bias`` for each member."""
+        return torch.matmul(x, self.weight) + self.bias
+
+
+def _mlp(n_members: int, sizes: Sequence[int]) -> nn.Sequential:
+    """Member layers with a ReLU after each; ``sizes`` lists input then widths."""
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU(inplace=True)]
+        layers += [MemberLinear(n_members, n_in, n_out), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
 
 
@@ -40,19 +90,28 @@ class Encoder(nn.Module):
         Widths of the hidden layers.
     latent_dim : int
         Dimension of z.
+    n_members : int, default=1
+        Number of ensemble members.
     """
 
     def __init__(
-        self, n_inputs: int, hidden_dims: Sequence[int], latent_dim: int
+        self,
+        n_inputs: int,
+        hidden_dims: Sequence[int],
+        latent_dim: int,
+        n_members: int = 1,
     ) -> None:
         super().__init__()
-        self.body = _mlp([n_inputs, *hidden_dims])
+        self.body = _mlp(n_members, [n_inputs, *hidden_dims])
         width = hidden_dims[-1] if hidden_dims else n_inputs
-        self.loc = nn.Linear(width, latent_dim)
-        self.raw_scale = nn.Linear(width, latent_dim)
+        self.loc = MemberLinear(n_members, width, latent_dim)
+        self.raw_scale = MemberLinear(n_members, width, latent_dim)
 
     def forward(self, x: torch.Tensor) -> Distribution:
-        """Return ``q_z = Independent(Normal(loc, scale), 1)``."""
+        """Return ``q_z = Independent(Normal(loc, scale), 1)``.
+
+        Its batch shape is ``(n_members, n_rows)``.
+        """
         h = self.body(x)
         scale = softplus(self.raw_scale(h)) + MIN_POSTERIOR_SCALE
         return Independent(Normal(self.loc(h), scale, validate_args=False), 1)
@@ -69,18 +128,28 @@ class Decoder(nn.Module):
         Widths of the hidden layers, from z outwards.
     n_params : int
         Number of likelihood parameters to predict per row.
+    n_members : int, default=1
+        Number of ensemble members.
     """
 
     def __init__(
-        self, latent_dim: int, hidden_dims: Sequence[int], n_params: int
+        self,
+        latent_dim: int,
+        hidden_dims: Sequence[int],
+        n_params: int,
+        n_members: int = 1,
     ) -> None:
         super().__init__()
-        self.body = _mlp([latent_dim, *hidden_dims])
+        self.body = _mlp(n_members, [latent_dim, *hidden_dims])
         width = hidden_dims[-1] if hidden_dims else latent_dim
-        self.params = nn.Linear(width, n_params)
+        self.params = MemberLinear(n_members, width, n_params)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Return the likelihood parameters, shape ``(..., n_params)``."""
+        """Return the likelihood parameters for ``z``.
+
+        ``z`` has shape ``(..., n_members, n_rows, latent_dim)``; the result
+        ``(..., n_members, n_rows, n_params)``.
+        """
         return self.params(self.body(z))
 
 
@@ -146,7 +215,11 @@ class VAE(nn.Module):
         Encoder widths; the decoder mirrors them.
     likelihood : torch.nn.Module
         Maps decoder outputs to p(x | z); it must have an ``n_params``
-        attribute, e.g. :class:`vaeanomaly.likelihoods.FactorizedLikelihood`.
+        attribute, e.g. :class:`vaeanomaly.likelihoods.FactorizedLikelihood`
+        (built with the same ``n_members``).
+    n_members : int, default=1
+        Number of independent VAEs held side by side (see the module
+        docstring).
     """
 
     def __init__(
@@ -155,13 +228,15 @@ class VAE(nn.Module):
         latent_dim: int,
         hidden_dims: Sequence[int],
         likelihood: nn.Module,
+        n_members: int = 1,
     ) -> None:
         super().__init__()
         self.n_inputs = n_inputs
         self.latent_dim = latent_dim
-        self.encoder = Encoder(n_inputs, hidden_dims, latent_dim)
+        self.n_members = n_members
+        self.encoder = Encoder(n_inputs, hidden_dims, latent_dim, n_members)
         self.decoder = Decoder(
-            latent_dim, tuple(reversed(hidden_dims)), likelihood.n_params
+            latent_dim, tuple(reversed(hidden_dims)), likelihood.n_params, n_members
         )
         self.likelihood = likelihood
 
@@ -199,15 +274,19 @@ class VAE(nn.Module):
         ----------
         x : torch.Tensor of shape (n_rows, n_inputs)
             Encoder input rows (``Rows.inputs``).
-        eps : torch.Tensor of shape (n_draws, n_rows or 1, latent_dim)
-            Standard normal noise; ``z = loc + scale * eps``.
+        eps : torch.Tensor of shape (n_draws, [n_members,] n_rows or 1, latent_dim)
+            Standard normal noise; ``z = loc + scale * eps``. Without the
+            member axis, every member gets the same draws.
 
         Returns
         -------
         VAEOutput
-            ``q_z`` over rows, ``z`` of shape ``(n_draws, n_rows, latent_dim)``
-            and ``p_x`` over draws and rows.
+            ``q_z`` over members and rows, ``z`` of shape ``(n_draws,
+            n_members, n_rows, latent_dim)`` and ``p_x`` over draws, members
+            and rows.
         """
+        if eps.dim() == 3:
+            eps = eps.unsqueeze(1)
         q_z = self.encode(x)
         z = q_z.base_dist.loc + q_z.base_dist.scale * eps
         return VAEOutput(q_z=q_z, z=z, p_x=self.decode(z))

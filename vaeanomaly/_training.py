@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from vaeanomaly._model import VAE, Rows
-from vaeanomaly.scoring import elbo
+from vaeanomaly.scoring import member_elbo
 
 __all__ = ["LIKELIHOOD_LR_FACTOR", "MAX_EPOCH_STEPS", "TrainingConfig", "Trainer"]
 
@@ -86,9 +86,11 @@ class Trainer:
     history : list of dict
         One entry per epoch: ``epoch``, ``train_loss``, ``valid_loss``
         (``None`` without validation rows), ``beta`` and ``dur`` (seconds).
-        Losses are the negative ELBO per row, in nats.
+        Losses are the negative ELBO per row, in nats (the mean over the
+        ensemble members).
     best_epoch : int
-        Epoch whose weights were kept.
+        The latest epoch whose weights a member kept (each member keeps the
+        weights of its own best epoch).
     stopped_early : bool
         Whether patience ran out before ``max_epochs``.
     """
@@ -108,39 +110,53 @@ class Trainer:
             return self.config.beta
         return self.config.beta * min(1.0, epoch / self.config.kl_warmup)
 
-    def train_step(self, x: Rows, beta: float) -> float:
-        """One Adam step on a minibatch; return its mean negative ELBO.
+    def train_step(self, x: Rows, beta: float) -> torch.Tensor:
+        """One Adam step on a minibatch; return each member's mean negative ELBO.
 
         The module must be in training mode (``fit`` sets it once per epoch).
 
         Missing cells (False in ``x.mask``) are left out of the likelihood
         term, as in Donut's modified ELBO: the model learns from what each row
         has instead of from imputed values.
+
+        Each ensemble member draws its own noise, and the loss is the sum of
+        the members' mean negative ELBOs, so each member's gradient is the one
+        it would get alone.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_members,)
+            Detached losses.
         """
+        module = self.module
         eps = torch.randn(
-            (self.config.n_train_draws, x.n_rows, self.module.latent_dim),
+            (self.config.n_train_draws, module.n_members, x.n_rows, module.latent_dim),
             device=x.targets.device,
         )
-        loss = -elbo(self.module, x, eps, beta=beta).mean()
+        losses = -member_elbo(module, x, eps, beta=beta).mean(dim=-1)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        losses.sum().backward()
         if self.config.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(
                 self.module.parameters(), self.config.clip_grad_norm, foreach=True
             )
         self.optimizer.step()
-        return loss.item()
+        return losses.detach()
 
     @torch.inference_mode()
-    def eval_step(self, x: Rows, eps: torch.Tensor) -> float:
-        """Mean negative ELBO of ``x`` with fixed noise ``eps`` (beta = 1)."""
+    def eval_step(self, x: Rows, eps: torch.Tensor) -> torch.Tensor:
+        """Each member's mean negative ELBO of ``x``, fixed noise ``eps``, beta = 1.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_members,)
+        """
         self.module.eval()
-        total = 0.0
+        total = torch.zeros(self.module.n_members, dtype=torch.float64)
         for start in range(0, x.n_rows, 4096):
             batch = x.take(slice(start, start + 4096))
-            total += (
-                -elbo(self.module, batch, eps[:, start : start + 4096]).sum().item()
-            )
+            rows_eps = eps[..., start : start + 4096, :]
+            total += -member_elbo(self.module, batch, rows_eps).sum(-1).cpu().double()
         return total / x.n_rows
 
     def fit(
@@ -149,22 +165,27 @@ class Trainer:
         x_valid: Rows | None,
         callback: Callable[[dict], None] | None = None,
     ) -> None:
-        """Run the epoch loop, keeping the weights of the best epoch.
+        """Run the epoch loop, keeping each member's weights of its best epoch.
 
         The monitored loss is the validation negative ELBO when there are
-        validation rows, else the training loss. During KL warm-up, and before
-        ``min_steps`` optimizer steps, the best weights are tracked but
-        patience does not run out.
+        validation rows, else the training loss, per ensemble member: each
+        member keeps the weights of its own best epoch, and training stops
+        when every member has gone ``patience`` epochs without improving, as
+        it would alone. During KL warm-up, and before ``min_steps`` optimizer
+        steps, the best weights are tracked but patience does not run out.
+        The history records the members' mean losses.
         """
         cfg = self.config
         n_rows = x_train.n_rows
+        n_members = self.module.n_members
         device = x_train.targets.device
         eps_valid = None
         if x_valid is not None:
             eps_valid = torch.randn(
-                (1, x_valid.n_rows, self.module.latent_dim), device=device
+                (1, n_members, x_valid.n_rows, self.module.latent_dim), device=device
             )
-        best_loss = math.inf
+        best_loss = torch.full((n_members,), math.inf, dtype=torch.float64)
+        best_epoch = torch.zeros(n_members, dtype=torch.long)
         best_state = copy.deepcopy(self.module.state_dict())
         rows_per_epoch = min(n_rows, MAX_EPOCH_STEPS * cfg.batch_size)
         order, position = None, n_rows  # "pass used up": the first epoch shuffles
@@ -174,48 +195,68 @@ class Trainer:
             if position + rows_per_epoch > n_rows:
                 order, position = torch.randperm(n_rows, device=device), 0
             self.module.train()
-            weighted = 0.0
+            weighted = torch.zeros(n_members, dtype=torch.float64)
             for start in range(position, position + rows_per_epoch, cfg.batch_size):
                 stop = min(start + cfg.batch_size, position + rows_per_epoch)
                 batch = x_train.take(order[start:stop])
-                weighted += self.train_step(batch, beta) * batch.n_rows
+                weighted += self.train_step(batch, beta).cpu().double() * batch.n_rows
                 self.n_steps += 1
             position += rows_per_epoch
-            train_loss = weighted / rows_per_epoch
-            valid_loss = None if x_valid is None else self.eval_step(x_valid, eps_valid)
-            monitored = train_loss if valid_loss is None else valid_loss
+            train_losses = weighted / rows_per_epoch
+            valid_losses = (
+                None if x_valid is None else self.eval_step(x_valid, eps_valid)
+            )
+            monitored = train_losses if valid_losses is None else valid_losses
             record = {
                 "epoch": epoch,
-                "train_loss": train_loss,
-                "valid_loss": valid_loss,
+                "train_loss": train_losses.mean().item(),
+                "valid_loss": None
+                if valid_losses is None
+                else valid_losses.mean().item(),
                 "beta": beta,
                 "dur": time.perf_counter() - start_time,
             }
             self.history.append(record)
             if cfg.verbose > 0:
                 valid_text = (
-                    "" if valid_loss is None else f"  valid_loss={valid_loss:.4f}"
+                    ""
+                    if record["valid_loss"] is None
+                    else f"  valid_loss={record['valid_loss']:.4f}"
                 )
                 print(
-                    f"epoch {epoch:4d}  train_loss={train_loss:.4f}{valid_text}"
-                    f"  dur={record['dur']:.2f}s",
+                    f"epoch {epoch:4d}  train_loss={record['train_loss']:.4f}"
+                    f"{valid_text}  dur={record['dur']:.2f}s",
                     file=sys.stderr,
                 )
             if callback is not None:
                 callback(record)
-            if not math.isfinite(monitored):
+            if not torch.isfinite(monitored).all():
                 break
-            if monitored < best_loss:
-                best_loss = monitored
-                self.best_epoch = epoch
-                best_state = copy.deepcopy(self.module.state_dict())
-            elif (
+            improved = monitored < best_loss
+            if improved.any():
+                best_loss = torch.where(improved, monitored, best_loss)
+                best_epoch[improved] = epoch
+                self._keep_members(best_state, improved)
+            self.best_epoch = int(best_epoch.max())
+            waited = epoch - torch.clamp(best_epoch, min=cfg.kl_warmup)
+            if (
                 cfg.patience is not None
                 and epoch > cfg.kl_warmup
-                and epoch - max(self.best_epoch, cfg.kl_warmup) >= cfg.patience
+                and bool((waited >= cfg.patience).all())
                 and self.n_steps >= cfg.min_steps
             ):
                 self.stopped_early = True
                 break
         self.module.load_state_dict(best_state)
         self.module.eval()
+
+    def _keep_members(self, best_state: dict, members: torch.Tensor) -> None:
+        """Copy the current weights of ``members`` (a bool mask) into ``best_state``.
+
+        Every tensor of the state has the member axis first (see
+        :class:`~vaeanomaly._model.MemberLinear`).
+        """
+        index = members.nonzero().flatten().to(next(iter(best_state.values())).device)
+        with torch.no_grad():
+            for name, value in self.module.state_dict().items():
+                best_state[name][index] = value[index]

@@ -43,9 +43,12 @@ FORMAT_NAME = "vaeanomaly-model"
 #: files load with neither, and with ``missing="error"``, as they behaved.
 #: Version 3 added the linear prediction of sequence models
 #: (``ar_order``); sequence models of older files window the raw readings.
-FORMAT_VERSION = 3
+#: Version 4 holds ensembles (``n_members``; layer weights with a member
+#: axis), trimming and dequantisation; older files load as one member with
+#: neither, and score as they did.
+FORMAT_VERSION = 4
 
-_FITTED_ARRAYS = ("mean_", "scale_")
+_FITTED_ARRAYS = ("mean_", "scale_", "resolution_")
 _FITTED_MASKS = ("is_categorical_", "missing_indicators_")
 _FITTED_VALUES = (
     "categories_",
@@ -58,6 +61,7 @@ _FITTED_VALUES = (
     "history_",
     "n_iter_",
     "best_epoch_",
+    "n_trimmed_",
     "_score_seed",
 )
 
@@ -290,12 +294,17 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetec
         params = dict(metadata["params"])
         if metadata["format_version"] < 2:
             params.setdefault("missing", "error")
+        if metadata["format_version"] < 4:
+            params.update(n_members=1, trim=None, dequantize=False)
         params["threshold"] = _threshold_from_json(params["threshold"])
         if params.get("hidden_dims") is not None:
             params["hidden_dims"] = tuple(params["hidden_dims"])
         valid = VAEAnomalyDetector().get_params()
         detector = VAEAnomalyDetector(**{k: v for k, v in params.items() if k in valid})
         fitted = dict(metadata["fitted"])
+        # Format 3 files predate dequantisation and trimming: no floors, no trim.
+        fitted.setdefault("resolution_", [0.0] * fitted["n_features_in_"])
+        fitted.setdefault("n_trimmed_", 0)
         for name in _FITTED_ARRAYS:
             fitted[name] = np.asarray(fitted[name], dtype=np.float64)
         n_features = fitted["n_features_in_"]
@@ -313,7 +322,10 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetec
         for name, value in fitted.items():
             setattr(detector, name, value)
         module = detector._build_module()
-        module.load_state_dict(payload["state_dict"])
+        state = payload["state_dict"]
+        if metadata["format_version"] < 4:
+            state = _single_member_state(state)
+        module.load_state_dict(state)
         if "sequence" in metadata:
             detector = _sequence_from_json(metadata["sequence"], detector)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -328,6 +340,24 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetec
     )
     inner.module_ = module
     return detector
+
+
+def _single_member_state(state: dict) -> dict:
+    """Give the tensors of a format < 4 file the member axis of today's layers.
+
+    ``nn.Linear`` stored weights as ``(n_out, n_in)`` and biases as
+    ``(n_out,)``; :class:`~vaeanomaly._model.MemberLinear` holds
+    ``(n_members, n_in, n_out)`` and ``(n_members, 1, n_out)``, and the
+    per-column scales gained the shape ``(n_members, 1, n_columns)``.
+    """
+    converted = {}
+    for key, value in state.items():
+        if key.endswith(".weight") and value.dim() == 2:
+            value = value.T.unsqueeze(0)
+        elif (key.endswith(".bias") or key.endswith(".raw_scale")) and value.dim() == 1:
+            value = value.reshape(1, 1, -1)
+        converted[key] = value.contiguous()
+    return converted
 
 
 _INNOVATION_ARRAYS = ("mean_", "scale_", "coef_", "intercept_")

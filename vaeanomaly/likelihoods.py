@@ -34,6 +34,7 @@ __all__ = [
     "GaussianHead",
     "LevelsDistribution",
     "SharedScaleNormal",
+    "scale_floors",
 ]
 
 #: Smallest standard deviation a Gaussian head may predict, in standardized
@@ -51,6 +52,40 @@ UNKNOWN_LEVEL_MASS = 1e-3
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
+def scale_floors(resolution: Sequence[float]) -> list[float]:
+    """Floor of each Gaussian column's standard deviation, from its resolution.
+
+    A column whose values come in steps (counts, ratings, rounded readings,
+    a handful of codes) has no density: fitted by a Gaussian, its learned
+    standard deviation shrinks towards zero around the repeated values, the
+    likelihood grows without bound, and a value one step off the predicted
+    one costs thousands of nats. Scores are then set by which discrete cells
+    the decoder hits exactly, and training runs long while the scales shrink.
+    Uniform dequantisation (adding noise uniform over a step, Theis et al.,
+    2016) bounds the likelihood by that of the step's probability; the
+    standard deviation that a Gaussian fitted to such noise settles at is
+    ``step / sqrt(12)``, which is the floor used here. Columns of continuous
+    values (tiny steps) keep :data:`MIN_SCALE`.
+
+    Parameters
+    ----------
+    resolution : sequence of float
+        Smallest step between the distinct values of each column, in the units
+        the head models (standardized); 0 when unknown.
+
+    Returns
+    -------
+    list of float
+        ``max(MIN_SCALE, step / sqrt(12))`` for each column.
+    """
+    return [max(MIN_SCALE, float(step) / math.sqrt(12.0)) for step in resolution]
+
+
+def _floors(min_scale: float | Sequence[float], n_columns: int) -> torch.Tensor:
+    floors = torch.as_tensor(min_scale, dtype=torch.float32)
+    return floors.expand(n_columns).clone() if floors.dim() == 0 else floors
+
+
 class SharedScaleNormal(Normal):
     """Normal whose standard deviation is one value per column, shared by all rows.
 
@@ -64,8 +99,8 @@ class SharedScaleNormal(Normal):
     ----------
     loc : torch.Tensor of shape (..., n_columns)
         Means.
-    column_scale : torch.Tensor of shape (n_columns,)
-        Standard deviation of each column.
+    column_scale : torch.Tensor of shape (n_columns,) or (n_members, 1, n_columns)
+        Standard deviation of each column (of each ensemble member).
     """
 
     def __init__(self, loc: torch.Tensor, column_scale: torch.Tensor) -> None:
@@ -84,9 +119,10 @@ class _ColumnHead(nn.Module):
 
     params_per_column = 1
 
-    def __init__(self, n_columns: int) -> None:
+    def __init__(self, n_columns: int, n_members: int = 1) -> None:
         super().__init__()
         self.n_columns = n_columns
+        self.n_members = n_members
 
     @property
     def n_params(self) -> int:
@@ -105,15 +141,25 @@ class GaussianHead(_ColumnHead):
     ----------
     n_columns : int
         Number of columns the head models.
-    min_scale : float, default=MIN_SCALE
-        Floor of the predicted standard deviation.
+    min_scale : float or sequence of float, default=MIN_SCALE
+        Floor of the predicted standard deviation, one value or one per
+        column (see :func:`scale_floors`).
+    n_members : int, default=1
+        Number of ensemble members (see :class:`vaeanomaly._model.VAE`).
     """
 
     params_per_column = 2
 
-    def __init__(self, n_columns: int, min_scale: float = MIN_SCALE) -> None:
-        super().__init__(n_columns)
-        self.min_scale = min_scale
+    def __init__(
+        self,
+        n_columns: int,
+        min_scale: float | Sequence[float] = MIN_SCALE,
+        n_members: int = 1,
+    ) -> None:
+        super().__init__(n_columns, n_members)
+        self.register_buffer(
+            "min_scale", _floors(min_scale, n_columns), persistent=False
+        )
 
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Normal(loc, scale), 1)`` over the columns."""
@@ -134,15 +180,27 @@ class ColumnGaussianHead(_ColumnHead):
     ----------
     n_columns : int
         Number of columns the head models.
-    min_scale : float, default=MIN_SCALE
-        Floor of the standard deviation.
+    min_scale : float or sequence of float, default=MIN_SCALE
+        Floor of the standard deviation, one value or one per column (see
+        :func:`scale_floors`).
+    n_members : int, default=1
+        Number of ensemble members, each with its own scales (see
+        :class:`vaeanomaly._model.VAE`).
     """
 
-    def __init__(self, n_columns: int, min_scale: float = MIN_SCALE) -> None:
-        super().__init__(n_columns)
-        self.min_scale = min_scale
+    def __init__(
+        self,
+        n_columns: int,
+        min_scale: float | Sequence[float] = MIN_SCALE,
+        n_members: int = 1,
+    ) -> None:
+        super().__init__(n_columns, n_members)
+        self.register_buffer(
+            "min_scale", _floors(min_scale, n_columns), persistent=False
+        )
         # softplus(0.5413) = 1: start at unit scale, the data's after standardizing.
-        self.raw_scale = nn.Parameter(torch.full((n_columns,), 0.5413))
+        # Shape (n_members, 1, n_columns) broadcasts over draws and rows.
+        self.raw_scale = nn.Parameter(torch.full((n_members, 1, n_columns), 0.5413))
 
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Normal(loc, scale), 1)`` over the columns."""
@@ -190,6 +248,9 @@ HEADS: dict[str, type[nn.Module]] = {
     "gaussian_fixed": FixedGaussianHead,
     "bernoulli": BernoulliHead,
 }
+
+#: Heads that learn a standard deviation, and so take a floor for it.
+_SCALED_HEADS = ("gaussian", "gaussian_column")
 
 #: Head name of categorical columns in ``FactorizedLikelihood``; not a value of
 #: ``likelihood=``, since it is chosen per column from the data.
@@ -368,6 +429,13 @@ class FactorizedLikelihood(nn.Module):
         ``"categorical"``.
     n_levels : sequence of int, default=()
         Number of levels of each categorical column, in table order.
+    min_scales : sequence of float, default=None
+        Floor of the standard deviation of each column, in table order (read
+        by the Gaussian heads; see :func:`scale_floors`). ``None`` uses
+        :data:`MIN_SCALE` for every column.
+    n_members : int, default=1
+        Number of ensemble members whose decoder outputs the heads read
+        side by side (see :class:`vaeanomaly._model.VAE`).
 
     Attributes
     ----------
@@ -376,7 +444,11 @@ class FactorizedLikelihood(nn.Module):
     """
 
     def __init__(
-        self, column_heads: Sequence[str], n_levels: Sequence[int] = ()
+        self,
+        column_heads: Sequence[str],
+        n_levels: Sequence[int] = (),
+        min_scales: Sequence[float] | None = None,
+        n_members: int = 1,
     ) -> None:
         super().__init__()
         self.column_heads = list(column_heads)
@@ -395,8 +467,11 @@ class FactorizedLikelihood(nn.Module):
             columns = [j for j, head in enumerate(self.column_heads) if head == name]
             if name == CATEGORICAL:
                 head = CategoricalHead(n_levels)
+            elif name in _SCALED_HEADS and min_scales is not None:
+                floors = [min_scales[j] for j in columns]
+                head = HEADS[name](len(columns), floors, n_members=n_members)
             else:
-                head = HEADS[name](len(columns))
+                head = HEADS[name](len(columns), n_members=n_members)
             self.heads[name] = head
             self.register_buffer(
                 f"_columns_{name}", torch.tensor(columns), persistent=False

@@ -10,6 +10,11 @@ All draws go through the decoder together as one batched pass, and averages
 over draws of
 probabilities are taken in log space with ``logsumexp``, so nothing
 underflows however unlikely a row is.
+
+A module with several ensemble members (see :mod:`vaeanomaly._model`)
+scores a row by the mean of its members' estimates: an average of
+log-likelihood bounds, whose per-cell contributions are the mean of the
+members' contributions.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from vaeanomaly._model import VAE, Rows, as_rows
 __all__ = [
     "SCORE_METHODS",
     "elbo",
+    "member_elbo",
     "feature_contributions",
     "iw_elbo",
     "reconstruction_error",
@@ -34,6 +40,32 @@ __all__ = [
 def _log_mean_exp(values: torch.Tensor) -> torch.Tensor:
     """Log of the mean of ``exp(values)`` over the draws (dimension 0)."""
     return torch.logsumexp(values, dim=0) - math.log(values.shape[0])
+
+
+def member_elbo(
+    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor, *, beta: float = 1.0
+) -> torch.Tensor:
+    """Monte-Carlo ELBO of each row under each ensemble member.
+
+    Parameters
+    ----------
+    module : VAE
+        The model.
+    x : torch.Tensor of shape (n_rows, n_features) or Rows
+        Rows to score.
+    eps : torch.Tensor of shape (n_draws, [n_members,] 1 or n_rows, latent_dim)
+        Standard normal noise for the reparameterisation.
+    beta : float, default=1.0
+        Weight of the KL term.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_members, n_rows)
+    """
+    rows = as_rows(x)
+    out = module(rows.inputs, eps)
+    log_px = out.p_x.log_prob(rows.targets, rows.mask).mean(dim=0)
+    return log_px - beta * module.kl_to_prior(out.q_z)
 
 
 def elbo(
@@ -58,13 +90,10 @@ def elbo(
     Returns
     -------
     torch.Tensor of shape (n_rows,)
-        The ELBO of each row, a lower bound on log p(x).
+        The ELBO of each row, a lower bound on log p(x) (the mean over
+        ensemble members).
     """
-    rows = as_rows(x)
-    out = module(rows.inputs, eps)
-    log_px = out.p_x.log_prob(rows.targets, rows.mask).mean(dim=0)
-    kl = module.kl_to_prior(out.q_z)
-    return log_px - beta * kl
+    return member_elbo(module, x, eps, beta=beta).mean(dim=0)
 
 
 def iw_elbo(module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor) -> torch.Tensor:
@@ -94,7 +123,7 @@ def iw_elbo(module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor) -> torch.Ten
         + module.prior(rows.inputs).log_prob(out.z)
         - out.q_z.log_prob(out.z)
     )
-    return _log_mean_exp(log_w)
+    return _log_mean_exp(log_w).mean(dim=0)
 
 
 def reconstruction_probability(
@@ -119,7 +148,7 @@ def reconstruction_probability(
     """
     rows = as_rows(x)
     out = module(rows.inputs, eps)
-    return _log_mean_exp(out.p_x.log_prob(rows.targets, rows.mask))
+    return _log_mean_exp(out.p_x.log_prob(rows.targets, rows.mask)).mean(dim=0)
 
 
 def reconstruction_error(
@@ -148,7 +177,7 @@ def reconstruction_error(
     rows = as_rows(x)
     q_z = module.encode(rows.inputs)
     p_x = module.decode(q_z.mean)
-    return -p_x.squared_error_features(rows.targets, rows.mask).sum(dim=-1)
+    return -p_x.squared_error_features(rows.targets, rows.mask).sum(dim=-1).mean(0)
 
 
 def feature_contributions(
@@ -173,7 +202,7 @@ def feature_contributions(
     """
     rows = as_rows(x)
     out = module(rows.inputs, eps)
-    contributions = -out.p_x.log_prob_features(rows.targets).mean(dim=0)
+    contributions = -out.p_x.log_prob_features(rows.targets).mean(dim=(0, 1))
     if rows.mask is not None:
         contributions = contributions.masked_fill(~rows.mask, math.nan)
     return contributions
