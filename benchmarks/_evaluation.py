@@ -143,7 +143,10 @@ def print_comparison(
     print("|---|---|---|")
     tally = {}
     for metric in ("auroc", "ap"):
-        new, old = _per_set(rows, detector, metric), _per_set(reference, ref_name, metric)
+        new, old = (
+            _per_set(rows, detector, metric),
+            _per_set(reference, ref_name, metric),
+        )
         shared = [n for n in names if n in new and n in old]
         deltas = {n: new[n] - old[n] for n in shared}
         tally[metric] = (
@@ -195,7 +198,7 @@ def _one_thread() -> None:
 def run_tasks(
     task: Callable[..., list[dict]], args: Iterable[tuple], jobs: int
 ) -> list[dict]:
-    """Run ``task(*a)`` for each ``a`` (each returns result rows), ``jobs`` at a time."""
+    """Run ``task(*a)`` for each ``a``, ``jobs`` at a time; gather the result rows."""
     args = list(args)
     rows: list[dict] = []
     if jobs <= 1:
@@ -205,7 +208,8 @@ def run_tasks(
             print(f"done {a[:2]}", flush=True)
         return rows
     with ProcessPoolExecutor(max_workers=jobs, initializer=_one_thread) as pool:
-        for a, result in zip(args, pool.map(task, *zip(*args)), strict=True):
+        results = pool.map(task, *zip(*args, strict=True))
+        for a, result in zip(args, results, strict=True):
             rows += result
             print(f"done {a[:2]}", flush=True)
     return rows
@@ -227,7 +231,10 @@ def report(
             if r["detector"] not in ours and r["seed"] in args.seeds
         ]
     detectors = list(dict.fromkeys(r["detector"] for r in everything))
-    print(f"\nVAE parameters: {parse_params(args.set) or 'defaults'}; seeds {args.seeds}\n")
+    print(
+        f"\nVAE parameters: {parse_params(args.set) or 'defaults'}; "
+        f"seeds {args.seeds}\n"
+    )
     print_mean_tables(everything, names, detectors)
     if len(detectors) > 1:
         print_ranks(everything, names, detectors)

@@ -82,7 +82,9 @@ def baseline_scores(detector: str, X_train, X_test, seed: int) -> np.ndarray:
     return VAE(random_state=seed, verbose=0).fit(A_train).decision_function(A_test)
 
 
-def evaluate(name: str, seed: int, detectors: list[str], vae_params: dict) -> list[dict]:
+def evaluate(
+    name: str, seed: int, detectors: list[str], vae_params: dict
+) -> list[dict]:
     """Fit each detector on one table and seed; return one row per detector."""
     X_train, X_test, y_test = load(name, seed)
     rows = []
@@ -109,14 +111,19 @@ def main() -> None:
         "--datasets", nargs="*", default=None, help="table names (default: all)"
     )
     parser.add_argument(
-        "--detectors", nargs="*", default=["vae", *BASELINES], choices=["vae", *BASELINES]
+        "--detectors",
+        nargs="*",
+        default=["vae", *BASELINES],
+        choices=["vae", *BASELINES],
     )
     add_report_arguments(parser)
     args = parser.parse_args()
     vae_params = parse_params(args.set)
     names = args.datasets or sorted(p.name.split(".")[0] for p in DATA.glob("*.csv.gz"))
     tasks = [
-        (name, seed, args.detectors, vae_params) for name in names for seed in args.seeds
+        (name, seed, args.detectors, vae_params)
+        for name in names
+        for seed in args.seeds
     ]
     rows = run_tasks(evaluate, tasks, args.jobs)
     report(rows, names, args)

@@ -410,6 +410,7 @@ def test_long_tables_get_epochs_of_bounded_length(blob, monkeypatch):
         batch_size=64,
         validation_fraction=0.0,
         min_steps=0,
+        trim=None,  # one fit, whose steps the test counts
         random_state=0,
     )
     with warnings.catch_warnings():
