@@ -5,22 +5,23 @@ from vaeanomaly._training import LIKELIHOOD_LR_FACTOR, Trainer, TrainingConfig
 from vaeanomaly.likelihoods import FactorizedLikelihood
 
 
-def make_trainer(heads, learning_rate=1e-3):
+def make_trainer(heads, learning_rate=1e-3, n_members=1, **settings):
     torch.manual_seed(0)
-    module = VAE(len(heads), 2, (8,), FactorizedLikelihood(heads))
-    config = TrainingConfig(
-        max_epochs=1,
-        batch_size=32,
-        learning_rate=learning_rate,
-        patience=None,
-        min_steps=0,
-        beta=1.0,
-        kl_warmup=0,
-        n_train_draws=1,
-        clip_grad_norm=None,
-        verbose=0,
-    )
-    return module, Trainer(module, config)
+    likelihood = FactorizedLikelihood(heads, n_members=n_members)
+    module = VAE(len(heads), 2, (8,), likelihood, n_members=n_members)
+    config = {
+        "max_epochs": 1,
+        "batch_size": 32,
+        "learning_rate": learning_rate,
+        "patience": None,
+        "min_steps": 0,
+        "beta": 1.0,
+        "kl_warmup": 0,
+        "n_train_draws": 1,
+        "clip_grad_norm": None,
+        "verbose": 0,
+    }
+    return module, Trainer(module, TrainingConfig(**{**config, **settings}))
 
 
 def test_column_scales_get_the_larger_step_and_every_weight_is_trained_once():
@@ -58,22 +59,9 @@ def test_column_scales_move_several_times_faster_than_any_network_weight():
 
 
 def test_each_member_keeps_its_own_best_weights_and_stops_when_all_have_waited():
-    torch.manual_seed(0)
-    heads = ["gaussian_column"] * 3
-    module = VAE(3, 2, (8,), FactorizedLikelihood(heads, n_members=2), n_members=2)
-    config = TrainingConfig(
-        max_epochs=20,
-        batch_size=32,
-        learning_rate=1e-2,
-        patience=2,
-        min_steps=0,
-        beta=1.0,
-        kl_warmup=0,
-        n_train_draws=1,
-        clip_grad_norm=None,
-        verbose=0,
+    module, trainer = make_trainer(
+        ["gaussian_column"] * 3, 1e-2, n_members=2, max_epochs=20, patience=2
     )
-    trainer = Trainer(module, config)
     # Scripted validation losses: member 0 is best at epoch 2, member 1 at 5.
     script = iter(
         torch.tensor(pair, dtype=torch.float64)

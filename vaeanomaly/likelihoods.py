@@ -130,7 +130,22 @@ class _ColumnHead(nn.Module):
         return self.params_per_column * self.n_columns
 
 
-class GaussianHead(_ColumnHead):
+class _ScaledHead(_ColumnHead):
+    """Base of the Gaussian heads: a floor under the standard deviation per column."""
+
+    def __init__(
+        self,
+        n_columns: int,
+        min_scale: float | Sequence[float] = MIN_SCALE,
+        n_members: int = 1,
+    ) -> None:
+        super().__init__(n_columns, n_members)
+        self.register_buffer(
+            "min_scale", _floors(min_scale, n_columns), persistent=False
+        )
+
+
+class GaussianHead(_ScaledHead):
     """Gaussian with a mean and a standard deviation per row and per column.
 
     The decoder predicts both, so the model learns how noisy each column is in
@@ -150,17 +165,6 @@ class GaussianHead(_ColumnHead):
 
     params_per_column = 2
 
-    def __init__(
-        self,
-        n_columns: int,
-        min_scale: float | Sequence[float] = MIN_SCALE,
-        n_members: int = 1,
-    ) -> None:
-        super().__init__(n_columns, n_members)
-        self.register_buffer(
-            "min_scale", _floors(min_scale, n_columns), persistent=False
-        )
-
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Normal(loc, scale), 1)`` over the columns."""
         loc, raw_scale = params.chunk(2, dim=-1)
@@ -168,7 +172,7 @@ class GaussianHead(_ColumnHead):
         return Independent(Normal(loc, scale, validate_args=False), 1)
 
 
-class ColumnGaussianHead(_ColumnHead):
+class ColumnGaussianHead(_ScaledHead):
     """Gaussian with a predicted mean and one learned standard deviation per column.
 
     The noise level of each column is learned (homoscedastic), but the decoder
@@ -194,10 +198,7 @@ class ColumnGaussianHead(_ColumnHead):
         min_scale: float | Sequence[float] = MIN_SCALE,
         n_members: int = 1,
     ) -> None:
-        super().__init__(n_columns, n_members)
-        self.register_buffer(
-            "min_scale", _floors(min_scale, n_columns), persistent=False
-        )
+        super().__init__(n_columns, min_scale, n_members)
         # softplus(0.5413) = 1: start at unit scale, the data's after standardizing.
         # Shape (n_members, 1, n_columns) broadcasts over draws and rows.
         self.raw_scale = nn.Parameter(torch.full((n_members, 1, n_columns), 0.5413))
@@ -249,8 +250,6 @@ HEADS: dict[str, type[nn.Module]] = {
     "bernoulli": BernoulliHead,
 }
 
-#: Heads that learn a standard deviation, and so take a floor for it.
-_SCALED_HEADS = ("gaussian", "gaussian_column")
 
 #: Head name of categorical columns in ``FactorizedLikelihood``; not a value of
 #: ``likelihood=``, since it is chosen per column from the data.
@@ -467,7 +466,7 @@ class FactorizedLikelihood(nn.Module):
             columns = [j for j, head in enumerate(self.column_heads) if head == name]
             if name == CATEGORICAL:
                 head = CategoricalHead(n_levels)
-            elif name in _SCALED_HEADS and min_scales is not None:
+            elif issubclass(HEADS[name], _ScaledHead) and min_scales is not None:
                 floors = [min_scales[j] for j in columns]
                 head = HEADS[name](len(columns), floors, n_members=n_members)
             else:
