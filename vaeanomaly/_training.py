@@ -195,14 +195,15 @@ class Trainer:
             if position + rows_per_epoch > n_rows:
                 order, position = torch.randperm(n_rows, device=device), 0
             self.module.train()
-            weighted = torch.zeros(n_members, dtype=torch.float64)
+            # Summed on the device, read once per epoch: no sync per step.
+            weighted = torch.zeros(n_members, dtype=torch.float64, device=device)
             for start in range(position, position + rows_per_epoch, cfg.batch_size):
                 stop = min(start + cfg.batch_size, position + rows_per_epoch)
                 batch = x_train.take(order[start:stop])
-                weighted += self.train_step(batch, beta).cpu().double() * batch.n_rows
+                weighted += self.train_step(batch, beta).double() * batch.n_rows
                 self.n_steps += 1
             position += rows_per_epoch
-            train_losses = weighted / rows_per_epoch
+            train_losses = weighted.cpu() / rows_per_epoch
             valid_losses = (
                 None if x_valid is None else self.eval_step(x_valid, eps_valid)
             )
