@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 import torch
 
-from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly import VAEAnomalyDetector, save_model
 
 
 def make_data(n_rows: int, n_columns: int, seed: int = 0) -> np.ndarray:
@@ -119,6 +119,8 @@ import resource, sys, numpy as np
 sys.path.insert(0, {__file__.rsplit("/", 1)[0]!r})
 from speed import make_data
 from vaeanomaly import load_model
+from vaeanomaly._memory import pin_mmap_threshold
+pin_mmap_threshold()  # as the command line does (see vaeanomaly/_memory.py)
 det = load_model({model_path!r})
 X = np.empty(({n_rows}, {n_columns}), dtype=np.float32)
 for start in range(0, {n_rows}, 50_000):
@@ -305,7 +307,7 @@ def main() -> None:
         det.fit(make_data(5000, 20))
     with tempfile.TemporaryDirectory() as folder:
         model_path = f"{folder}/speed.vae"
-        det.save(model_path)
+        save_model(det, model_path)
         for n_rows in args.memory_rows:
             before, peak, nbytes = peak_rss_scoring(model_path, n_rows, 20)
             row(

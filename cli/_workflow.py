@@ -66,10 +66,11 @@ def model_categories(detector: Any) -> tuple[list[str], list[str]]:
     names = feature_names(detector)
     if isinstance(detector, SequenceVAEDetector):
         return [], []
-    categorical = [n for n, c in zip(names, inner.is_categorical_, strict=True) if c]
+    categories = inner.schema_.categories_
+    categorical = [n for n, lv in zip(names, categories, strict=True) if lv is not None]
     text = [
         name
-        for name, levels in zip(names, inner.categories_, strict=True)
+        for name, levels in zip(names, categories, strict=True)
         if levels is not None and all(isinstance(v, str) for v in levels)
     ]
     return categorical, text

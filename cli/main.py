@@ -319,9 +319,9 @@ def _score_whole(detector, frame, source, index_col, detect, spec, features):
     return out
 
 
-def _sequence_text(sequence: dict) -> str:
-    text = f", windows of {sequence['window']} readings per timestamp"
-    order = sequence.get("ar_order", 0)
+def _sequence_text(detector) -> str:
+    text = f", windows of {detector.window} readings per timestamp"
+    order = detector.ar_order
     if order:
         text += f" (errors of a prediction from the {order} readings before each)"
     return text
@@ -566,75 +566,82 @@ def info(model, as_json):
     Example:
       vaeanomaly info model.vae
     """
-    from vaeanomaly.io import read_model_metadata
+    from vaeanomaly.io import load_model, read_model_metadata
+    from vaeanomaly.sequence import SequenceVAEDetector
 
     with reported_errors():
         meta = read_model_metadata(model)
+        if not as_json:
+            detector = load_model(model)
     if as_json:
         click.echo(json.dumps(meta, indent=2))
         return
-    fitted, params = meta["fitted"], meta["params"]
-    best = fitted["history_"][fitted["best_epoch_"] - 1] if fitted["history_"] else {}
+    inner = (
+        detector.detector_ if isinstance(detector, SequenceVAEDetector) else detector
+    )
+    schema = inner.schema_
+    history = inner.history_
+    best = history[inner.best_epoch_ - 1] if history else {}
     loss = (
         best.get("valid_loss")
         if best.get("valid_loss") is not None
         else best.get("train_loss")
     )
-    columns = fitted.get("feature_names_in_") or [
-        f"x{j}" for j in range(fitted["n_features_in_"])
-    ]
     versions = (
         f"{meta['package_version']} (format {meta['format_version']}, "
-        f"torch {meta['torch_version']})"
+        f"torch {meta.get('torch_version', '?')})"
     )
     likelihoods = [
         f"{head}, {len(levels)} levels" if levels is not None else head
-        for head, levels in zip(
-            fitted["feature_likelihoods_"],
-            fitted.get("categories_") or [None] * len(columns),
-            strict=True,
-        )
+        for head, levels in zip(schema.heads_, schema.categories_, strict=True)
     ]
     training = "(no history)"
     if loss is not None:
         training = (
-            f"{fitted['n_iter_']} epochs, best epoch {fitted['best_epoch_']}, "
+            f"{inner.n_iter_} epochs, best epoch {inner.best_epoch_}, "
             f"validation ELBO {-loss:.4f} nats/row"
         )
+    columns = [f"{c} ({h})" for c, h in zip(schema.names_, likelihoods, strict=True)]
+    shown = ", ".join(columns[:12])
+    if len(columns) > 12:
+        shown += f", ... ({len(columns) - 12} more)"
     lines = [
         f"model file        {model}",
         f"vaeanomaly        {versions}",
-        f"trained on        {fitted.get('n_samples_fit_', '?')} rows x "
-        f"{fitted['n_features_in_']} columns",
-        "columns           "
-        + ", ".join(f"{c} ({h})" for c, h in zip(columns, likelihoods, strict=True)),
-        f"network           hidden {tuple(fitted['hidden_dims_'])}, "
-        f"latent {fitted['latent_dim_']}",
+        f"trained on        {inner.n_samples_fit_} rows x "
+        f"{inner.n_features_in_} columns",
+        "columns           " + shown,
+        f"network           hidden {tuple(inner.hidden_dims_)}, "
+        f"latent {inner.latent_dim_}",
         f"training          {training}",
-        f"scoring           {params['score_method']} with {params['n_draws']} draws"
-        + (_sequence_text(meta["sequence"]) if "sequence" in meta else ""),
-        f"threshold         score < {fitted['offset_']:.4f} is an anomaly "
-        f"({_threshold_text(params)})",
+        f"scoring           {inner.score_method} with {inner.n_draws} draws"
+        + (
+            _sequence_text(detector)
+            if isinstance(detector, SequenceVAEDetector)
+            else ""
+        ),
+        f"threshold         score < {detector.offset_:.4f} is an anomaly "
+        f"({_threshold_text(inner)})",
     ]
     click.echo("\n".join(lines))
 
 
-def _threshold_text(params: dict) -> str:
-    spec = params.get("threshold")
-    if isinstance(spec, dict):
-        state = ", ".join(
-            f"{k}={v}" for k, v in spec["state"].items() if not k.endswith("_")
-        )
-        return f"{spec['name']}({state})"
-    if spec:
-        return spec
-    if params.get("contamination") != "auto":
-        return f"contamination={params['contamination']}"
-    return "auto"
+def _threshold_text(detector) -> str:
+    spec = detector.threshold
+    if spec is not None:
+        return spec if isinstance(spec, str) else repr(spec)
+    if detector.contamination != "auto":
+        return f"contamination={detector.contamination}"
+    return f"auto: {detector.threshold_!r}"
 
 
 def main() -> None:
     """Entry point of the ``vaeanomaly`` console script."""
+    from vaeanomaly._memory import pin_mmap_threshold
+
+    # A process-wide allocator setting: the program may make it, the library
+    # (imported into other people's processes) does not.
+    pin_mmap_threshold()
     try:
         vaeanomaly(prog_name="vaeanomaly")
     except BrokenPipeError:

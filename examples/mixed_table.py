@@ -51,7 +51,7 @@ detector = VAEAnomalyDetector(
     max_epochs=3 if args.quick else 200,
     random_state=0,
 ).fit(train)
-print("heads:", dict(zip(train.columns, detector.feature_likelihoods_, strict=True)))
+print("heads:", dict(zip(train.columns, detector.schema_.heads_, strict=True)))
 
 scores = detector.score_samples(test)
 truth = np.isin(test.index, wrong)

@@ -254,7 +254,8 @@ def test_evaluate_and_info(runner, table, model, tmp_path):
     )
     assert "300 rows x 3 columns" in result.stdout
     meta = json.loads(runner.invoke(vaeanomaly, ["info", str(model), "--json"]).stdout)
-    assert meta["fitted"]["feature_names_in_"] == ["temp", "pressure", "flow"]
+    state = meta["model"]["state"]["__dict__"]
+    assert state["feature_names_in_"]["__array__"] == ["temp", "pressure", "flow"]
 
 
 def _write(tmp_path, name, text):

@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from vaeanomaly import VAEAnomalyDetector, load_model
+from vaeanomaly import VAEAnomalyDetector, load_model, save_model
 from vaeanomaly._encoding import (
     TableEncoder,
     categorical_columns,
@@ -173,12 +173,12 @@ def test_masked_cells_do_not_change_any_score():
 # ------------------------------------------------------------------ detector
 def test_anomalies_in_the_categorical_column_are_found(mixed):
     detector, train, test, y = mixed
-    assert detector.feature_likelihoods_ == [
+    assert detector.schema_.heads_ == [
         "categorical",
         "gaussian_column",
         "gaussian_column",
     ]
-    assert detector.categories_[0] == ["boost", "idle", "run"]
+    assert detector.schema_.categories_[0] == ["boost", "idle", "run"]
     auroc = roc_auc_score(y, -detector.score_samples(test))
     baseline = make_pipeline(
         make_column_transformer(
@@ -223,14 +223,14 @@ def test_bool_and_category_dtypes_and_forced_integer_codes(rng):
     detector = VAEAnomalyDetector(
         **TINY, categorical_features=["valve_open", "site", "mode_id"], random_state=0
     ).fit(frame)
-    assert detector.feature_likelihoods_[1:] == ["categorical"] * 3
-    assert detector.categories_[1] == [False, True]
-    assert detector.categories_[3] == [1, 2, 3]
+    assert detector.schema_.heads_[1:] == ["categorical"] * 3
+    assert detector.schema_.categories_[1] == [False, True]
+    assert detector.schema_.categories_[3] == [1, 2, 3]
     assert detector.module_.n_inputs == 1 + 2 + 2 + 3
     assert np.isfinite(detector.score_samples(frame)).all()
     # From dtype alone, the integer codes stay numeric.
     auto = VAEAnomalyDetector(**TINY, random_state=0).fit(frame)
-    assert auto.feature_likelihoods_[3] == "gaussian_column"
+    assert auto.schema_.heads_[3] == "gaussian_column"
 
 
 def test_rows_with_gaps_are_scored_on_what_they_have(blob_frame):
@@ -239,7 +239,7 @@ def test_rows_with_gaps_are_scored_on_what_they_have(blob_frame):
     holes = X.mask(rng.random(X.shape) < 0.2)
     holes.iloc[:, :] = np.where(holes.isna().all(axis=1).to_numpy()[:, None], X, holes)
     detector = VAEAnomalyDetector(**TINY, random_state=0).fit(holes)
-    assert detector.missing_indicators_.all()
+    assert detector.schema_.indicators_.all()
     assert detector.module_.n_inputs == 2 * X.shape[1]
     scores = detector.score_samples(holes)
     assert np.isfinite(scores).all()
@@ -258,7 +258,7 @@ def test_rows_with_gaps_are_scored_on_what_they_have(blob_frame):
 def test_gaps_only_at_score_time_are_masked(blob_frame):
     X, _ = blob_frame
     detector = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
-    assert not detector.missing_indicators_.any()
+    assert not detector.schema_.indicators_.any()
     gap = X.iloc[:5].copy()
     gap.iloc[:, 2] = np.nan
     assert np.isfinite(detector.score_samples(gap)).all()
@@ -298,7 +298,7 @@ def test_mixed_model_round_trips_through_model_file_and_joblib(mixed, tmp_path):
     holes.loc[4, "mode"] = None
     holes.loc[5, "mode"] = "turbo"
     expected = detector.score_samples(holes)
-    detector.save(tmp_path / "m.vae")
+    save_model(detector, tmp_path / "m.vae")
     assert_allclose(load_model(tmp_path / "m.vae").score_samples(holes), expected)
     joblib.dump(detector, tmp_path / "m.joblib")
     assert_allclose(joblib.load(tmp_path / "m.joblib").score_samples(holes), expected)
@@ -362,10 +362,10 @@ def test_discrete_columns_cannot_collapse_the_gaussian_scale(rng):
     params = {**TINY, "max_epochs": 80, "min_steps": 0, "trim": None}
     det = VAEAnomalyDetector(**params, random_state=0).fit(X)
     head = det.module_.likelihood.heads["gaussian_column"]
-    floor = 1.0 / det.scale_[0] / np.sqrt(12)
+    floor = 1.0 / det.schema_.scale_[0] / np.sqrt(12)
     assert head.min_scale[0].item() == pytest.approx(floor, rel=1e-5)
     assert head.min_scale[1].item() == pytest.approx(1e-2)
     learned = torch.nn.functional.softplus(head.raw_scale) + head.min_scale
     assert torch.all(learned[..., 0] >= floor)  # every member's
     plain = VAEAnomalyDetector(**params, dequantize=False, random_state=0).fit(X)
-    assert np.all(plain.resolution_ == 0)
+    assert np.all(plain.schema_.resolution_ == 0)

@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly import TrainingError, VAEAnomalyDetector
 from vaeanomaly.thresholds import POTThreshold
 
 SCORE_METHODS = ["elbo", "iwae", "recon_prob", "recon_error"]
@@ -92,7 +92,8 @@ def test_pandas_in_keeps_names_and_feature_contributions(blob_frame):
         contrib.to_numpy()[y == 1].sum(1).mean()
         > 3 * contrib.to_numpy()[y == 0].sum(1).mean()
     )
-    assert isinstance(det.score_features(frame.to_numpy()), np.ndarray)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        assert isinstance(det.score_features(frame.to_numpy()), np.ndarray)
 
 
 def test_feature_contributions_point_at_the_odd_column(rng):
@@ -117,13 +118,13 @@ def test_standardize_makes_units_irrelevant(blob):
 def test_auto_likelihood_picks_bernoulli_for_binary_columns(rng):
     X = np.c_[rng.normal(size=200), rng.integers(0, 2, 200), rng.normal(size=200)]
     det = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
-    assert det.feature_likelihoods_ == [
+    assert det.schema_.heads_ == [
         "gaussian_column",
         "bernoulli",
         "gaussian_column",
     ]
-    assert det.mean_[1] == 0
-    assert det.scale_[1] == 1
+    assert det.schema_.mean_[1] == 0
+    assert det.schema_.scale_[1] == 1
 
 
 @pytest.mark.parametrize(
@@ -299,7 +300,7 @@ def test_bad_training_data(X, params, match):
 def test_constant_column_is_fine(rng):
     X = np.c_[rng.normal(size=100), np.full(100, 3.0)]
     det = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
-    assert det.scale_[1] == 1.0
+    assert det.schema_.scale_[1] == 1.0
     assert np.all(np.isfinite(det.score_samples(X)))
     # A change in the constant column lowers the score, and stays finite.
     moved = X[:1].copy()
@@ -310,7 +311,10 @@ def test_constant_column_is_fine(rng):
 
 def test_wrong_columns_at_score_time(fitted_tiny):
     det, frame = fitted_tiny
-    with pytest.raises(ValueError, match="3 features"):
+    with (
+        pytest.raises(ValueError, match="3 features"),
+        pytest.warns(UserWarning, match="does not have valid feature names"),
+    ):
         det.score_samples(frame.to_numpy()[:, :2])
     renamed = frame.rename(columns={"c": "z"})
     with pytest.raises(ValueError, match="Feature names unseen at fit time:\n- z"):
@@ -368,7 +372,7 @@ def test_column_transformer_with_one_hot(rng):
         ]
     )
     pipe = make_pipeline(pre, VAEAnomalyDetector(**TINY, random_state=0)).fit(frame)
-    assert pipe[-1].feature_likelihoods_ == [
+    assert pipe[-1].schema_.heads_ == [
         "bernoulli",
         "bernoulli",
         "gaussian_column",
@@ -409,7 +413,6 @@ def test_long_tables_get_epochs_of_bounded_length(blob, monkeypatch):
         **{**TINY, "max_epochs": 6, "patience": None},
         batch_size=64,
         validation_fraction=0.0,
-        min_steps=0,
         trim=None,  # one fit, whose steps the test counts
         random_state=0,
     )
@@ -433,3 +436,14 @@ def test_trim_refits_without_the_rows_the_first_fit_finds_least_likely(blob):
     assert share.n_trimmed_ == pytest.approx(0.1 * len(X), abs=1)
     assert VAEAnomalyDetector(**params, trim=None).fit(X).n_trimmed_ == 0
     assert roc_auc_score(y, -auto.score_samples(X)) > 0.95
+
+
+def test_a_diverging_fit_stops_with_a_clear_error():
+    # The example of issue #15: it used to return untrained weights silently.
+    X = np.random.default_rng(0).normal(size=(300, 4)) * 1e30
+    det = VAEAnomalyDetector(
+        max_epochs=5, standardize=False, min_steps=0, random_state=0
+    )
+    with pytest.raises(TrainingError, match="Lower learning_rate.*standardize=True"):
+        det.fit(X)
+    assert not hasattr(det, "offset_")

@@ -46,7 +46,8 @@ def test_keeps_index_and_columns_and_arrays_stay_arrays(rng):
     out = step.transform(plant)
     assert list(out.columns) == ["temperature", "flow"]
     assert out.index.equals(plant.index)
-    assert_allclose(step.transform(plant.to_numpy()), out.to_numpy())
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        assert_allclose(step.transform(plant.to_numpy()), out.to_numpy())
     assert step.coef_.shape == (4, 2)
 
 
@@ -67,7 +68,10 @@ def test_bad_input_says_what_is_wrong(rng):
     with pytest.raises(ValueError, match="needs at least 2 timestamps"):
         LinearInnovations(order=4).fit(np.zeros((5, 2)))
     step = LinearInnovations(order=2).fit(drifting_plant(rng, n=50))
-    with pytest.raises(ValueError, match="X has 3 features, but .* expecting 2"):
+    with (
+        pytest.raises(ValueError, match="X has 3 features, but .* expecting 2"),
+        pytest.warns(UserWarning, match="X does not have valid feature names"),
+    ):
         step.transform(np.zeros((10, 3)))
 
 

@@ -1,7 +1,6 @@
 """Tests for vaeanomaly.thresholds: each method against theory on known data."""
 
 import ast
-import copy
 import math
 import re
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 
 from vaeanomaly import thresholds as th
 from vaeanomaly._gpd import fit_gpd, gpd_log_likelihood, gpd_tail_quantile
@@ -56,7 +56,7 @@ def normal_fpr(threshold):
     "filename",
     ["thresholds.py", "_threshold_base.py", "_tail_thresholds.py", "_gpd.py"],
 )
-def test_module_imports_only_numpy_and_stdlib(filename):
+def test_module_imports_only_numpy_sklearn_base_and_stdlib(filename):
     tree = ast.parse((PACKAGE / filename).read_text())
     imported = set()
     for node in ast.walk(tree):
@@ -67,6 +67,8 @@ def test_module_imports_only_numpy_and_stdlib(filename):
     allowed = {"copy", "inspect", "math", "numbers", "typing"}
     allowed |= {"numpy", "numpy.typing", "vaeanomaly._gpd"}
     allowed |= {"vaeanomaly._threshold_base", "vaeanomaly._tail_thresholds"}
+    # scikit-learn's estimator base (parameters, clone, validation); no torch.
+    allowed |= {"sklearn.base", "vaeanomaly._compat", "vaeanomaly._state"}
     assert imported <= allowed, imported - allowed
 
 
@@ -437,9 +439,10 @@ def test_make_threshold_accepts_duck_typed_object():
 def test_set_params_and_get_params():
     method = IQRThreshold().set_params(k=3.0, orientation="anomaly")
     assert method.get_params() == {"k": 3.0, "orientation": "anomaly"}
-    clone = copy.deepcopy(method)
-    assert clone.get_params() == method.get_params()
-    with pytest.raises(ValueError, match=r"IQRThreshold has no parameter 'kk'"):
+    copied = clone(method)
+    assert copied.get_params() == method.get_params()
+    assert repr(method) == "IQRThreshold(k=3.0, orientation='anomaly')"
+    with pytest.raises(ValueError, match=r"Invalid parameter 'kk' for estimator"):
         method.set_params(kk=1)
 
 
@@ -475,40 +478,45 @@ def test_bad_scores_raise(scores, error, match):
         fitted.predict(scores)
 
 
+def _bad(cls_name: str, name: str, expected: str, got: str) -> str:
+    # scikit-learn's InvalidParameterError (a ValueError and a TypeError).
+    return (
+        f"The '{name}' parameter of {cls_name} must be {expected}. Got {got} instead."
+    )
+
+
 BAD_PARAMETERS = [
     (
         ContaminationThreshold(0.0),
         ValueError,
-        "contamination must be in (0.0, 0.5]; got 0.0. Pass the expected fraction",
+        _bad(
+            "ContaminationThreshold",
+            "contamination",
+            "a float in the range (0.0, 0.5]",
+            "0.0",
+        ),
     ),
-    (ContaminationThreshold(0.6), ValueError, "must be in (0.0, 0.5]; got 0.6."),
-    (ContaminationThreshold(np.nan), ValueError, "must be in (0.0, 0.5]; got nan."),
-    (
-        ContaminationThreshold("0.1"),
-        TypeError,
-        "contamination must be a real number; got '0.1' of type str.",
-    ),
-    (ContaminationThreshold(True), TypeError, "got True of type bool"),
+    (ContaminationThreshold(0.6), ValueError, "(0.0, 0.5]. Got 0.6 instead."),
+    (ContaminationThreshold(np.nan), ValueError, "(0.0, 0.5]. Got nan instead."),
+    (ContaminationThreshold("0.1"), TypeError, "Got '0.1' instead."),
+    (ContaminationThreshold(True), TypeError, "Got True instead."),
     (
         ContaminationThreshold(orientation="anomalous"),
         ValueError,
-        "orientation must be 'normality' (higher score = more normal",
+        "The 'orientation' parameter of ContaminationThreshold must be a str among",
     ),
-    (
-        ContaminationThreshold(orientation=None),
-        ValueError,
-        "got None. Pass the one that matches your scores.",
-    ),
+    (ContaminationThreshold(orientation=None), ValueError, "Got None instead."),
     (
         POTThreshold(risk=0.0),
         ValueError,
-        "risk must be in (0.0, 1.0); got 0.0. Pass a small probability",
+        _bad("POTThreshold", "risk", "a float in the range (0.0, 1.0)", "0.0"),
     ),
-    (POTThreshold(risk=1.0), ValueError, "risk must be in (0.0, 1.0); got 1.0."),
+    (POTThreshold(risk=1.0), ValueError, "(0.0, 1.0). Got 1.0 instead."),
     (
         POTThreshold(initial_quantile=1.0),
         ValueError,
-        "initial_quantile must be in (0.0, 1.0); got 1.0.",
+        "The 'initial_quantile' parameter of POTThreshold must be a float in the "
+        "range (0.0, 1.0). Got 1.0 instead.",
     ),
     (
         POTThreshold(risk=0.05),
@@ -523,15 +531,15 @@ BAD_PARAMETERS = [
         "initial_quantile=0.995 quantile); at least 10 are needed to fit the tail. "
         "Lower initial_quantile (e.g. 0.9) or pass about 2000 scores or more.",
     ),
-    (SPOT(n_init=0), ValueError, "n_init must be in [1, 1000] (the number of scores)"),
+    (SPOT(n_init=0), ValueError, "The 'n_init' parameter of SPOT must be"),
     (SPOT(n_init=1001), ValueError, "got 1001. Pass the number of leading scores"),
-    (SPOT(n_init=1.5), TypeError, "n_init must be an int; got 1.5 of type float."),
+    (SPOT(n_init=1.5), TypeError, "The 'n_init' parameter of SPOT must be"),
     (
         FPRThreshold(alpha=0.0),
         ValueError,
-        "alpha must be in (0.0, 1.0); got 0.0. Pass the target false-positive rate",
+        _bad("FPRThreshold", "alpha", "a float in the range (0.0, 1.0)", "0.0"),
     ),
-    (FPRThreshold(alpha=1.5), ValueError, "alpha must be in (0.0, 1.0); got 1.5."),
+    (FPRThreshold(alpha=1.5), ValueError, "(0.0, 1.0). Got 1.5 instead."),
     (
         FPRThreshold(alpha=1e-4),
         ValueError,
@@ -539,16 +547,16 @@ BAD_PARAMETERS = [
         "1/alpha - 1); got 1000. Pass more validation scores, or raise alpha to at "
         "least 0.000999.",
     ),
-    (RobustZScoreThreshold(z=0), ValueError, "z must be in (0.0, inf); got 0."),
-    (IQRThreshold(k=-1), ValueError, "k must be in [0.0, inf); got -1."),
-    (BestFThreshold(beta=0), ValueError, "beta must be in (0.0, inf); got 0."),
+    (RobustZScoreThreshold(z=0), ValueError, "The 'z' parameter of Robust"),
+    (IQRThreshold(k=-1), ValueError, "The 'k' parameter of IQRThreshold must be"),
+    (BestFThreshold(beta=0), ValueError, "The 'beta' parameter of BestFThreshold"),
     (BestFThreshold(), ValueError, "BestFThreshold needs labels: call fit(scores, y)"),
     (
         FixedThreshold(),
         ValueError,
-        "FixedThreshold needs a value; got None. Pass a finite threshold",
+        "FixedThreshold needs a finite value; got None. Pass a finite threshold",
     ),
-    (FixedThreshold(np.inf), ValueError, "value must be in (-inf, inf); got inf."),
+    (FixedThreshold(np.inf), ValueError, "needs a finite value; got inf."),
 ]
 
 

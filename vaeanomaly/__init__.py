@@ -20,6 +20,7 @@ _PUBLIC = {
     "ModelFileError": "vaeanomaly.exceptions",
     "SequenceVAEDetector": "vaeanomaly.sequence",
     "SlidingWindows": "vaeanomaly.windows",
+    "TrainingError": "vaeanomaly.exceptions",
     "VAEAnomalyDetector": "vaeanomaly.estimator",
     "VAEAnomalyError": "vaeanomaly.exceptions",
     "flagged_periods": "vaeanomaly.sequence",

@@ -10,15 +10,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from vaeanomaly._compat import Interval
 from vaeanomaly._gpd import fit_gpd, gpd_tail_quantile
 from vaeanomaly._threshold_base import (
     _MIN_PEAKS,
     _T,
     BaseThreshold,
-    _check_number,
-    _check_orientation,
     _check_scores,
+    _constraints,
     _flip,
+    _fraction,
 )
 
 
@@ -77,6 +78,10 @@ class POTThreshold(BaseThreshold):
     9.44
     """
 
+    _parameter_constraints = _constraints(
+        risk=[_fraction()], initial_quantile=[_fraction()]
+    )
+
     def __init__(
         self,
         risk: float = 1e-4,
@@ -90,16 +95,7 @@ class POTThreshold(BaseThreshold):
 
     def _calibrate(self, anomaly: np.ndarray) -> float:
         """Fit the tail of ``anomaly`` and set the fitted attributes."""
-        risk = _check_number(
-            self.risk, "risk", 0.0, 1.0, "Pass a small probability, e.g. risk=1e-4."
-        )
-        q = _check_number(
-            self.initial_quantile,
-            "initial_quantile",
-            0.0,
-            1.0,
-            "Pass a high quantile, e.g. initial_quantile=0.98.",
-        )
+        risk, q = float(self.risk), float(self.initial_quantile)
         t = float(np.quantile(anomaly, q))
         self._peaks = anomaly[anomaly > t] - t
         if self._peaks.size < _MIN_PEAKS:
@@ -195,6 +191,11 @@ class SPOT(POTThreshold):
     (array([500]), 501)
     """
 
+    _parameter_constraints = {
+        **POTThreshold._parameter_constraints,
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
     def __init__(
         self,
         risk: float = 1e-4,
@@ -208,7 +209,8 @@ class SPOT(POTThreshold):
 
     def fit(self: _T, scores: ArrayLike, y: ArrayLike | None = None) -> _T:
         """Calibrate on ``scores`` (or their first ``n_init``); see ``POTThreshold``."""
-        self._orientation = _check_orientation(self.orientation)
+        self._validate_params()
+        self._orientation = self.orientation
         anomaly = _flip(_check_scores(scores), self._orientation)
         n_init = anomaly.size
         if self.n_init is not None:

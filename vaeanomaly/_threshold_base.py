@@ -4,13 +4,15 @@ The public interface is :mod:`vaeanomaly.thresholds`; this module holds what
 every method uses, so the methods can live in modules of their own.
 """
 
-import inspect
-import math
 import numbers
 from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
+
+from vaeanomaly._compat import Interval, StrOptions
+from vaeanomaly._state import FittedStateMixin
 
 _ORIENTATIONS = ("normality", "anomaly")
 _T = TypeVar("_T", bound="BaseThreshold")
@@ -58,33 +60,6 @@ def _check_scores(scores: ArrayLike, name: str = "scores") -> np.ndarray:
     return arr
 
 
-def _check_number(
-    value: Any,
-    name: str,
-    low: float,
-    high: float,
-    hint: str,
-    *,
-    closed: str = "neither",
-) -> float:
-    """Return ``value`` as a float in the interval, or raise with ``hint``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a real number; got {value!r} of type "
-            f"{type(value).__name__}. {hint}"
-        )
-    x = float(value)
-    low_ok = x >= low if closed in ("left", "both") else x > low
-    high_ok = x <= high if closed in ("right", "both") else x < high
-    if not (low_ok and high_ok and math.isfinite(x)):
-        left = "[" if closed in ("left", "both") else "("
-        right = "]" if closed in ("right", "both") else ")"
-        raise ValueError(
-            f"{name} must be in {left}{low}, {high}{right}; got {value!r}. {hint}"
-        )
-    return x
-
-
 def _check_orientation(orientation: Any) -> str:
     if not isinstance(orientation, str) or orientation not in _ORIENTATIONS:
         raise ValueError(
@@ -95,19 +70,49 @@ def _check_orientation(orientation: Any) -> str:
     return orientation
 
 
+def _constraints(**params: list) -> dict:
+    """``_parameter_constraints`` of a method: ``orientation`` plus ``params``."""
+    return {"orientation": [StrOptions(set(_ORIENTATIONS))], **params}
+
+
+def _fraction(closed: str = "neither", high: float = 1.0) -> Interval:
+    return Interval(numbers.Real, 0, high, closed=closed)
+
+
+def _positive(closed: str = "neither") -> Interval:
+    return Interval(numbers.Real, 0, None, closed=closed)
+
+
+def robust_z_cut(anomaly: np.ndarray, z: float) -> tuple[float, float, float]:
+    """Return ``(threshold, center, scale)`` of the robust z rule on anomaly scores.
+
+    ``center + z * scale`` with the median as center and 1.4826 MAD as scale,
+    or 1.2533 times the mean absolute deviation when the MAD is 0.
+    """
+    center = float(np.median(anomaly))
+    deviation = np.abs(anomaly - center)
+    scale = _MAD_TO_STD * float(np.median(deviation))
+    if scale == 0.0:
+        scale = _MEAN_AD_TO_STD * float(deviation.mean())
+    return center + z * scale, center, scale
+
+
 def _flip(values: Any, orientation: str) -> Any:
     """Convert between the input orientation and anomaly orientation."""
     return values if orientation == "anomaly" else -values
 
 
 # ----------------------------------------------------------------- interface
-class BaseThreshold:
+class BaseThreshold(FittedStateMixin, BaseEstimator):
     """Base class of the threshold methods: ``fit`` sets ``threshold_``.
 
-    Subclasses store their parameters unchanged in ``__init__`` and implement
-    ``_fit_anomaly(anomaly_scores, y)``, which receives validated scores in
-    anomaly orientation (higher = more anomalous) and returns the threshold
-    on that scale. ``fit`` converts it back to the orientation of the input.
+    Subclasses store their parameters unchanged in ``__init__``, declare them
+    in ``_parameter_constraints`` (checked at the start of ``fit``, with
+    scikit-learn's messages), and implement ``_fit_anomaly(anomaly_scores,
+    y)``, which receives validated scores in anomaly orientation (higher =
+    more anomalous) and returns the threshold on that scale. ``fit`` converts
+    it back to the orientation of the input. ``get_params``, ``set_params``,
+    ``clone`` and the repr come from scikit-learn's ``BaseEstimator``.
 
     See Also
     --------
@@ -115,6 +120,9 @@ class BaseThreshold:
     """
 
     orientation: str
+    _parameter_constraints: dict = {
+        "orientation": [StrOptions(set(_ORIENTATIONS))],
+    }
 
     def fit(self: _T, scores: ArrayLike, y: ArrayLike | None = None) -> _T:
         """Compute ``threshold_`` from calibration scores.
@@ -131,7 +139,8 @@ class BaseThreshold:
         self : object
             The fitted method.
         """
-        self._orientation = _check_orientation(self.orientation)
+        self._validate_params()
+        self._orientation = self.orientation
         anomaly = _flip(_check_scores(scores), self._orientation)
         self.threshold_ = float(_flip(self._fit_anomaly(anomaly, y), self._orientation))
         return self
@@ -166,25 +175,3 @@ class BaseThreshold:
     def fit_predict(self, scores: ArrayLike, y: ArrayLike | None = None) -> np.ndarray:
         """Fit on ``scores`` and flag them; see ``fit`` and ``predict``."""
         return self.fit(scores, y).predict(scores)
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Return the parameters given to ``__init__``, by name."""
-        names = list(inspect.signature(type(self).__init__).parameters)[1:]
-        return {name: getattr(self, name) for name in names}
-
-    def set_params(self: _T, **params: Any) -> _T:
-        """Set parameters by name and return ``self``."""
-        valid = self.get_params()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"{type(self).__name__} has no parameter {name!r}. Its "
-                    f"parameters are {sorted(valid)!r}."
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        """Return ``ClassName(param=value, ...)``."""
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from vaeanomaly._model import VAE, Rows
+from vaeanomaly.exceptions import TrainingError
 from vaeanomaly.scoring import member_elbo
 
 __all__ = ["LIKELIHOOD_LR_FACTOR", "MAX_EPOCH_STEPS", "TrainingConfig", "Trainer"]
@@ -42,6 +43,7 @@ class TrainingConfig:
     n_train_draws: int
     clip_grad_norm: float | None
     verbose: int
+    max_steps: int | None = None
 
 
 #: How many times the base learning rate the likelihood's own parameters get
@@ -173,7 +175,9 @@ class Trainer:
         when every member has gone ``patience`` epochs without improving, as
         it would alone. During KL warm-up, and before ``min_steps`` optimizer
         steps, the best weights are tracked but patience does not run out.
-        The history records the members' mean losses.
+        With ``max_steps``, training also ends after the epoch in which the
+        optimizer reaches that many steps. The history records the members'
+        mean losses.
         """
         cfg = self.config
         n_rows = x_train.n_rows
@@ -232,7 +236,12 @@ class Trainer:
             if callback is not None:
                 callback(record)
             if not torch.isfinite(monitored).all():
-                break
+                raise TrainingError(
+                    f"The training loss became {monitored.max().item()} in epoch "
+                    f"{epoch}: the optimisation diverged. Lower learning_rate "
+                    f"(now {cfg.learning_rate:g}), and keep standardize=True (or "
+                    "scale the columns yourself) so that no column is huge."
+                )
             improved = monitored < best_loss
             if improved.any():
                 best_loss = torch.where(improved, monitored, best_loss)
@@ -247,6 +256,8 @@ class Trainer:
                 and self.n_steps >= cfg.min_steps
             ):
                 self.stopped_early = True
+                break
+            if cfg.max_steps is not None and self.n_steps >= cfg.max_steps:
                 break
         self.module.load_state_dict(best_state)
         self.module.eval()

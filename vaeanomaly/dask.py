@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     ) from exc
 
 from vaeanomaly._gpd import fit_gpd, gpd_tail_quantile
+from vaeanomaly._threshold_base import _MAD_TO_STD, _MEAN_AD_TO_STD, _MIN_PEAKS
 from vaeanomaly.estimator import VAEAnomalyDetector
 
 __all__ = ["fit_sample", "offset_from_scores", "score"]
@@ -223,14 +224,18 @@ def offset_from_scores(
     if method == "contamination":
         return _low_quantile(scores, contamination)
     if method == "robust_z":
+        # RobustZScoreThreshold's rule, MAD = 0 fallback included.
         median = float(scores.quantile(0.5).compute())
-        mad = float((scores - median).abs().quantile(0.5).compute())
-        return median - z * 1.4826 * mad
+        deviation = (scores - median).abs()
+        scale = _MAD_TO_STD * float(deviation.quantile(0.5).compute())
+        if scale == 0.0:
+            scale = _MEAN_AD_TO_STD * float(deviation.mean().compute())
+        return median - z * scale
     if method == "pot":
         t = -_low_quantile(scores, 1.0 - initial_quantile)
         n = int(scores.count().compute())
         peaks = (-scores[-scores > t] - t).compute().to_numpy()
-        if peaks.size < 10:
+        if peaks.size < _MIN_PEAKS:
             raise ValueError(
                 f"Only {peaks.size} scores lie above the initial threshold; at least "
                 "10 are needed. Lower initial_quantile."

@@ -26,25 +26,11 @@ from vaeanomaly._compat import (
     _fit_context,
     validate_data,
 )
-from vaeanomaly._encoding import (
-    TableEncoder,
-    as_frame,
-    categorical_columns,
-    check_no_dates,
-    column_levels,
-    column_resolution,
-    explain_bad_values,
-    table_values,
-)
-from vaeanomaly._memory import pin_mmap_threshold
 from vaeanomaly._model import VAE, Rows
+from vaeanomaly._schema import TableSchema
+from vaeanomaly._state import FittedStateMixin
 from vaeanomaly._training import Trainer, TrainingConfig
-from vaeanomaly.likelihoods import (
-    CATEGORICAL,
-    HEADS,
-    FactorizedLikelihood,
-    scale_floors,
-)
+from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood, scale_floors
 from vaeanomaly.scoring import SCORE_METHODS, feature_contributions
 from vaeanomaly.thresholds import (
     THRESHOLDS,
@@ -75,6 +61,13 @@ _SCORING_BUDGET = 2**22
 #: large tables the rest of ``validation_fraction`` is better used for
 #: training (and cheaper to check).
 _MAX_VALID_ROWS = 16_384
+
+
+#: Most optimizer steps of the first fit when ``trim`` is set. That fit only
+#: ranks the training rows for trimming; on 10,000 x 20 rows an unbounded one
+#: ran 61 epochs (4,300 steps) and doubled the fit time, while 500 steps
+#: (64,000 rows seen) already rank the gross outliers (benchmarks/README.md).
+_RANKING_STEPS = 500
 
 
 def _default_latent_dim(n_features: int) -> int:
@@ -119,7 +112,7 @@ def _resolve_device(device: str) -> torch.device:
     return resolved
 
 
-class VAEAnomalyDetector(OutlierMixin, BaseEstimator):
+class VAEAnomalyDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
     """Anomaly detector built on a variational autoencoder.
 
     The model is a VAE with a diagonal Gaussian posterior q(z|x), a standard
@@ -217,8 +210,9 @@ default="from_dtype"
         repeated values and the likelihood grow without bound. Continuous
         columns are unaffected.
     trim : "auto", float or None, default="auto"
-        Robustness to anomalies in the training data. A first fit (stopped by
-        ``patience`` alone, without ``min_steps``) scores the training rows,
+        Robustness to anomalies in the training data. A first, short fit
+        (stopped by ``patience`` or after 500 optimizer steps, without
+        ``min_steps``) scores the training rows,
         the rows it finds least likely are left out, and the model is trained
         afresh on the rest: with ``"auto"``, the rows whose score lies more
         than 3.5 robust standard deviations below the median (the
@@ -300,27 +294,18 @@ default="from_dtype"
         Dimension of z used.
     hidden_dims_ : tuple of int
         Encoder widths used.
-    feature_likelihoods_ : list of str
-        Likelihood head of each column (``"categorical"`` for categories).
-    is_categorical_ : ndarray of bool of shape (n_features,)
-        Which columns are modelled as categories.
-    categories_ : list of (list or None)
-        The levels of each categorical column, ``None`` for the others.
-    missing_indicators_ : ndarray of bool of shape (n_features,)
-        Columns with missing cells in ``fit``; the encoder gets a missing
-        indicator for each.
-    mean_ : ndarray of shape (n_features,)
-        Subtracted from each column before the model sees it.
-    scale_ : ndarray of shape (n_features,)
-        Divides each column after centring.
+    schema_ : TableSchema
+        What the table looks like to the model: column names, the likelihood
+        head of each column (``schema_.heads_``; ``"categorical"`` for
+        categories), the levels of categorical columns (``categories_``),
+        the columns with missing indicators (``indicators_``), and the mean,
+        scale and resolution of the Gaussian columns (``mean_``, ``scale_``,
+        ``resolution_``; see ``dequantize``). It validates and encodes new
+        data.
     n_samples_fit_ : int
         Number of rows ``fit`` saw (training and validation together).
     n_trimmed_ : int
         Number of training rows left out of the final fit (see ``trim``).
-    resolution_ : ndarray of shape (n_features,)
-        Smallest step between the values of each Gaussian column in ``fit``
-        (0 for other columns, or with ``dequantize=False``); see
-        ``dequantize``.
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -469,81 +454,32 @@ default="from_dtype"
                     "contamination='auto' when you pass threshold, or drop threshold."
                 )
 
-    def _column_likelihoods(self, X: np.ndarray) -> list[str]:
-        """Head of each column; ``X`` is the value matrix (NaN where missing)."""
-        names = self._column_names()
-        categorical = self.is_categorical_
-        observed = ~np.isnan(X)
-        if self.likelihood == "auto":
-            is_binary = np.all((X == 0) | (X == 1) | ~observed, axis=0)
-            is_binary &= observed.any(axis=0)
-            heads = ["bernoulli" if b else AUTO_GAUSSIAN for b in is_binary]
-        else:
-            heads = [self.likelihood] * X.shape[1]
-        if self.likelihood == "bernoulli":
-            outside = np.any(((X < 0) | (X > 1)) & observed, axis=0) & ~categorical
-            if outside.any():
-                bad = [names[j] for j in np.flatnonzero(outside)]
-                raise ValueError(
-                    f"likelihood='bernoulli' needs values in [0, 1], but column(s) "
-                    f"{bad} hold other values. Scale them to [0, 1] (e.g. "
-                    "MinMaxScaler) or use likelihood='auto'."
-                )
-        return [
-            CATEGORICAL if c else h for c, h in zip(categorical, heads, strict=True)
-        ]
-
-    def _column_names(self) -> list[str]:
-        if hasattr(self, "feature_names_in_"):
-            return [str(name) for name in self.feature_names_in_]
-        return [f"x{j}" for j in range(self.n_features_in_)]
-
-    def _table_encoder(self) -> TableEncoder:
-        return TableEncoder(
-            mean=self.mean_,
-            scale=self.scale_,
-            levels=self.categories_,
-            indicators=self.missing_indicators_,
+    def _make_schema(self) -> TableSchema:
+        """Return an unfitted schema with this detector's data settings."""
+        return TableSchema(
+            heads=HEADS,
+            likelihood=self.likelihood,
+            categorical_features=self.categorical_features,
+            missing=self.missing,
+            standardize=self.standardize,
+            dequantize=self.dequantize,
         )
 
     def _build_module(self) -> VAE:
-        encoder = self._table_encoder()
-        resolution = getattr(self, "resolution_", np.zeros(self.n_features_in_))
+        schema = self.schema_
         likelihood = FactorizedLikelihood(
-            self.feature_likelihoods_,
-            encoder.n_levels,
-            scale_floors(resolution / self.scale_),
+            schema.heads_,
+            schema.n_levels,
+            scale_floors(schema.min_scales),
             n_members=self.n_members,
         )
         return VAE(
-            encoder.n_inputs,
+            schema.n_inputs,
             self.latent_dim_,
             self.hidden_dims_,
             likelihood,
             n_members=self.n_members,
         )
-
-    def _gaussian_columns(self) -> np.ndarray:
-        """Which columns a Gaussian head models (neither 0/1 nor categorical)."""
-        return np.array(
-            [h not in ("bernoulli", CATEGORICAL) for h in self.feature_likelihoods_],
-            dtype=bool,
-        )
-
-    def _fit_standardization(self, X: np.ndarray) -> None:
-        """Set ``mean_`` and ``scale_`` of the Gaussian columns from observed cells."""
-        gaussian = self._gaussian_columns()
-        observed = ~np.isnan(X)
-        has_values = gaussian & observed.any(axis=0)
-        if not has_values.any():
-            return
-        columns = X[:, has_values]
-        if observed[:, has_values].all():
-            mean, std = columns.mean(axis=0), columns.std(axis=0)
-        else:
-            mean, std = np.nanmean(columns, axis=0), np.nanstd(columns, axis=0)
-        self.mean_[has_values] = mean
-        self.scale_[has_values] = np.where(std > 0, std, 1.0)
 
     def _make_threshold(self) -> Any:
         if self.threshold is None:
@@ -579,16 +515,6 @@ default="from_dtype"
         self._check_params(X)
         n_samples, n_features = X.shape
         self.n_samples_fit_ = n_samples
-        self.feature_likelihoods_ = self._column_likelihoods(X)
-        self.missing_indicators_ = np.isnan(X).any(axis=0)
-        self.mean_ = np.zeros(n_features)
-        self.scale_ = np.ones(n_features)
-        if self.standardize:
-            self._fit_standardization(X)
-        self.resolution_ = np.zeros(n_features)
-        if self.dequantize:
-            gaussian = self._gaussian_columns()
-            self.resolution_[gaussian] = column_resolution(X[:, gaussian])
         self.latent_dim_ = self.latent_dim or _default_latent_dim(n_features)
         self.hidden_dims_ = tuple(
             int(w) for w in (self.hidden_dims or _default_hidden_dims(n_features))
@@ -597,13 +523,19 @@ default="from_dtype"
         fit_seed, self._score_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         device = _resolve_device(self.device)
         x_all = self._to_rows(X, device)
+        self.__dict__.pop("_scoring_module", None)
         devices = [device] if device.type == "cuda" else []
         with _torch_threads(self.n_jobs), torch.random.fork_rng(devices=devices):
             torch.manual_seed(fit_seed)
             # With trimming, the first fit only ranks the training rows: it
-            # stops by patience alone, and the final fit starts afresh.
-            first_steps = 0 if self.trim is not None else self.min_steps
-            trainer = self._train(x_all, _tagged(callback, 1), first_steps)
+            # stops by patience or after _RANKING_STEPS steps, and the final
+            # fit starts afresh.
+            if self.trim is None:
+                trainer = self._train(x_all, _tagged(callback, 1), self.min_steps)
+            else:
+                trainer = self._train(
+                    x_all, _tagged(callback, 1), 0, max_steps=_RANKING_STEPS
+                )
             self.n_trimmed_ = 0
             if self.trim is not None:
                 keep = self._untrimmed(self._score_samples(X))
@@ -627,7 +559,9 @@ default="from_dtype"
         self.offset_ = fit_offset(self.threshold_, scores, y)
         return self
 
-    def _train(self, x: Rows, callback: Any, min_steps: int) -> Trainer:
+    def _train(
+        self, x: Rows, callback: Any, min_steps: int, max_steps: int | None = None
+    ) -> Trainer:
         """Build ``module_`` and train it on ``x``, a validation share held out."""
         n_valid = min(int(x.n_rows * self.validation_fraction), _MAX_VALID_ROWS)
         config = TrainingConfig(
@@ -636,6 +570,7 @@ default="from_dtype"
             learning_rate=self.learning_rate,
             patience=self.patience,
             min_steps=min_steps,
+            max_steps=max_steps,
             beta=self.beta,
             kl_warmup=self.kl_warmup,
             n_train_draws=self.n_train_draws,
@@ -663,104 +598,29 @@ default="from_dtype"
 
     # -------------------------------------------------------------- scoring
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
-        """Check ``X`` and return its value matrix (see ``vaeanomaly._encoding``).
+        """Check ``X`` against (or, in ``fit``, learn) ``schema_``; return its values.
 
-        Numeric tables go through ``validate_data``; when it rejects values,
-        a column-by-column diagnosis names the culprits. Tables with
-        categorical columns are converted column by column. Either way the
-        result holds NaN for missing cells (refused when ``missing="error"``)
-        and never infinity.
+        The value matrix holds numbers, level codes and NaN for missing cells
+        (see :class:`~vaeanomaly._schema.TableSchema`). scikit-learn's
+        ``validate_data`` keeps the estimator's own ``n_features_in_`` and
+        ``feature_names_in_`` and their checks.
         """
-        check_no_dates(X)
-        categorical = self._categorical_mask(X, reset=reset)
-        if categorical is None:
-            try:
-                values = validate_data(
-                    self,
-                    X,
-                    dtype=[np.float64, np.float32],
-                    ensure_all_finite="allow-nan" if self.missing == "mask" else True,
-                    reset=reset,
-                )
-            except ValueError as exc:
-                explain_bad_values(X, exc, allow_nan=self.missing == "mask")
-                raise
-            if reset:
-                self.is_categorical_ = np.zeros(values.shape[1], dtype=bool)
-                self.categories_ = [None] * values.shape[1]
-        else:
-            if not hasattr(X, "iloc"):
-                X = np.asarray(X, dtype=object)
-            validate_data(self, X, skip_check_array=True, reset=reset)
-            frame = as_frame(X)
-            if reset:
-                self.is_categorical_ = categorical
-                self.categories_ = [
-                    column_levels(frame.iloc[:, j]) if c else None
-                    for j, c in enumerate(categorical)
-                ]
-            names = self._column_names()
-            empty = [
-                n for n, lv in zip(names, self.categories_, strict=True) if lv == []
-            ]
-            if empty:
-                raise ValueError(
-                    f"Categorical column(s) {empty} have no values in X (every cell "
-                    "is missing), so they have no levels to learn. Drop them."
-                )
-            values = table_values(frame, categorical, self.categories_, names)
-            explain_bad_values(
-                values, None, allow_nan=self.missing == "mask", names=names
-            )
-        self._check_missing(values)
-        return values
-
-    def _categorical_mask(self, X: Any, *, reset: bool) -> np.ndarray | None:
-        """Categorical columns as a bool array, or ``None`` when there are none."""
         if reset:
-            if self.categorical_features is None or (
-                isinstance(self.categorical_features, str) and not hasattr(X, "dtypes")
-            ):
-                return None
-            shape = np.shape(X)
-            if len(shape) != 2:
-                return None  # validate_data gives scikit-learn's message
-            names = (
-                [str(c) for c in X.columns]
-                if hasattr(X, "columns")
-                else [f"x{j}" for j in range(shape[1])]
-            )
-            mask = categorical_columns(X, self.categorical_features, names, shape[1])
-        else:
-            mask = getattr(self, "is_categorical_", None)
-        return mask if mask is not None and mask.any() else None
-
-    def _check_missing(self, values: np.ndarray) -> None:
-        """Refuse rows in which no cell is observed (they carry no evidence)."""
-        if self.missing != "mask" or values.size == 0:
-            return
-        empty = np.isnan(values).all(axis=1)
-        if empty.any():
-            rows = np.flatnonzero(empty)
-            shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
-            raise ValueError(
-                f"{len(rows)} row(s) of X have no observed value (rows {shown}): "
-                "every cell is missing, so there is nothing to score. Drop them."
-            )
+            schema = self._make_schema()
+            values = schema.fit_transform(X)
+            validate_data(self, X, skip_check_array=True, reset=True)
+            self.schema_ = schema
+            return values
+        if not hasattr(X, "iloc") and np.ndim(X) != 2:
+            return self.schema_.transform(X)  # scikit-learn's "Expected 2D array"
+        validate_data(self, X, skip_check_array=True, reset=False)
+        return self.schema_.transform(X)
 
     def _to_rows(
-        self,
-        X: np.ndarray,
-        device: torch.device,
-        dtype: Any = torch.float32,
-        encoder: TableEncoder | None = None,
+        self, values: np.ndarray, device: torch.device, dtype: Any = torch.float32
     ) -> Rows:
-        """Encode a value matrix into the tensors the module reads.
-
-        Pass ``encoder`` when encoding batch after batch, to build it once.
-        """
-        encoder = encoder or self._table_encoder()
-        inputs, targets, mask = encoder.encode(np.asarray(X, dtype=np.float64))
+        """Encode a value matrix into the tensors the module reads."""
+        inputs, targets, mask = self.schema_.encode(values)
         targets_t = torch.as_tensor(targets, device=device).to(dtype)
         inputs_t = (
             targets_t
@@ -769,6 +629,21 @@ default="from_dtype"
         )
         mask_t = None if mask is None else torch.as_tensor(mask, device=device)
         return Rows(inputs_t, targets_t, mask_t)
+
+    def _scoring_copy(self) -> VAE:
+        """Return the float64 copy of ``module_`` that scoring runs on (one per fit).
+
+        In float32, BLAS picks kernels by batch size, so a row's score moved by
+        up to 5e-7 with the rows scored beside it (seen in scikit-learn's
+        subset-invariance check); in float64 such differences are ~1e-15, far
+        below any threshold.
+        """
+        cached = self.__dict__.get("_scoring_module")
+        if cached is None or cached[0] is not self.module_:
+            copy64 = copy.deepcopy(self.module_).to(torch.float64).eval()
+            cached = (self.module_, copy64)
+            self._scoring_module = cached
+        return cached[1]
 
     def _score_noise(self, n_draws: int, device: torch.device) -> torch.Tensor:
         """Return the same standard normal draws on every call, for all rows."""
@@ -781,26 +656,18 @@ default="from_dtype"
     ) -> np.ndarray:
         """Apply a scoring function to ``X`` in memory-bounded row batches.
 
-        Scoring runs in float64 on a copy of the module. In float32, BLAS picks
-        kernels by batch size, so a row's score moved by up to 5e-7 with the
-        rows scored beside it (seen in sklearn's subset-invariance check);
-        in float64 such differences are ~1e-15, far below any threshold.
-        With ``per_cell``, each row's result is divided by its number of
-        observed cells.
+        Scoring runs in float64 on :meth:`_scoring_copy`. With ``per_cell``,
+        each row's result is divided by its number of observed cells.
         """
-        pin_mmap_threshold()
-        device = next(self.module_.parameters()).device
-        module = copy.deepcopy(self.module_).to(torch.float64).eval()
+        module = self._scoring_copy()
+        device = next(module.parameters()).device
         eps = self._score_noise(n_draws, device).to(torch.float64)
         width = max(*self.hidden_dims_, module.likelihood.n_params, module.n_inputs)
         rows = max(1, _SCORING_BUDGET // (2 * n_draws * self.n_members * width))
-        encoder = self._table_encoder()
         out = []
         with _torch_threads(self.n_jobs), torch.inference_mode():
             for start in range(0, X.shape[0], rows):
-                batch = self._to_rows(
-                    X[start : start + rows], device, torch.float64, encoder
-                )
+                batch = self._to_rows(X[start : start + rows], device, torch.float64)
                 result = fn(module, batch, eps)
                 if per_cell:
                     observed = (
@@ -889,43 +756,39 @@ default="from_dtype"
         contributions = self._batched(feature_contributions, X, self.n_draws)
         if index is None:
             return contributions
-        return pd.DataFrame(contributions, index=index, columns=self._column_names())
+        return pd.DataFrame(contributions, index=index, columns=self.schema_.names_)
 
-    # ----------------------------------------------------------- persistence
-    def save(self, path: Any) -> None:
-        """Write the fitted detector to a model file (see ``vaeanomaly.save_model``).
+    # ----------------------------------------------------------- model files
+    def _get_state(self) -> dict:
+        """Return the fitted state for :mod:`vaeanomaly.io`: plain values, tensors."""
+        state = super()._get_state()
+        state.pop("_scoring_module", None)
+        if "module_" not in state:  # not fitted: nothing more to give
+            return state
+        state["schema_"] = self.schema_._get_state()
+        state["module_"] = {
+            key: value.detach().cpu()
+            for key, value in self.module_.state_dict().items()
+        }
+        return state
 
-        Parameters
-        ----------
-        path : str or path-like
-            Destination, written atomically.
-        """
-        # io sits above the estimator (it knows the file format), hence the
-        # import here rather than at the top.
-        from vaeanomaly.io import save_model
-
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path: Any) -> VAEAnomalyDetector:
-        """Read a detector from a model file; no code in the file is run.
-
-        Parameters
-        ----------
-        path : str or path-like
-            A file written by :meth:`save` or ``vaeanomaly fit``.
-
-        Returns
-        -------
-        VAEAnomalyDetector
-        """
-        from vaeanomaly.io import load_model
-
-        return load_model(path)
+    def _set_state(self, state: dict) -> None:
+        """Take back what :meth:`_get_state` gave; the module lands on the CPU."""
+        state = dict(state)
+        schema = self._make_schema()
+        schema._set_state(state.pop("schema_"))
+        module_state = state.pop("module_")
+        vars(self).update(state)
+        self.schema_ = schema
+        _check_loaded_state(self)
+        self.module_ = self._build_module()
+        self.module_.load_state_dict(module_state)
+        self.module_.eval()
 
     def __getstate__(self) -> dict:
         """Keep the torch module as a CPU state dict, not as a pickled module."""
         state = dict(super().__getstate__())
+        state.pop("_scoring_module", None)
         if isinstance(state.get("module_"), torch.nn.Module):
             state["module_"] = {
                 key: value.detach().cpu()
@@ -947,3 +810,27 @@ default="from_dtype"
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "mask"
         return tags
+
+
+def _check_loaded_state(detector: VAEAnomalyDetector) -> None:
+    """Refuse fitted values that no fit gives (a damaged or hand-edited file)."""
+    required = ("offset_", "threshold_", "history_", "n_iter_", "best_epoch_")
+    missing = [name for name in required if not hasattr(detector, name)]
+    if missing:
+        raise ValueError(f"the fitted values {missing} are missing")
+    schema = detector.schema_
+    problems = []
+    if not isinstance(detector.offset_, float) or not math.isfinite(detector.offset_):
+        problems.append(f"offset_ is {detector.offset_!r}, not a finite number")
+    scale = np.asarray(schema.scale_, dtype=np.float64)
+    if scale.shape != (schema.n_features_in_,) or not np.all(
+        np.isfinite(scale) & (scale > 0)
+    ):
+        problems.append("the column scales are not positive finite numbers")
+    mean = np.asarray(schema.mean_, dtype=np.float64)
+    if mean.shape != (schema.n_features_in_,) or not np.all(np.isfinite(mean)):
+        problems.append("the column means are not finite numbers")
+    if len(schema.heads_) != schema.n_features_in_:
+        problems.append("the number of likelihood heads differs from the columns")
+    if problems:
+        raise ValueError("; ".join(problems))

@@ -4,7 +4,7 @@ Each one also subclasses the matching built-in exception, so code that
 catches ``ValueError`` keeps working.
 """
 
-__all__ = ["DataError", "ModelFileError", "VAEAnomalyError"]
+__all__ = ["DataError", "ModelFileError", "TrainingError", "VAEAnomalyError"]
 
 
 class VAEAnomalyError(Exception):
@@ -17,3 +17,7 @@ class DataError(VAEAnomalyError, ValueError):
 
 class ModelFileError(VAEAnomalyError, ValueError):
     """A model file that is not a vaeanomaly model, is damaged, or is too new."""
+
+
+class TrainingError(VAEAnomalyError, ArithmeticError):
+    """Training that cannot go on: the loss became infinite or NaN."""

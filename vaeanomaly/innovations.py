@@ -20,11 +20,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import Interval, _fit_context, validate_data
+from vaeanomaly._state import FittedStateMixin
 
 __all__ = ["LinearInnovations"]
 
 
-class LinearInnovations(TransformerMixin, BaseEstimator):
+class LinearInnovations(FittedStateMixin, TransformerMixin, BaseEstimator):
     """Replace each reading by its error of prediction from the readings before it.
 
     A ridge regression, fitted on a recording in time order, predicts every

@@ -1,26 +1,33 @@
-"""Files: the model file format, and reading and writing tables.
+"""Model files: a fitted detector written to disk and read back, running no code.
 
-A model file is one ``torch.save`` archive that holds a JSON string of
-metadata (format name and version, package version, parameters, column names,
-scaling statistics, training history) and the module's tensors. It is read
-with ``torch.load(weights_only=True)``, which refuses anything but tensors and
+A model file is one ``torch.save`` archive with two entries: ``metadata``, a
+JSON string, and ``tensors``, a flat dict of tensors. It is read with
+``torch.load(weights_only=True)``, which refuses anything but tensors and
 plain containers, so loading a model that someone sent you runs no code.
+
+The metadata holds the format name and version, the package and torch
+versions, and ``model``: the detector as ``{"class", "params", "state"}``.
+This module lists no attributes: each fitted class gives and takes its own
+state (``_get_state`` / ``_set_state``, see :mod:`vaeanomaly._state`), and the
+objects inside it (a window model, a threshold, arrays, tuples, tensors) are
+written the same way, recursively. Classes are looked up in a registry, never
+imported by name from the file.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from vaeanomaly._atomic import atomic_write
+from vaeanomaly._legacy_files import legacy_model
+from vaeanomaly._tail_thresholds import SPOT, POTThreshold
 from vaeanomaly._version import __version__
 from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.exceptions import ModelFileError
@@ -39,98 +46,112 @@ __all__ = [
 
 FORMAT_NAME = "vaeanomaly-model"
 #: Version of the model file layout; files with a higher version are refused.
-#: Version 2 added categorical columns and missing-value indicators; version 1
-#: files load with neither, and with ``missing="error"``, as they behaved.
-#: Version 3 added the linear prediction of sequence models
-#: (``ar_order``); sequence models of older files window the raw readings.
-#: Version 4 holds ensembles (``n_members``; layer weights with a member
-#: axis), trimming and dequantisation; older files load as one member with
-#: neither, and score as they did.
-FORMAT_VERSION = 4
+#: Version 2 added categorical columns and missing-value indicators; version 3
+#: the linear prediction of sequence models; version 4 ensembles, trimming
+#: and dequantisation. Version 5 stores each object as ``{class, params,
+#: state}`` from the class's own ``_get_state``. Versions 1-4 are read by
+#: :mod:`vaeanomaly._legacy_files` and score as they did.
+FORMAT_VERSION = 5
 
-_FITTED_ARRAYS = ("mean_", "scale_", "resolution_")
-_FITTED_MASKS = ("is_categorical_", "missing_indicators_")
-_FITTED_VALUES = (
-    "categories_",
-    "n_features_in_",
-    "n_samples_fit_",
-    "latent_dim_",
-    "hidden_dims_",
-    "feature_likelihoods_",
-    "offset_",
-    "history_",
-    "n_iter_",
-    "best_epoch_",
-    "n_trimmed_",
-    "_score_seed",
-)
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path`` and move it over ``path`` on success.
-
-    If the block raises, the temporary file is removed and ``path`` is left as
-    it was: readers never see half a file.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Final location.
-    mode : {"wb", "w"}, default="wb"
-        Binary or text mode.
-
-    Yields
-    ------
-    file object
-        The open temporary file.
-    """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+#: The classes a model file may hold, by the name written in the file.
+CLASSES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        VAEAnomalyDetector,
+        SequenceVAEDetector,
+        LinearInnovations,
+        SlidingWindows,
+        POTThreshold,
+        SPOT,
+        *THRESHOLDS.values(),
     )
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as handle:
-            yield handle
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+}
+
+DETECTORS = (VAEAnomalyDetector, SequenceVAEDetector)
 
 
-def _jsonable_threshold(spec: Any) -> Any:
-    """Convert a threshold parameter or fitted object to plain JSON data."""
-    if spec is None or isinstance(spec, str):
-        return spec
-    names = {cls: name for name, cls in THRESHOLDS.items()}
-    name = names.get(type(spec))
-    if name is None:
-        raise ModelFileError(
-            f"Cannot save a threshold of type {type(spec).__name__!r}: only the "
-            f"classes in vaeanomaly.thresholds.THRESHOLDS ({sorted(THRESHOLDS)}) "
-            "can be stored in a model file. Use joblib for custom objects."
-        )
-    state = {}
-    for key, value in vars(spec).items():
+class _Writer:
+    """Turn objects into JSON data, collecting tensors on the side."""
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, torch.Tensor] = {}
+
+    def encode(self, value: Any) -> Any:
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, np.generic):
+            return value.item()
         if isinstance(value, np.ndarray):
-            value = value.tolist()
-        elif isinstance(value, np.generic):
-            value = value.item()
-        try:
-            json.dumps(value)
-        except TypeError:
-            continue
-        state[key] = value
-    return {"name": name, "state": state}
+            if value.dtype == object:
+                return {
+                    "__array__": [self.encode(v) for v in value.tolist()],
+                    "dtype": "object",
+                }
+            return {"__array__": value.tolist(), "dtype": value.dtype.str}
+        if isinstance(value, tuple):
+            return {"__tuple__": [self.encode(v) for v in value]}
+        if isinstance(value, list):
+            return [self.encode(v) for v in value]
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise ModelFileError(
+                    f"Cannot save a dict with keys {list(value)[:5]!r} in a model "
+                    "file: keys must be text."
+                )
+            return {"__dict__": {k: self.encode(v) for k, v in value.items()}}
+        if isinstance(value, torch.Tensor):
+            key = f"t{len(self.tensors)}"
+            self.tensors[key] = value.detach().cpu().contiguous()
+            return {"__tensor__": key}
+        if isinstance(value, torch.device):
+            return str(value)
+        if isinstance(value, np.random.RandomState):
+            return None  # a generator's state is not a setting to keep
+        name = type(value).__name__
+        if CLASSES.get(name) is type(value):
+            return {
+                "__object__": name,
+                "params": self.encode(value.get_params(deep=False)),
+                "state": self.encode(value._get_state()),
+            }
+        raise ModelFileError(
+            f"Cannot save a value of type {name!r} in a model file: only numbers, "
+            f"text, arrays and the classes {sorted(CLASSES)} can be stored. Use "
+            "joblib for custom objects (trusted files only)."
+        )
 
 
-def _threshold_from_json(data: Any) -> Any:
-    if data is None or isinstance(data, str):
-        return data
-    cls = THRESHOLDS[data["name"]]
-    obj = cls.__new__(cls)
-    obj.__dict__.update(data["state"])
-    return obj
+def _decode(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of ``_Writer.encode``; builds objects only from ``CLASSES``."""
+    if isinstance(value, list):
+        return [_decode(v, tensors) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__array__" in value:
+        if value["dtype"] == "object":
+            items = [_decode(v, tensors) for v in value["__array__"]]
+            array = np.empty(len(items), dtype=object)
+            array[:] = items
+            return array
+        return np.asarray(value["__array__"], dtype=np.dtype(value["dtype"]))
+    if "__tuple__" in value:
+        return tuple(_decode(v, tensors) for v in value["__tuple__"])
+    if "__dict__" in value:
+        return {k: _decode(v, tensors) for k, v in value["__dict__"].items()}
+    if "__tensor__" in value:
+        return tensors[value["__tensor__"]]
+    if "__object__" in value:
+        cls = CLASSES.get(value["__object__"])
+        if cls is None:
+            raise ValueError(f"unknown class {value['__object__']!r}")
+        params = _decode(value["params"], tensors)
+        valid = set(cls._get_param_names())
+        obj = cls(**{k: v for k, v in params.items() if k in valid})
+        state = _decode(value["state"], tensors)
+        if state:
+            obj._set_state(state)
+        return obj
+    raise ValueError(f"unexpected entry {sorted(value)[:5]}")
 
 
 def save_model(
@@ -141,8 +162,7 @@ def save_model(
     Parameters
     ----------
     detector : VAEAnomalyDetector or SequenceVAEDetector
-        A fitted detector. For a sequence detector, the window model is stored
-        with a ``sequence`` block (window, aggregation, channels, threshold).
+        A fitted detector.
     path : str or path-like
         Destination; written atomically, so an existing file is replaced only
         once the new one is complete.
@@ -150,49 +170,33 @@ def save_model(
     See Also
     --------
     load_model : Read it back.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from vaeanomaly import VAEAnomalyDetector, load_model, save_model
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> det = VAEAnomalyDetector(max_epochs=3, min_steps=0, random_state=0).fit(X)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.vae"
+    >>> save_model(det, path)
+    >>> bool((load_model(path).score_samples(X) == det.score_samples(X)).all())
+    True
     """
+    if not isinstance(detector, DETECTORS):
+        raise TypeError(
+            f"save_model writes VAEAnomalyDetector and SequenceVAEDetector; got "
+            f"{type(detector).__name__}. Use joblib for other objects."
+        )
     check_is_fitted(detector)
-    sequence = None
-    if isinstance(detector, SequenceVAEDetector):
-        sequence = {
-            "window": detector.window,
-            "ar_order": detector.ar_order,
-            "innovations_": _innovations_to_json(detector.innovations_),
-            "aggregate": detector.aggregate,
-            "calibration_fraction": detector.calibration_fraction,
-            "max_gap": detector.max_gap,
-            "channels_": list(detector.channels_),
-            "offset_": detector.offset_,
-            "blame_baseline_": detector.blame_baseline_.tolist(),
-        }
-        detector = detector.detector_
-    params = detector.get_params()
-    params["threshold"] = _jsonable_threshold(params["threshold"])
-    if not (params["random_state"] is None or isinstance(params["random_state"], int)):
-        params["random_state"] = None
-    device = params["device"]
-    params["device"] = str(device) if isinstance(device, torch.device) else device
-    categorical = params["categorical_features"]
-    if categorical is not None and not isinstance(categorical, str):
-        params["categorical_features"] = np.asarray(categorical).tolist()
-    fitted = {name: getattr(detector, name) for name in _FITTED_VALUES}
-    fitted.update({name: getattr(detector, name).tolist() for name in _FITTED_ARRAYS})
-    fitted.update({name: getattr(detector, name).tolist() for name in _FITTED_MASKS})
-    fitted["hidden_dims_"] = list(fitted["hidden_dims_"])
-    fitted["threshold_"] = _jsonable_threshold(detector.threshold_)
-    if hasattr(detector, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(n) for n in detector.feature_names_in_]
+    writer = _Writer()
+    model = writer.encode(detector)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "torch_version": torch.__version__,
-        "params": params,
-        "fitted": fitted,
+        "model": model,
     }
-    if sequence is not None:
-        metadata["sequence"] = sequence
-    state = {k: v.detach().cpu() for k, v in detector.module_.state_dict().items()}
     try:
         text = json.dumps(metadata)
     except TypeError as exc:
@@ -201,7 +205,7 @@ def save_model(
             "must be text, numbers or booleans; convert the column's values to str "
             "before fitting, or use joblib."
         ) from exc
-    payload = {"metadata": text, "state_dict": state}
+    payload = {"metadata": text, "tensors": writer.tensors}
     with atomic_write(path) as handle:
         torch.save(payload, handle)
 
@@ -215,18 +219,12 @@ def _read_payload(path: str | os.PathLike) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to parse an untrusted file
-        first_line = (
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        )
         raise ModelFileError(
-            f"'{path}' is not a readable vaeanomaly model file ({first_line[:200]}). "
-            "It may be damaged, truncated or of another kind; refit and save it again."
+            f"'{path}' is not a readable vaeanomaly model file. It may be damaged, "
+            "truncated or of another kind (a CSV file, say); pass the .vae file "
+            "that `vaeanomaly fit` or save_model wrote, or refit."
         ) from exc
-    if (
-        not isinstance(payload, dict)
-        or "metadata" not in payload
-        or "state_dict" not in payload
-    ):
+    if not isinstance(payload, dict) or "metadata" not in payload:
         raise ModelFileError(
             f"'{path}' is a torch file but not a vaeanomaly model (no metadata). "
             "Save models with vaeanomaly.save_model or `vaeanomaly fit`."
@@ -237,10 +235,10 @@ def _read_payload(path: str | os.PathLike) -> dict:
         raise ModelFileError(
             f"'{path}' has damaged metadata ({exc}). Refit and save it again."
         ) from exc
-    if metadata.get("format") != FORMAT_NAME:
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        found = metadata.get("format") if isinstance(metadata, dict) else None
         raise ModelFileError(
-            f"'{path}' is not a vaeanomaly model file "
-            f"(format {metadata.get('format')!r})."
+            f"'{path}' is not a vaeanomaly model file (format {found!r})."
         )
     version = metadata.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
@@ -255,7 +253,7 @@ def _read_payload(path: str | os.PathLike) -> dict:
 
 
 def read_model_metadata(path: str | os.PathLike) -> dict:
-    """Return a model file's metadata (parameters, columns, history, versions).
+    """Return a model file's JSON metadata (versions, and the model's description).
 
     Parameters
     ----------
@@ -265,7 +263,8 @@ def read_model_metadata(path: str | os.PathLike) -> dict:
     Returns
     -------
     dict
-        The JSON metadata stored in the file.
+        The metadata stored in the file, not checked further; use
+        :func:`load_model` for a detector.
     """
     return _read_payload(path)["metadata"]
 
@@ -276,7 +275,7 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetec
     Parameters
     ----------
     path : str or path-like
-        A model file.
+        A model file of any format version up to :data:`FORMAT_VERSION`.
 
     Returns
     -------
@@ -286,121 +285,23 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetec
     Raises
     ------
     ModelFileError
-        If the file is missing, not a model, damaged, or from a newer format.
+        If the file is missing, not a model, damaged, inconsistent (values
+        no fit gives, such as a NaN offset) or from a newer format.
     """
     payload = _read_payload(path)
     metadata = payload["metadata"]
     try:
-        params = dict(metadata["params"])
-        if metadata["format_version"] < 2:
-            params.setdefault("missing", "error")
-        if metadata["format_version"] < 4:
-            params.update(n_members=1, trim=None, dequantize=False)
-        params["threshold"] = _threshold_from_json(params["threshold"])
-        if params.get("hidden_dims") is not None:
-            params["hidden_dims"] = tuple(params["hidden_dims"])
-        valid = VAEAnomalyDetector().get_params()
-        detector = VAEAnomalyDetector(**{k: v for k, v in params.items() if k in valid})
-        fitted = dict(metadata["fitted"])
-        # Format 3 files predate dequantisation and trimming: no floors, no trim.
-        fitted.setdefault("resolution_", [0.0] * fitted["n_features_in_"])
-        fitted.setdefault("n_trimmed_", 0)
-        for name in _FITTED_ARRAYS:
-            fitted[name] = np.asarray(fitted[name], dtype=np.float64)
-        n_features = fitted["n_features_in_"]
-        for name in _FITTED_MASKS:
-            fitted[name] = np.asarray(
-                fitted.get(name, [False] * n_features), dtype=bool
-            )
-        fitted.setdefault("categories_", [None] * n_features)
-        if "feature_names_in_" in fitted:
-            fitted["feature_names_in_"] = np.asarray(
-                fitted["feature_names_in_"], dtype=object
-            )
-        fitted["hidden_dims_"] = tuple(fitted["hidden_dims_"])
-        fitted["threshold_"] = _threshold_from_json(fitted["threshold_"])
-        for name, value in fitted.items():
-            setattr(detector, name, value)
-        module = detector._build_module()
-        state = payload["state_dict"]
-        if metadata["format_version"] < 4:
-            state = _single_member_state(state)
-        module.load_state_dict(state)
-        if "sequence" in metadata:
-            detector = _sequence_from_json(metadata["sequence"], detector)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        if metadata["format_version"] < 5:
+            detector = legacy_model(metadata, payload["state_dict"])
+        else:
+            detector = _decode(metadata["model"], payload["tensors"])
+        if not isinstance(detector, DETECTORS):
+            raise TypeError(f"the file holds a {type(detector).__name__}")
+        check_is_fitted(detector)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
         raise ModelFileError(
             f"'{path}' is a vaeanomaly model file with missing or inconsistent "
             f"contents ({type(exc).__name__}: {str(exc)[:200]}). "
             "Refit and save it again."
         ) from exc
-    module.eval()
-    inner = (
-        detector.detector_ if isinstance(detector, SequenceVAEDetector) else detector
-    )
-    inner.module_ = module
-    return detector
-
-
-def _single_member_state(state: dict) -> dict:
-    """Give the tensors of a format < 4 file the member axis of today's layers.
-
-    ``nn.Linear`` stored weights as ``(n_out, n_in)`` and biases as
-    ``(n_out,)``; :class:`~vaeanomaly._model.MemberLinear` holds
-    ``(n_members, n_in, n_out)`` and ``(n_members, 1, n_out)``, and the
-    per-column scales gained the shape ``(n_members, 1, n_columns)``.
-    """
-    converted = {}
-    for key, value in state.items():
-        if key.endswith(".weight") and value.dim() == 2:
-            value = value.T.unsqueeze(0)
-        elif (key.endswith(".bias") or key.endswith(".raw_scale")) and value.dim() == 1:
-            value = value.reshape(1, 1, -1)
-        converted[key] = value.contiguous()
-    return converted
-
-
-_INNOVATION_ARRAYS = ("mean_", "scale_", "coef_", "intercept_")
-
-
-def _innovations_to_json(step: LinearInnovations | None) -> dict | None:
-    if step is None:
-        return None
-    state = {name: getattr(step, name).tolist() for name in _INNOVATION_ARRAYS}
-    return {"order": step.order, "alpha": step.alpha, **state}
-
-
-def _innovations_from_json(data: dict | None) -> LinearInnovations | None:
-    if data is None:
-        return None
-    step = LinearInnovations(data["order"], alpha=data["alpha"])
-    for name in _INNOVATION_ARRAYS:
-        setattr(step, name, np.asarray(data[name], dtype=np.float64))
-    step.n_features_in_ = len(step.mean_)
-    return step
-
-
-def _sequence_from_json(data: dict, inner: VAEAnomalyDetector) -> SequenceVAEDetector:
-    """Rebuild a fitted SequenceVAEDetector around its loaded window model.
-
-    Files before format 3 have no ``ar_order``: their models window the raw
-    readings, so they load with ``ar_order=0``, and with
-    ``calibration_fraction=0`` since their threshold came from training scores.
-    """
-    detector = SequenceVAEDetector(
-        window=data["window"],
-        ar_order=data.get("ar_order", 0),
-        aggregate=data["aggregate"],
-        calibration_fraction=data.get("calibration_fraction", 0.0),
-        max_gap=data["max_gap"],
-    )
-    detector.innovations_ = _innovations_from_json(data.get("innovations_"))
-    detector.channels_ = list(data["channels_"])
-    windows = SlidingWindows(detector.window)
-    windows.n_features_in_ = len(detector.channels_)
-    windows.feature_names_in_ = np.asarray(detector.channels_, dtype=object)
-    detector.windows_ = windows
-    detector.detector_ = inner
-    detector.offset_ = float(data["offset_"])
-    detector.blame_baseline_ = np.asarray(data["blame_baseline_"], dtype=np.float64)
     return detector

@@ -22,6 +22,8 @@ from torch import nn
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 from torch.nn.functional import softplus
 
+from vaeanomaly._names import CATEGORICAL
+
 __all__ = [
     "HEADS",
     "UNKNOWN_LEVEL_MASS",
@@ -118,6 +120,10 @@ class _ColumnHead(nn.Module):
     """Base of the heads that need ``params_per_column`` decoder outputs per column."""
 
     params_per_column = 1
+    #: Whether the table schema centres and scales the column for this head.
+    standardized = True
+    #: ``(low, high)`` that every value must lie in, or ``None`` for any number.
+    value_range: tuple[float, float] | None = None
 
     def __init__(self, n_columns: int, n_members: int = 1) -> None:
         super().__init__()
@@ -238,6 +244,9 @@ class BernoulliHead(_ColumnHead):
         Number of columns the head models.
     """
 
+    standardized = False
+    value_range = (0.0, 1.0)
+
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Bernoulli(logits=params), 1)`` over the columns."""
         return Independent(Bernoulli(logits=params, validate_args=False), 1)
@@ -249,11 +258,6 @@ HEADS: dict[str, type[nn.Module]] = {
     "gaussian_fixed": FixedGaussianHead,
     "bernoulli": BernoulliHead,
 }
-
-
-#: Head name of categorical columns in ``FactorizedLikelihood``; not a value of
-#: ``likelihood=``, since it is chosen per column from the data.
-CATEGORICAL = "categorical"
 
 
 class LevelsDistribution:

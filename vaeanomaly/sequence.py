@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import HasMethods, Interval, StrOptions, _fit_context
+from vaeanomaly._state import FittedStateMixin
 from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.innovations import LinearInnovations
 from vaeanomaly.thresholds import fit_offset, make_threshold
@@ -40,7 +41,7 @@ def _covering_min(window_scores: np.ndarray, window: int) -> np.ndarray:
     return view[:n].min(axis=1)
 
 
-class SequenceVAEDetector(OutlierMixin, BaseEstimator):
+class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
     """Anomaly detector for multivariate sensor recordings.
 
     Each reading is first replaced by its error of prediction from the

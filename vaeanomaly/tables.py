@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vaeanomaly._atomic import atomic_write
 from vaeanomaly.exceptions import DataError
-from vaeanomaly.io import atomic_write
 
 __all__ = [
     "SEPARATORS",

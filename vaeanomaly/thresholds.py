@@ -4,11 +4,12 @@ The methods here work on any 1-D array of scores, whether it comes from this
 package's estimator or from another library. Each method is a small class:
 ``fit(scores, y=None)`` sets ``threshold_`` and returns ``self``, and
 ``predict(scores)`` returns a boolean array, with ``True`` marking an anomaly.
-Each class also has a plain function for one-off use. ``make_threshold``
+Each class also has a one-line function for one-off use. ``make_threshold``
 builds a method from a name in ``THRESHOLDS``, so an estimator can take
 ``threshold="pot"`` or ``threshold=POTThreshold(risk=1e-3)``. As in
 scikit-learn, parameters are plain attributes stored by ``__init__`` and
-checked in ``fit``.
+checked at the start of ``fit`` against each class's
+``_parameter_constraints``, as in scikit-learn.
 
 The direction of the scores is never guessed. Every class and function takes
 the keyword ``orientation``:
@@ -43,23 +44,25 @@ array([8, 9])
 """
 
 import copy
-import inspect
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from sklearn.base import clone
 
 from vaeanomaly._tail_thresholds import SPOT, POTThreshold, _check_n_init
 from vaeanomaly._threshold_base import (
-    _MAD_TO_STD,
-    _MEAN_AD_TO_STD,
     _T,
     BaseThreshold,
-    _check_number,
     _check_orientation,
     _check_scores,
+    _constraints,
     _flip,
+    _fraction,
+    _positive,
+    robust_z_cut,
 )
 
 __all__ = [
@@ -126,20 +129,16 @@ class ContaminationThreshold(BaseThreshold):
     (4.95, 5)
     """
 
+    _parameter_constraints = _constraints(
+        contamination=[_fraction(closed="right", high=0.5)]
+    )
+
     def __init__(self, contamination: float = 0.1, *, orientation: str = "normality"):
         self.contamination = contamination
         self.orientation = orientation
 
     def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
-        c = _check_number(
-            self.contamination,
-            "contamination",
-            0.0,
-            0.5,
-            "Pass the expected fraction of anomalies, e.g. contamination=0.05.",
-            closed="right",
-        )
-        return float(np.quantile(anomaly, 1.0 - c))
+        return float(np.quantile(anomaly, 1.0 - self.contamination))
 
 
 class FixedThreshold(BaseThreshold):
@@ -172,6 +171,8 @@ class FixedThreshold(BaseThreshold):
     array([False, False,  True])
     """
 
+    _parameter_constraints = _constraints(value=[numbers.Real, None])
+
     def __init__(self, value: float | None = None, *, orientation: str = "normality"):
         self.value = value
         self.orientation = orientation
@@ -180,13 +181,16 @@ class FixedThreshold(BaseThreshold):
         self: _T, scores: ArrayLike | None = None, y: ArrayLike | None = None
     ) -> _T:
         """Check ``value`` and store it as ``threshold_``; see ``BaseThreshold.fit``."""
-        self._orientation = _check_orientation(self.orientation)
+        self._validate_params()
+        self._orientation = self.orientation
         if scores is not None:
             _check_scores(scores)
-        hint = "Pass a finite threshold, e.g. FixedThreshold(value=2.5)."
-        if self.value is None:
-            raise ValueError(f"FixedThreshold needs a value; got None. {hint}")
-        self.threshold_ = _check_number(self.value, "value", -math.inf, math.inf, hint)
+        if self.value is None or not math.isfinite(self.value):
+            raise ValueError(
+                f"FixedThreshold needs a finite value; got {self.value!r}. Pass a "
+                "finite threshold, e.g. FixedThreshold(value=2.5)."
+            )
+        self.threshold_ = float(self.value)
         return self
 
 
@@ -237,21 +241,17 @@ class RobustZScoreThreshold(BaseThreshold):
     8.1891
     """
 
+    _parameter_constraints = _constraints(z=[_positive()])
+
     def __init__(self, z: float = 3.5, *, orientation: str = "normality"):
         self.z = z
         self.orientation = orientation
 
     def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
-        hint = "Pass the number of robust standard deviations, e.g. z=3.5."
-        z = _check_number(self.z, "z", 0.0, math.inf, hint)
-        center = float(np.median(anomaly))
-        deviation = np.abs(anomaly - center)
-        scale = _MAD_TO_STD * float(np.median(deviation))
-        if scale == 0.0:
-            scale = _MEAN_AD_TO_STD * float(deviation.mean())
+        threshold, center, scale = robust_z_cut(anomaly, float(self.z))
         self.center_ = float(_flip(center, self._orientation))
         self.scale_ = scale
-        return center + z * scale
+        return threshold
 
 
 class IQRThreshold(BaseThreshold):
@@ -288,15 +288,15 @@ class IQRThreshold(BaseThreshold):
     7.0
     """
 
+    _parameter_constraints = _constraints(k=[_positive(closed="left")])
+
     def __init__(self, k: float = 1.5, *, orientation: str = "normality"):
         self.k = k
         self.orientation = orientation
 
     def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
-        hint = "Pass the fence width in IQRs, e.g. k=1.5 (or 3 for far outliers)."
-        k = _check_number(self.k, "k", 0.0, math.inf, hint, closed="left")
         q1, q3 = np.percentile(anomaly, [25.0, 75.0])
-        return float(q3 + k * (q3 - q1))
+        return float(q3 + self.k * (q3 - q1))
 
 
 class FPRThreshold(BaseThreshold):
@@ -339,13 +339,14 @@ class FPRThreshold(BaseThreshold):
     (95, 95.0)
     """
 
+    _parameter_constraints = _constraints(alpha=[_fraction()])
+
     def __init__(self, alpha: float = 0.01, *, orientation: str = "normality"):
         self.alpha = alpha
         self.orientation = orientation
 
     def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
-        hint = "Pass the target false-positive rate, e.g. alpha=0.01."
-        alpha = _check_number(self.alpha, "alpha", 0.0, 1.0, hint)
+        alpha = float(self.alpha)
         n = anomaly.size
         n_above = math.floor((n + 1) * alpha + 1e-9)  # 1e-9 absorbs rounding
         if n_above < 1:
@@ -392,18 +393,19 @@ class BestFThreshold(BaseThreshold):
     >>> from vaeanomaly.thresholds import BestFThreshold
     >>> method = BestFThreshold(orientation="anomaly")
     >>> method.fit([0.1, 0.4, 0.35, 0.8, 0.9], y=[0, 0, 0, 1, 1])
-    BestFThreshold(beta=1.0, orientation='anomaly')
+    BestFThreshold(orientation='anomaly')
     >>> round(method.threshold_, 3), method.best_score_
     (0.6, 1.0)
     """
+
+    _parameter_constraints = _constraints(beta=[_positive()])
 
     def __init__(self, beta: float = 1.0, *, orientation: str = "normality"):
         self.beta = beta
         self.orientation = orientation
 
     def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
-        hint = "Pass beta > 0, e.g. beta=1 (F1) or beta=2 to favour recall."
-        beta = _check_number(self.beta, "beta", 0.0, math.inf, hint)
+        beta = float(self.beta)
         labels = _check_labels(y, anomaly.size)
         order = np.argsort(-anomaly, kind="stable")
         ranked, tp = anomaly[order], np.cumsum(labels[order])
@@ -449,37 +451,17 @@ def _check_labels(y: ArrayLike | None, n: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- functions
+# One-line shortcuts for one-off use: each fits its class and returns the
+# threshold; the class's docstring says what the rule is.
 def threshold_from_contamination(
     scores: ArrayLike, contamination: float, *, orientation: str = "normality"
 ) -> float:
-    """Return the threshold that flags a fraction ``contamination`` of ``scores``.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        Calibration scores.
-    contamination : float
-        Expected fraction of anomalies, in (0, 0.5].
-    orientation : {"normality", "anomaly"}, default="normality"
-        Direction of the scores; see the module docstring.
-
-    Returns
-    -------
-    threshold : float
-        ``np.percentile(scores, 100 * contamination)`` for normality scores.
-
-    See Also
-    --------
-    ContaminationThreshold : The same as a class; details there.
-
-    Examples
-    --------
-    >>> from vaeanomaly.thresholds import threshold_from_contamination
-    >>> threshold_from_contamination([1.0, 2.0, 3.0, 4.0, 5.0], 0.25)
-    2.0
-    """
-    method = ContaminationThreshold(contamination, orientation=orientation)
-    return method.fit(scores).threshold_
+    """Return ``ContaminationThreshold(contamination).fit(scores).threshold_``."""
+    return (
+        ContaminationThreshold(contamination, orientation=orientation)
+        .fit(scores)
+        .threshold_
+    )
 
 
 def threshold_from_quantile(
@@ -487,24 +469,8 @@ def threshold_from_quantile(
 ) -> float:
     """Return the threshold that leaves a fraction ``q`` of ``scores`` unflagged.
 
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        Calibration scores.
-    q : float
-        Fraction of scores on the normal side, in (0, 1): the ``q`` quantile
-        of anomaly scores, or the ``1 - q`` quantile of normality scores.
-    orientation : {"normality", "anomaly"}, default="normality"
-        Direction of the scores; see the module docstring.
-
-    Returns
-    -------
-    threshold : float
-        The threshold, in the orientation of the input.
-
-    See Also
-    --------
-    threshold_from_contamination : The same with ``contamination = 1 - q``.
+    The ``q`` quantile of anomaly scores, or the ``1 - q`` quantile of
+    normality scores; ``q`` in (0, 1).
 
     Examples
     --------
@@ -512,7 +478,8 @@ def threshold_from_quantile(
     >>> threshold_from_quantile([1.0, 2.0, 3.0, 4.0, 5.0], 0.75, orientation="anomaly")
     4.0
     """
-    _check_number(q, "q", 0.0, 1.0, "Pass a fraction such as q=0.95.")
+    if not (isinstance(q, numbers.Real) and 0.0 < q < 1.0):
+        raise ValueError(f"q must be in (0.0, 1.0); got {q!r}. Pass e.g. q=0.95.")
     anomaly = _flip(_check_scores(scores), _check_orientation(orientation))
     return float(_flip(np.quantile(anomaly, q), orientation))
 
@@ -520,99 +487,21 @@ def threshold_from_quantile(
 def apply_threshold(
     scores: ArrayLike, threshold: float, *, orientation: str = "normality"
 ) -> np.ndarray:
-    """Flag ``scores`` beyond ``threshold``.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        Scores to flag.
-    threshold : float
-        Threshold, in the orientation of ``scores``.
-    orientation : {"normality", "anomaly"}, default="normality"
-        Direction of the scores; see the module docstring.
-
-    Returns
-    -------
-    flags : ndarray of shape (n_samples,)
-        ``scores < threshold`` for normality scores, ``scores > threshold``
-        for anomaly scores.
-
-    See Also
-    --------
-    FixedThreshold : The same as a class.
-
-    Examples
-    --------
-    >>> from vaeanomaly.thresholds import apply_threshold
-    >>> apply_threshold([0.5, -3.0, 1.0], -2.0)
-    array([False,  True, False])
-    """
-    method = FixedThreshold(threshold, orientation=orientation)
-    return method.fit().predict(scores)
+    """Return ``FixedThreshold(threshold).fit().predict(scores)``."""
+    return FixedThreshold(threshold, orientation=orientation).fit().predict(scores)
 
 
 def threshold_from_robust_z(
     scores: ArrayLike, z: float = 3.5, *, orientation: str = "normality"
 ) -> float:
-    """Return the median +/- ``z`` robust standard deviations (MAD) of ``scores``.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        Calibration scores.
-    z : float, default=3.5
-        Number of robust standard deviations, > 0.
-    orientation : {"normality", "anomaly"}, default="normality"
-        Direction of the scores; see the module docstring.
-
-    Returns
-    -------
-    threshold : float
-        The threshold, in the orientation of the input.
-
-    See Also
-    --------
-    RobustZScoreThreshold : The same as a class; details and the MAD = 0 rule.
-
-    Examples
-    --------
-    >>> from vaeanomaly.thresholds import threshold_from_robust_z
-    >>> threshold_from_robust_z([1.0, 2.0, 3.0, 4.0, 100.0], orientation="anomaly")
-    8.1891
-    """
-    method = RobustZScoreThreshold(z, orientation=orientation)
-    return method.fit(scores).threshold_
+    """Return ``RobustZScoreThreshold(z).fit(scores).threshold_``."""
+    return RobustZScoreThreshold(z, orientation=orientation).fit(scores).threshold_
 
 
 def threshold_from_iqr(
     scores: ArrayLike, k: float = 1.5, *, orientation: str = "normality"
 ) -> float:
-    """Return Tukey's fence ``Q3 + k * IQR`` of the anomaly scores.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        Calibration scores.
-    k : float, default=1.5
-        Fence width in interquartile ranges, >= 0.
-    orientation : {"normality", "anomaly"}, default="normality"
-        Direction of the scores; see the module docstring.
-
-    Returns
-    -------
-    threshold : float
-        The threshold, in the orientation of the input.
-
-    See Also
-    --------
-    IQRThreshold : The same as a class.
-
-    Examples
-    --------
-    >>> from vaeanomaly.thresholds import threshold_from_iqr
-    >>> threshold_from_iqr([1.0, 2.0, 3.0, 4.0, 5.0])  # normality: Q1 - 1.5 IQR
-    -1.0
-    """
+    """Return ``IQRThreshold(k).fit(scores).threshold_``."""
     return IQRThreshold(k, orientation=orientation).fit(scores).threshold_
 
 
@@ -623,36 +512,7 @@ def threshold_from_pot(
     *,
     orientation: str = "normality",
 ) -> float:
-    """Return the Peaks-Over-Threshold threshold for a target ``risk``.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        Calibration scores.
-    risk : float, default=1e-4
-        Target probability that a normal score is flagged, in (0, 1).
-    initial_quantile : float, default=0.98
-        Quantile that sets the initial threshold, in (0, 1).
-    orientation : {"normality", "anomaly"}, default="normality"
-        Direction of the scores; see the module docstring.
-
-    Returns
-    -------
-    threshold : float
-        The threshold, in the orientation of the input.
-
-    See Also
-    --------
-    POTThreshold : The same as a class; details there.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from vaeanomaly.thresholds import threshold_from_pot
-    >>> normality = -np.random.default_rng(0).exponential(size=100_000)
-    >>> round(threshold_from_pot(normality, risk=1e-4), 2)
-    -9.44
-    """
+    """Return ``POTThreshold(risk, initial_quantile).fit(scores).threshold_``."""
     method = POTThreshold(risk, initial_quantile, orientation=orientation)
     return method.fit(scores).threshold_
 
@@ -667,29 +527,8 @@ def spot_flags(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run SPOT: calibrate on the first ``n_init`` scores, stream the rest.
 
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        The stream, in time order.
-    n_init : int
-        Number of leading scores used for calibration, in [1, n_samples].
-    risk : float, default=1e-4
-        Target probability that a normal score is flagged, in (0, 1).
-    initial_quantile : float, default=0.98
-        Quantile that sets the initial threshold, in (0, 1).
-    orientation : {"normality", "anomaly"}, default="normality"
-        Direction of the scores; see the module docstring.
-
-    Returns
-    -------
-    flags : ndarray of shape (n_samples - n_init,)
-        Boolean alarms for the streamed scores.
-    thresholds : ndarray of shape (n_samples - n_init,)
-        The threshold each streamed score was compared with.
-
-    See Also
-    --------
-    SPOT : The same as a class; details there.
+    Returns the alarms of the streamed scores and the threshold each was
+    compared with (see :class:`SPOT`).
 
     Examples
     --------
@@ -710,34 +549,7 @@ def spot_flags(
 def threshold_from_fpr(
     scores: ArrayLike, alpha: float = 0.01, *, orientation: str = "normality"
 ) -> float:
-    """Return the conformal threshold with false-positive rate at most ``alpha``.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        Scores of clean (all normal) validation data; at least
-        ``1 / alpha - 1`` of them.
-    alpha : float, default=0.01
-        Target false-positive rate, in (0, 1).
-    orientation : {"normality", "anomaly"}, default="normality"
-        Direction of the scores; see the module docstring.
-
-    Returns
-    -------
-    threshold : float
-        The threshold, in the orientation of the input.
-
-    See Also
-    --------
-    FPRThreshold : The same as a class; the rule is stated there.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from vaeanomaly.thresholds import threshold_from_fpr
-    >>> threshold_from_fpr(np.arange(1.0, 20.0), alpha=0.1, orientation="anomaly")
-    18.0
-    """
+    """Return ``FPRThreshold(alpha).fit(scores).threshold_``."""
     return FPRThreshold(alpha, orientation=orientation).fit(scores).threshold_
 
 
@@ -748,36 +560,8 @@ def threshold_from_best_f(
     *,
     orientation: str = "normality",
 ) -> float:
-    """Return the threshold that maximises F-beta on labelled scores.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        Validation scores.
-    y : array-like of shape (n_samples,)
-        Labels: 1 = anomaly, 0 = normal; at least one 1.
-    beta : float, default=1.0
-        Weight of recall relative to precision, > 0.
-    orientation : {"normality", "anomaly"}, default="normality"
-        Direction of the scores; see the module docstring.
-
-    Returns
-    -------
-    threshold : float
-        The threshold, in the orientation of the input.
-
-    See Also
-    --------
-    BestFThreshold : The same as a class.
-
-    Examples
-    --------
-    >>> from vaeanomaly.thresholds import threshold_from_best_f
-    >>> threshold_from_best_f([2.0, -1.0, 1.5, -3.0], [0, 1, 0, 1])  # normality
-    0.25
-    """
-    method = BestFThreshold(beta, orientation=orientation)
-    return method.fit(scores, y).threshold_
+    """Return ``BestFThreshold(beta).fit(scores, y).threshold_``."""
+    return BestFThreshold(beta, orientation=orientation).fit(scores, y).threshold_
 
 
 # ------------------------------------------------------------------ registry
@@ -823,9 +607,9 @@ def make_threshold(spec: str | BaseThreshold, **params: Any) -> BaseThreshold:
     --------
     >>> from vaeanomaly.thresholds import POTThreshold, make_threshold
     >>> make_threshold("pot", risk=1e-3)
-    POTThreshold(risk=0.001, initial_quantile=0.98, orientation='normality')
+    POTThreshold(risk=0.001)
     >>> make_threshold(POTThreshold(risk=1e-3), orientation="anomaly")
-    POTThreshold(risk=0.001, initial_quantile=0.98, orientation='anomaly')
+    POTThreshold(orientation='anomaly', risk=0.001)
     """
     if isinstance(spec, str):
         if spec not in THRESHOLDS:
@@ -835,7 +619,7 @@ def make_threshold(spec: str | BaseThreshold, **params: Any) -> BaseThreshold:
             )
         cls, base = THRESHOLDS[spec], {}
     elif isinstance(spec, BaseThreshold):
-        cls, base = type(spec), copy.deepcopy(spec.get_params())
+        cls, base = type(spec), clone(spec).get_params(deep=False)
     elif isinstance(spec, type):
         raise TypeError(
             f"threshold must be a method name or an instance; got the class "
@@ -849,7 +633,7 @@ def make_threshold(spec: str | BaseThreshold, **params: Any) -> BaseThreshold:
             f"threshold must be a method name or a threshold instance; got {spec!r} "
             f"of type {type(spec).__name__}. Pass e.g. 'pot' or POTThreshold()."
         )
-    names = list(inspect.signature(cls.__init__).parameters)[1:]
+    names = cls._get_param_names()
     unknown = sorted(set(params) - set(names))
     if unknown:
         raise ValueError(

@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import Interval, StrOptions, _fit_context, validate_data
+from vaeanomaly._state import FittedStateMixin
 
 __all__ = ["SlidingWindows", "fill_gaps", "window_view"]
 
@@ -116,7 +117,7 @@ def _window_names(channels: list[str], window: int) -> list[str]:
     return [f"{ch}@t-{window - 1 - k}" for k in range(window) for ch in channels]
 
 
-class SlidingWindows(TransformerMixin, BaseEstimator):
+class SlidingWindows(FittedStateMixin, TransformerMixin, BaseEstimator):
     """Turn a recording into one row per window of consecutive readings.
 
     Parameters
