@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from vaeanomaly._atomic import atomic_write
 from vaeanomaly._version import __version__
 from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.exceptions import ModelFileError
@@ -64,38 +62,6 @@ _FITTED_VALUES = (
     "n_trimmed_",
     "_score_seed",
 )
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path`` and move it over ``path`` on success.
-
-    If the block raises, the temporary file is removed and ``path`` is left as
-    it was: readers never see half a file.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Final location.
-    mode : {"wb", "w"}, default="wb"
-        Binary or text mode.
-
-    Yields
-    ------
-    file object
-        The open temporary file.
-    """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as handle:
-            yield handle
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _jsonable_threshold(spec: Any) -> Any:

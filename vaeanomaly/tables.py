@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from vaeanomaly.exceptions import DataError
-from vaeanomaly.io import atomic_write
+from vaeanomaly._atomic import atomic_write
 
 __all__ = [
     "SEPARATORS",
