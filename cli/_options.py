@@ -5,6 +5,7 @@ import pathlib
 import click
 
 from vaeanomaly._names import LIKELIHOOD_NAMES, SCORE_METHOD_NAMES
+from vaeanomaly.cli._defaults import shown_default
 from vaeanomaly.thresholds import THRESHOLDS
 
 _UNLABELLED_THRESHOLDS = sorted(set(THRESHOLDS) - {"best_f", "fixed", "spot"})
@@ -44,6 +45,7 @@ device_option = click.option(
     "--device",
     default="auto",
     show_default=True,
+    type=click.Choice(["auto", "cpu", "cuda"]),
     envvar="VAEANOMALY_DEVICE",
     show_envvar=True,
     help="Torch device: auto, cpu or cuda.",
@@ -116,8 +118,8 @@ sequence_options = _compose(
 training_options = _compose(
     click.option(
         "--epochs",
-        default=200,
-        show_default=True,
+        default=None,
+        show_default=shown_default("max_epochs"),
         type=click.IntRange(min=1),
         help="Most training epochs (early stopping usually ends sooner).",
     ),
@@ -149,8 +151,8 @@ training_options = _compose(
     ),
     click.option(
         "--batch-size",
-        default=128,
-        show_default=True,
+        default=None,
+        show_default=shown_default("batch_size"),
         type=click.IntRange(min=1),
         help="Rows per training step.",
     ),

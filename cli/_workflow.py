@@ -21,6 +21,7 @@ from vaeanomaly.sequence import SequenceVAEDetector
 from vaeanomaly.tables import (
     check_columns,
     choose_features,
+    drop_empty_rows,
     iter_csv,
     to_frame,
 )
@@ -87,6 +88,39 @@ def model_frame(detector: Any, frame: pd.DataFrame, source: Path) -> pd.DataFram
     return to_frame(frame, names, source, categorical=categorical, allow_nan=allow_nan)
 
 
+def output_names(features: list[str], detect: bool, features_wanted: bool) -> list[str]:
+    """Return the columns a run adds to its output, besides the copied ones."""
+    names = ["score"] + (["is_anomaly"] if detect else [])
+    return names + ([f"contrib_{name}" for name in features] if features_wanted else [])
+
+
+def check_output_names(keys: list[str], added: list[str], source: Path) -> None:
+    """Refuse input columns that the output would overwrite with its own columns."""
+    clash = [str(key) for key in keys if str(key) in set(added)]
+    if clash:
+        where = "standard input" if str(source) == "-" else f"'{source}'"
+        raise CLIError(
+            f"Column(s) {clash} of {where} would be replaced by the output column(s) "
+            "of the same name (the output copies every column that is not a "
+            "feature, then adds its own). Rename them in the file, e.g. to "
+            f"'{clash[0]}_input'."
+        )
+
+
+def report_empty_rows(rows: list[int], count: int, source: Path, quiet: bool) -> None:
+    """Say on stderr that rows with no value in any feature were left out."""
+    if not count or quiet:
+        return
+    where = "standard input" if str(source) == "-" else f"'{source}'"
+    shown = ", ".join(map(str, rows[:5])) + (", ..." if count > 5 else "")
+    click.echo(
+        f"Warning: skipped {count:,} row(s) of {where} with no value in any feature "
+        f"column (data row {shown}; 0 is the first row after the header). They "
+        "are not in the output.",
+        err=True,
+    )
+
+
 def check_time_order(frame: pd.DataFrame, time_col: str | None, source: Path) -> None:
     """Raise unless ``time_col`` exists and its values never go back in time."""
     if time_col is None:
@@ -129,8 +163,14 @@ def fit_table(
     threshold,
     window: int | None,
     quiet: bool,
+    output_names: Any = None,
 ) -> Any:
-    """Fit a detector (a sequence detector when ``window``) with a progress bar."""
+    """Fit a detector (a sequence detector when ``window``) with a progress bar.
+
+    ``output_names(features)``, when given, lists the columns a scoring run
+    will add; input columns copied to the output must not clash with them,
+    which is checked here, before the training.
+    """
     features, categories, skipped = choose_features(
         frame,
         columns=columns,
@@ -151,7 +191,15 @@ def fit_table(
             f"--window takes numeric sensor channels only, but {categories} hold "
             "categories. Leave them out with --exclude, or drop --window."
         )
+    if output_names is not None:
+        index_col = keys[0] if keys else None
+        check_output_names(
+            key_columns(frame, features, index_col), output_names(features), source
+        )
     allow_nan = window is not None or params.get("missing", "mask") == "mask"
+    if window is None:
+        frame, empty = drop_empty_rows(frame, features)
+        report_empty_rows(empty, len(empty), source, quiet)
     X = to_frame(frame, features, source, categorical=categories, allow_nan=allow_nan)
     model = VAEAnomalyDetector(**params, categorical_features=categories or None)
     if threshold is not None:
@@ -188,9 +236,20 @@ def score_table(
     index_col: str | None,
     offset: float | None,
     features_wanted: bool,
+    detect: bool = False,
+    quiet: bool = False,
 ) -> pd.DataFrame:
     """Score a whole table at once (sequence models need the whole series)."""
     names = feature_names(detector)
+    check_output_names(
+        key_columns(frame, names, index_col),
+        output_names(names, detect or offset is not None, features_wanted),
+        source,
+    )
+    if not isinstance(detector, SequenceVAEDetector):  # sequences fill gaps
+        check_columns(frame, names, source)
+        frame, empty = drop_empty_rows(frame, names)
+        report_empty_rows(empty, len(empty), source, quiet)
     X = model_frame(detector, frame, source)
     contributions = np.asarray(detector.score_features(X)) if features_wanted else None
     return output_frame(
@@ -247,9 +306,19 @@ def scored_chunks(
     features = [str(c) for c in detector.feature_names_in_]
     _, text = model_categories(detector)
     total = 0
+    added = output_names(features, offset is not None, features_wanted)
+    empty: list[int] = []
+    n_empty = 0
     for chunk in iter_csv(source, sep=sep, chunksize=chunksize, text_columns=text):
-        X = model_frame(detector, chunk, source)
         keys = key_columns(chunk, features, index_col)
+        check_output_names(keys, added, source)
+        check_columns(chunk, features, source)
+        chunk, dropped = drop_empty_rows(chunk, features)
+        n_empty += len(dropped)
+        empty += dropped[: 5 - len(empty)] if len(empty) < 5 else []
+        if chunk.empty:
+            continue
+        X = model_frame(detector, chunk, source)
         contributions = (
             detector.score_features(X).to_numpy() if features_wanted else None
         )
@@ -266,6 +335,7 @@ def scored_chunks(
             click.echo(f"\rscored {total:,} rows", err=True, nl=False)
     if not quiet and sys.stderr.isatty():
         click.echo("", err=True)
+    report_empty_rows(empty, n_empty, source, quiet)
 
 
 @contextmanager

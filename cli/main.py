@@ -10,7 +10,7 @@ import sys
 import click
 
 from vaeanomaly._version import __version__
-from vaeanomaly.cli._errors import CLIError, reported_errors
+from vaeanomaly.cli._errors import DEBUG_KEY, CLIError, Group, reported_errors
 from vaeanomaly.cli._options import (
     columns_options,
     data_argument,
@@ -34,9 +34,17 @@ from vaeanomaly.cli._options import (
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="vaeanomaly")
-def vaeanomaly() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="VAEANOMALY_DEBUG",
+    show_envvar=True,
+    help="Show the traceback of an internal error (exit status 3).",
+)
+@click.pass_context
+def vaeanomaly(ctx: click.Context, debug: bool) -> None:
     """Find anomalies in CSV tables with a variational autoencoder.
 
     Scores are log-likelihoods: higher means more normal. Results go to
@@ -46,7 +54,13 @@ def vaeanomaly() -> None:
     Quick start:
       vaeanomaly detect examples/data/machine.csv
       vaeanomaly fit train.csv -o model.vae && vaeanomaly detect new.csv -m model.vae
+
+    \b
+    Exit status: 0 success; 1 anomalies found (only with --fail-on-anomaly);
+    2 bad usage, input, model file or output path; 3 internal error (see
+    --debug); 130 Ctrl-C; 143 SIGTERM.
     """
+    ctx.meta[DEBUG_KEY] = debug
 
 
 def _params(
@@ -61,6 +75,7 @@ def _params(
     draws,
     missing="mask",
 ) -> dict:
+    """Return estimator parameters; ``None`` leaves the estimator's default."""
     params = {
         "missing": missing,
         "max_epochs": epochs,
@@ -70,12 +85,21 @@ def _params(
         "batch_size": batch_size,
         "random_state": seed,
         "device": device,
+        "score_method": method,
+        "n_draws": draws,
     }
-    if method is not None:
-        params["score_method"] = method
-    if draws is not None:
-        params["n_draws"] = draws
-    return params
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def _check_output(path, force: bool, what: str = "--output") -> None:
+    """Refuse an output path that cannot be written, before reading any data."""
+    from vaeanomaly._atomic import output_problem
+
+    if str(path) == "-":
+        return
+    problem = output_problem(path, force=force)
+    if problem:
+        raise CLIError(problem.replace("another path", f"another {what}"))
 
 
 @vaeanomaly.command()
@@ -144,12 +168,14 @@ def fit(
     from vaeanomaly.io import save_model
     from vaeanomaly.tables import read_csv, split_names
 
+    if str(model_out) == "-":
+        raise click.BadParameter(
+            "a model file cannot go to standard output; give a file name such as "
+            "model.vae.",
+            param_hint="--output",
+        )
     with reported_errors():
-        if model_out.exists() and not force:
-            raise CLIError(
-                f"'{model_out}' already exists. Pass --force to replace it, or "
-                "choose another --output."
-            )
+        _check_output(model_out, force)
         frame = read_csv(data, sep=sep, text_columns=split_names(categorical))
         check_time_order(frame, time_col, data)
         params = _params(
@@ -210,20 +236,34 @@ def _run_scoring(
     """Run the shared body of `score` and `detect`; return the number flagged."""
     import numpy as np
 
+    from vaeanomaly.cli._modelfile import load_checked
     from vaeanomaly.cli._workflow import (
         check_time_order,
         fit_table,
         inner_model,
+        output_names,
         rereadable,
         scored_chunks,
     )
-    from vaeanomaly.io import load_model
     from vaeanomaly.sequence import SequenceVAEDetector
     from vaeanomaly.tables import read_csv, split_names
     from vaeanomaly.thresholds import fit_offset
 
     spec = threshold_spec(threshold_name, contamination, risk) if detect else None
     index_col = index_col or time_col
+    _check_output(output, force)
+    if model is not None:
+        for option, value in (
+            ("--columns", columns),
+            ("--exclude", exclude),
+            ("--categorical", categorical),
+        ):
+            if value:
+                raise click.UsageError(
+                    f"{option} applies when fitting; the model '{model}' has its "
+                    f"columns already (see `vaeanomaly info {model}`). Drop "
+                    f"{option}, or leave out -m to fit on this file."
+                )
     if model is None:
         if not quiet:
             click.echo(
@@ -231,7 +271,7 @@ def _run_scoring(
             )
         frame = read_csv(data, sep=sep, text_columns=split_names(categorical))
         check_time_order(frame, time_col, data)
-        params = _params(200, None, None, "auto", 128, seed, device, method, draws)
+        params = _params(None, None, None, "auto", None, seed, device, method, draws)
         detector = fit_table(
             frame,
             data,
@@ -243,15 +283,21 @@ def _run_scoring(
             threshold=spec,
             window=window,
             quiet=quiet,
+            output_names=lambda names: output_names(names, detect, features),
         )
         return _write(
-            [_score_whole(detector, frame, data, index_col, detect, None, features)],
+            [
+                # quiet: the fit has reported the rows it skipped
+                _score_whole(
+                    detector, frame, data, index_col, detect, None, features, True
+                )
+            ],
             output,
             force,
             quiet,
             detect,
         )
-    detector = load_model(model)
+    detector = load_checked(model)
     _check_window(detector, window, model)
     inner = inner_model(detector)
     if method is not None:
@@ -262,7 +308,9 @@ def _run_scoring(
         # Windows need the readings before each timestamp: read the whole series.
         frame = read_csv(data, sep=sep)
         check_time_order(frame, time_col, data)
-        chunk = _score_whole(detector, frame, data, index_col, detect, spec, features)
+        chunk = _score_whole(
+            detector, frame, data, index_col, detect, spec, features, quiet
+        )
         return _write([chunk], output, force, quiet, detect)
     with rereadable(data) as source:
         offset = detector.offset_ if detect else None
@@ -296,7 +344,7 @@ def _keys(index_col):
     return [index_col] if index_col else []
 
 
-def _score_whole(detector, frame, source, index_col, detect, spec, features):
+def _score_whole(detector, frame, source, index_col, detect, spec, features, quiet):
     """Score a whole table; with ``spec``, the threshold comes from these scores."""
     from vaeanomaly.cli._workflow import score_table
     from vaeanomaly.thresholds import fit_offset
@@ -308,6 +356,8 @@ def _score_whole(detector, frame, source, index_col, detect, spec, features):
         index_col=index_col,
         offset=None,
         features_wanted=features,
+        detect=detect,
+        quiet=quiet,
     )
     if detect:
         offset = detector.offset_ if spec is None else fit_offset(spec, out["score"])
@@ -481,12 +531,12 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
         roc_auc_score,
     )
 
+    from vaeanomaly.cli._modelfile import load_checked
     from vaeanomaly.cli._workflow import fit_table, model_categories, score_table
-    from vaeanomaly.io import load_model
     from vaeanomaly.tables import read_csv, to_matrix
 
     with reported_errors():
-        detector = None if model is None else load_model(model)
+        detector = None if model is None else load_checked(model)
         text = [] if detector is None else model_categories(detector)[1]
         frame = read_csv(data, sep=sep, text_columns=text)
         if label_col not in frame.columns:
@@ -501,7 +551,7 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
                 f"it holds {sorted(set(np.unique(y)))[:10]}."
             )
         if model is None:
-            params = _params(200, None, None, "auto", 128, seed, device, None, None)
+            params = _params(None, None, None, "auto", None, seed, device, None, None)
             detector = fit_table(
                 frame,
                 data,
@@ -515,8 +565,15 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
                 quiet=quiet,
             )
         out = score_table(
-            detector, frame, data, index_col=None, offset=None, features_wanted=False
+            detector,
+            frame,
+            data,
+            index_col=None,
+            offset=None,
+            features_wanted=False,
+            quiet=quiet,
         )
+        y = to_matrix(out, [label_col], data)[:, 0]  # rows skipped as empty are out
         scores = out["score"].to_numpy()
         flags = (scores < detector.offset_).astype(int)
         precision, recall, f1, _ = precision_recall_fscore_support(
@@ -566,13 +623,24 @@ def info(model, as_json):
     Example:
       vaeanomaly info model.vae
     """
-    from vaeanomaly.io import read_model_metadata
+    from vaeanomaly.cli._modelfile import read_metadata
 
     with reported_errors():
-        meta = read_model_metadata(model)
+        meta = read_metadata(model)
     if as_json:
         click.echo(json.dumps(meta, indent=2))
         return
+    try:
+        lines = _info_lines(model, meta)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise CLIError(
+            f"'{model}' is a vaeanomaly model file with damaged metadata "
+            f"({type(exc).__name__}: {exc}). Refit and save the model again."
+        ) from exc
+    click.echo("\n".join(lines))
+
+
+def _info_lines(model, meta: dict) -> list[str]:
     fitted, params = meta["fitted"], meta["params"]
     best = fitted["history_"][fitted["best_epoch_"] - 1] if fitted["history_"] else {}
     loss = (
@@ -616,7 +684,7 @@ def info(model, as_json):
         f"threshold         score < {fitted['offset_']:.4f} is an anomaly "
         f"({_threshold_text(params)})",
     ]
-    click.echo("\n".join(lines))
+    return lines
 
 
 def _threshold_text(params: dict) -> str:
@@ -634,7 +702,18 @@ def _threshold_text(params: dict) -> str:
 
 
 def main() -> None:
-    """Entry point of the ``vaeanomaly`` console script."""
+    """Entry point of the ``vaeanomaly`` console script.
+
+    Sets what belongs to the process rather than the library: SIGTERM ends the
+    run as Ctrl-C does (temporary files are removed; exit status 143), and
+    glibc's mmap threshold is pinned so that scoring large files returns its
+    buffers to the system (see ``vaeanomaly._memory``).
+    """
+    from vaeanomaly._atomic import exit_on_sigterm
+    from vaeanomaly._memory import pin_mmap_threshold
+
+    exit_on_sigterm()
+    pin_mmap_threshold()
     try:
         vaeanomaly(prog_name="vaeanomaly")
     except BrokenPipeError:

@@ -44,8 +44,12 @@ def test_temp_names_are_recognisable(tmp_path):
 
 
 def test_stale_temp_files_of_dead_processes_are_removed(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     pid = int(dead.stdout)
     stale = tmp_path / f".out.csv.vaeanomaly-{pid}-0a1b2c3d.tmp"
     live = tmp_path / f".out.csv.vaeanomaly-{os.getpid()}-0a1b2c3d.tmp"
@@ -55,7 +59,8 @@ def test_stale_temp_files_of_dead_processes_are_removed(tmp_path):
     with atomic_write(tmp_path / "out.csv", "w") as handle:
         handle.write("a\n")
     assert not stale.exists()
-    assert live.exists() and other.exists()
+    assert live.exists()
+    assert other.exists()
     assert remove_stale(tmp_path) == []
 
 

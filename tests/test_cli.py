@@ -296,12 +296,6 @@ ERROR_CASES = [
         "Column 'flow'",
     ),
     (
-        "row with no values",
-        {"n.csv": "temp,pressure,flow\n1,2,3\n,,\n"},
-        lambda p, m: ["score", p["n.csv"], "-m", m],
-        "1 row(s) of X have no observed value (rows 1)",
-    ),
-    (
         "missing value refused",
         {"n.csv": "a,b\n1,2\n,3\n4,5\n"},
         lambda p, m: [
@@ -584,3 +578,216 @@ def test_time_order_is_checked(runner, recording, tmp_path):
     )
     assert result.exit_code == 2
     assert "not in time order" in result.stderr
+
+
+# --- never lose a user's data (#16) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "argv"),
+    [
+        ("is_anomaly", ["detect", "-m", "MODEL"]),
+        ("is_anomaly", ["detect", "--exclude", "is_anomaly"]),
+        ("score", ["score", "-m", "MODEL"]),
+        ("contrib_temp", ["score", "-m", "MODEL", "--features"]),
+    ],
+)
+def test_output_columns_never_replace_input_columns(
+    runner, table, model, tmp_path, extra, argv
+):
+    frame = pd.read_csv(table)
+    frame[extra] = (np.arange(300) % 2).astype(int)
+    path = tmp_path / "labelled.csv"
+    frame.to_csv(path, index=False)
+    argv = [str(model) if a == "MODEL" else a for a in argv]
+    result = runner.invoke(vaeanomaly, [argv[0], str(path), *argv[1:]])
+    assert result.exit_code == 2, result.output
+    assert f"'{extra}'" in result.stderr
+    assert "Rename" in result.stderr
+    assert "Trained on" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "case", ["exists", "no folder", "folder", "fit no folder", "fit exists"]
+)
+def test_output_paths_are_checked_before_the_fit(runner, table, tmp_path, case):
+    existing = tmp_path / "scores.csv"
+    existing.write_text("precious\n")
+    target = {
+        "exists": existing,
+        "no folder": tmp_path / "nope" / "out.csv",
+        "folder": tmp_path,
+        "fit no folder": tmp_path / "nope" / "m.vae",
+        "fit exists": existing,
+    }[case]
+    command = "fit" if case.startswith("fit") else "detect"
+    # No -q: the fit would announce itself on stderr.
+    epochs = ["--epochs", "2"] if command == "fit" else []
+    result = runner.invoke(
+        vaeanomaly, [command, str(table), "-o", str(target), *epochs]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"'{target}'" in result.stderr
+    assert ".tmp" not in result.stderr
+    assert "fitting" not in result.stderr
+    assert "Trained" not in result.stderr
+    assert existing.read_text() == "precious\n"
+
+
+def test_output_files_honour_umask_and_keep_mode(runner, table, model, tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "scores.csv"
+        argv = ["score", str(table), "-m", str(model), "-o", str(target), "-q"]
+        assert runner.invoke(vaeanomaly, argv).exit_code == 0
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        os.chmod(target, 0o664)
+        assert runner.invoke(vaeanomaly, [*argv, "--force"]).exit_code == 0
+        assert stat.S_IMODE(target.stat().st_mode) == 0o664
+        model_out = tmp_path / "again.vae"
+        fit = ["fit", str(table), "-o", str(model_out), "--epochs", "2", "-q"]
+        assert runner.invoke(vaeanomaly, fit).exit_code == 0
+        assert stat.S_IMODE(model_out.stat().st_mode) == 0o644
+    finally:
+        os.umask(old)
+
+
+def _edit_model(path, dest, edit):
+    import torch
+
+    payload = torch.load(path, weights_only=True)
+    meta = json.loads(payload["metadata"])
+    edit(meta)
+    payload["metadata"] = json.dumps(meta)
+    torch.save(payload, dest)
+    return dest
+
+
+def _nan_offset(meta):
+    meta["fitted"]["offset_"] = float("nan")
+
+
+def _zero_scale(meta):
+    meta["fitted"]["scale_"][1] = 0.0
+
+
+def _no_history(meta):
+    del meta["fitted"]["history_"]
+
+
+def _bad_best_epoch(meta):
+    meta["fitted"]["best_epoch_"] = 999
+
+
+def _short_likelihoods(meta):
+    meta["fitted"]["feature_likelihoods_"] = ["gaussian_column"]
+
+
+@pytest.mark.parametrize(
+    "edit", [_nan_offset, _zero_scale, _no_history, _bad_best_epoch, _short_likelihoods]
+)
+@pytest.mark.parametrize("command", ["detect", "info"])
+def test_damaged_model_metadata_is_refused(
+    runner, table, model, tmp_path, edit, command
+):
+    bad = _edit_model(model, tmp_path / "bad.vae", edit)
+    argv = (
+        [command, str(bad)]
+        if command == "info"
+        else [command, str(table), "-m", str(bad)]
+    )
+    result = runner.invoke(vaeanomaly, argv)
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "bad.vae" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+
+
+def test_internal_errors_exit_3_with_a_pointer_to_debug(
+    runner, table, model, monkeypatch
+):
+    import vaeanomaly.cli._workflow as workflow
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal bug")
+
+    monkeypatch.setattr(workflow, "output_frame", broken)
+    argv = ["score", str(table), "-m", str(model)]
+    result = runner.invoke(vaeanomaly, argv)
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "--debug" in lines[0]
+    assert "an internal bug" in lines[0]
+    debug = runner.invoke(vaeanomaly, ["--debug", *argv])
+    assert isinstance(debug.exception, ValueError)
+
+
+def test_ctrl_c_exits_130(runner, table, model, monkeypatch):
+    import vaeanomaly.cli._workflow as workflow
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workflow, "output_frame", interrupted)
+    result = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model)])
+    assert result.exit_code == 130
+    assert "Interrupted" in result.stderr
+
+
+def test_device_is_a_choice(runner, table):
+    result = runner.invoke(vaeanomaly, ["detect", str(table), "--device", "tpu"])
+    assert result.exit_code == 2
+    assert "'tpu' is not one of 'auto', 'cpu', 'cuda'" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--columns", "--exclude", "--categorical"])
+def test_column_choices_with_a_model_are_refused(runner, table, model, option):
+    result = runner.invoke(
+        vaeanomaly, ["score", str(table), "-m", str(model), option, "temp"]
+    )
+    assert result.exit_code == 2
+    assert f"{option} applies when fitting" in result.stderr
+
+
+def test_fit_output_to_dash_is_refused(runner, table, tmp_path):
+    result = runner.invoke(vaeanomaly, ["fit", str(table), "-o", "-", "--epochs", "2"])
+    assert result.exit_code == 2
+    assert "model file" in result.stderr
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("command", ["score -m", "detect", "evaluate -m"])
+def test_rows_with_no_value_are_skipped_and_counted(
+    runner, table, model, tmp_path, command
+):
+    frame = pd.read_csv(table)
+    frame["label"] = (np.arange(300) == 5).astype(int)
+    frame.loc[[150, 151, 290], ["temp", "pressure", "flow"]] = np.nan
+    path = tmp_path / "gaps.csv"
+    frame.to_csv(path, index=False)
+    name, *rest = command.split()
+    argv = [name, str(path), *(["-m", str(model)] if rest else [])]
+    if name == "evaluate":
+        argv += ["--label-col", "label", "--json"]
+    else:
+        argv += ["--chunksize", "100", "--exclude" if not rest else "--index-col"]
+        argv += ["label" if not rest else "id"]
+    result = runner.invoke(vaeanomaly, argv)
+    assert result.exit_code == 0, result.output
+    assert (
+        "skipped 3 row(s) of '" + str(path) + "' with no value in any feature "
+        "column (data row 150, 151, 290;"
+    ) in result.stderr
+    if name == "evaluate":
+        assert json.loads(result.stdout)["rows"] == 297
+    else:
+        out = read_stdout(result)
+        assert len(out) == 297
+        assert "r150" not in set(out["id"])
+        assert out.loc[5, "id"] == "r5"

@@ -130,7 +130,10 @@ def output_problem(path: str | os.PathLike, *, force: bool = False) -> str | Non
     if path.is_dir():
         return f"'{path}' is a folder. Give a file name."
     if path.exists() and not force:
-        return f"'{path}' already exists. Pass --force to replace it, or choose another path."
+        return (
+            f"'{path}' already exists. Pass --force to replace it, or choose "
+            "another path."
+        )
     if not folder.is_dir():
         return (
             f"The folder '{folder}' of '{path}' does not exist. Create it first, or "
@@ -147,7 +150,7 @@ def output_problem(path: str | os.PathLike, *, force: bool = False) -> str | Non
 
 
 def _new_mode(path: Path) -> int:
-    """The mode for ``path``: the existing file's, or 0666 less the umask."""
+    """Return the mode for ``path``: the existing file's, or 0666 less the umask."""
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
@@ -155,7 +158,7 @@ def _new_mode(path: Path) -> int:
 
 
 def _umask() -> int:
-    """The process's umask, read without changing it where Linux allows."""
+    """Return the process's umask, read without changing it where Linux allows."""
     try:
         with open("/proc/self/status") as status:
             for line in status:

@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vaeanomaly.exceptions import DataError
 from vaeanomaly._atomic import atomic_write
+from vaeanomaly.exceptions import DataError
 
 __all__ = [
     "SEPARATORS",
     "check_columns",
     "choose_features",
+    "drop_empty_rows",
     "iter_csv",
     "read_csv",
     "sniff_separator",
@@ -350,6 +351,41 @@ def to_frame(
             )
         out[name] = values.astype(object)
     return out[list(columns)]
+
+
+def drop_empty_rows(
+    frame: pd.DataFrame, columns: Sequence[str]
+) -> tuple[pd.DataFrame, list[int]]:
+    """Drop the rows with no value in any of ``columns``.
+
+    Such a row (``,,`` in a CSV file) has nothing for a model to score or learn
+    from; the command line leaves it out and says so, rather than refusing
+    the whole file.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A chunk of the table, indexed by its data row numbers.
+    columns : sequence of str
+        The feature columns.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        ``frame`` without those rows (the same object when there are none).
+    rows : list of int
+        The data row numbers dropped (0 is the first row after the header).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0, None], "b": [2.0, None], "id": ["x", "y"]})
+    >>> drop_empty_rows(frame, ["a", "b"])[1]
+    [1]
+    """
+    empty = frame[list(columns)].isna().all(axis=1).to_numpy()
+    if not empty.any():
+        return frame, []
+    return frame.loc[~empty], [int(i) for i in frame.index[empty]]
 
 
 def check_columns(
