@@ -23,6 +23,7 @@ from vaeanomaly.tables import (
     choose_features,
     drop_empty_rows,
     iter_csv,
+    looks_like_dates,
     to_frame,
 )
 
@@ -86,6 +87,20 @@ def model_frame(detector: Any, frame: pd.DataFrame, source: Path) -> pd.DataFram
         or inner_model(detector).missing == "mask"
     )
     return to_frame(frame, names, source, categorical=categorical, allow_nan=allow_nan)
+
+
+def summarise(names: list[str], first: int = 8) -> str:
+    """Join names for a message, the first few and a count of the rest.
+
+    Examples
+    --------
+    >>> summarise(["a", "b", "c"], first=2)
+    'a, b and 1 more'
+    """
+    names = [str(n) for n in names]
+    if len(names) <= first:
+        return ", ".join(names)
+    return f"{', '.join(names[:first])} and {len(names) - first:,} more"
 
 
 def output_names(features: list[str], detect: bool, features_wanted: bool) -> list[str]:
@@ -179,11 +194,21 @@ def fit_table(
         categorical=categorical,
         source=source,
     )
-    if skipped and not quiet:
+    dates = [c for c in skipped if looks_like_dates(frame[c])]
+    many = [c for c in skipped if c not in dates]
+    if many and not quiet:
         click.echo(
             f"Not used as features (text with too many distinct values to be "
-            f"categories): {', '.join(skipped)}. Name them with --categorical to "
+            f"categories): {summarise(many)}. Name them with --categorical to "
             "model them anyway.",
+            err=True,
+        )
+    if dates and not quiet:
+        click.echo(
+            "Not used as features: "
+            + summarise([f"{c} (dates or times)" for c in dates])
+            + ". Name them with --categorical or --columns to model them anyway; "
+            "--time-col marks the time column of a recording.",
             err=True,
         )
     if window is not None and categories:
@@ -219,10 +244,11 @@ def fit_table(
             best["valid_loss"] if best["valid_loss"] is not None else best["train_loss"]
         )
         shape = f"windows of {window} readings of " if window else ""
+        kinds = f"; as categories: {summarise(categories)}" if categories else ""
         click.echo(
             f"Trained on {len(X):,} rows x {len(features)} columns, {shape}"
-            f"({', '.join(features)}) in {fitted.n_iter_} epochs; best validation "
-            f"ELBO {-loss:.3f} nats/row.",
+            f"({summarise(features)}{kinds}) in {fitted.n_iter_} epochs; best "
+            f"validation ELBO {-loss:.3f} nats/row.",
             err=True,
         )
     return detector
@@ -285,9 +311,12 @@ def output_frame(
     out["score"] = scores
     if offset is not None:
         out["is_anomaly"] = (scores < offset).astype(int)
-    if contributions is not None:
-        for j, name in enumerate(features):
-            out[f"contrib_{name}"] = contributions[:, j]
+    if contributions is not None:  # one concat: column by column fragments pandas
+        contrib = pd.DataFrame(
+            np.asarray(contributions),
+            columns=[f"contrib_{name}" for name in features],
+        )
+        out = pd.concat([out, contrib], axis=1)
     return out
 
 

@@ -674,8 +674,7 @@ def _info_lines(model, meta: dict) -> list[str]:
         f"vaeanomaly        {versions}",
         f"trained on        {fitted.get('n_samples_fit_', '?')} rows x "
         f"{fitted['n_features_in_']} columns",
-        "columns           "
-        + ", ".join(f"{c} ({h})" for c, h in zip(columns, likelihoods, strict=True)),
+        "columns           " + _columns_text(meta, columns, likelihoods),
         f"network           hidden {tuple(fitted['hidden_dims_'])}, "
         f"latent {fitted['latent_dim_']}",
         f"training          {training}",
@@ -685,6 +684,21 @@ def _info_lines(model, meta: dict) -> list[str]:
         f"({_threshold_text(params)})",
     ]
     return lines
+
+
+def _columns_text(meta: dict, columns: list, likelihoods: list) -> str:
+    """The model's columns with their likelihoods, the first few of a wide table."""
+    from vaeanomaly.cli._workflow import summarise
+
+    if "sequence" in meta:  # the window model's inputs are lags of the channels
+        channels = meta["sequence"]["channels_"]
+        return (
+            f"{len(channels)} channels: {summarise(channels)} "
+            f"({len(columns)} model inputs: {summarise(sorted(set(likelihoods)))})"
+        )
+    named = [f"{c} ({h})" for c, h in zip(columns, likelihoods, strict=True)]
+    more = " (--json lists them all)" if len(named) > 8 else ""
+    return summarise(named) + more
 
 
 def _threshold_text(params: dict) -> str:

@@ -755,7 +755,8 @@ def test_column_choices_with_a_model_are_refused(runner, table, model, option):
     assert f"{option} applies when fitting" in result.stderr
 
 
-def test_fit_output_to_dash_is_refused(runner, table, tmp_path):
+def test_fit_output_to_dash_is_refused(runner, table, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(vaeanomaly, ["fit", str(table), "-o", "-", "--epochs", "2"])
     assert result.exit_code == 2
     assert "model file" in result.stderr
@@ -791,3 +792,60 @@ def test_rows_with_no_value_are_skipped_and_counted(
         assert len(out) == 297
         assert "r150" not in set(out["id"])
         assert out.loc[5, "id"] == "r5"
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        lambda days: days.strftime("%Y-%m-%d"),
+        lambda days: days.strftime("%d/%m/%Y %H:%M"),
+        lambda days: days.strftime("%H:%M:%S"),
+    ],
+)
+def test_date_columns_are_never_categories(runner, tmp_path, rng, dates):
+    days = pd.date_range("2026-01-01", periods=20, freq="D").repeat(30)
+    frame = pd.DataFrame(
+        {
+            "day": dates(days),
+            "mode": rng.choice(["idle", "run"], size=600),
+            "reading": rng.normal(size=600),
+        }
+    )
+    path = tmp_path / "days.csv"
+    frame.to_csv(path, index=False)
+    model = tmp_path / "days.vae"
+    result = runner.invoke(
+        vaeanomaly, ["fit", str(path), "-o", str(model), *TINY_ARGS[:-1]]
+    )
+    assert result.exit_code == 0, result.output
+    assert "day (dates or times)" in result.stderr
+    assert "; as categories: mode)" in result.stderr
+    meta = json.loads(runner.invoke(vaeanomaly, ["info", str(model), "--json"]).stdout)
+    assert meta["fitted"]["feature_names_in_"] == ["mode", "reading"]
+
+
+def test_wide_tables_are_summarised_and_warn_nothing(runner, tmp_path, rng):
+    import warnings
+
+    frame = pd.DataFrame(
+        rng.normal(size=(120, 150)), columns=[f"sensor_{j}" for j in range(150)]
+    )
+    path = tmp_path / "wide.csv"
+    frame.to_csv(path, index=False)
+    model = tmp_path / "wide.vae"
+    fit = runner.invoke(
+        vaeanomaly, ["fit", str(path), "-o", str(model), "--epochs", "2"]
+    )
+    assert fit.exit_code == 0, fit.output
+    trained = next(x for x in fit.stderr.splitlines() if x.startswith("Trained on"))
+    assert len(trained) < 300
+    assert "and 142 more" in trained
+    info = runner.invoke(vaeanomaly, ["info", str(model)])
+    assert max(map(len, info.stdout.splitlines())) < 300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        result = runner.invoke(
+            vaeanomaly, ["score", str(path), "-m", str(model), "--features", "-q"]
+        )
+    assert result.exit_code == 0, result.output
+    assert read_stdout(result).shape == (120, 152)

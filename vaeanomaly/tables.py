@@ -25,6 +25,7 @@ __all__ = [
     "check_columns",
     "choose_features",
     "drop_empty_rows",
+    "looks_like_dates",
     "iter_csv",
     "read_csv",
     "sniff_separator",
@@ -215,7 +216,44 @@ MAX_AUTO_LEVELS = 100
 
 def _looks_categorical(column: pd.Series) -> bool:
     distinct = column.nunique(dropna=True)
-    return 0 < distinct <= MAX_AUTO_LEVELS and distinct <= len(column) / 2
+    return (
+        0 < distinct <= MAX_AUTO_LEVELS
+        and distinct <= len(column) / 2
+        and not looks_like_dates(column)
+    )
+
+
+def looks_like_dates(column: pd.Series) -> bool:
+    """Whether a text column holds dates or times (each value has a digit and parses).
+
+    Such a column is never a feature by default: as categories, next month's
+    dates would all be unseen levels.
+
+    Examples
+    --------
+    >>> looks_like_dates(pd.Series(["2026-01-01", "2026-01-02"]))
+    True
+    >>> looks_like_dates(pd.Series(["12:30", "13:45:10"]))
+    True
+    >>> looks_like_dates(pd.Series(["idle", "run", "07"]))
+    False
+    """
+    if _is_number_column(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    values = pd.Series(column.dropna().astype(str).unique()[:200])
+    if values.empty or not values.str.contains(r"\d").all():
+        return False
+    if values.str.fullmatch(r"\s*[-+]?\d+\s*").all():  # integer codes, e.g. "07"
+        return False
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+        except (ValueError, TypeError, OverflowError):
+            return False
+    return bool(parsed.notna().all())
 
 
 def _is_number_column(column: pd.Series) -> bool:
