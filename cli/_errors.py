@@ -98,9 +98,9 @@ class Group(click.Group):
         except Exception as exc:
             if ctx.meta.get(DEBUG_KEY):
                 raise
-            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            first = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
             click.echo(
-                f"Internal error: {type(exc).__name__}: {first} This is a bug in "
+                f"Internal error: {type(exc).__name__}: {first}. This is a bug in "
                 "vaeanomaly; run the command again with --debug for the traceback, "
                 "and report it.",
                 err=True,

@@ -687,7 +687,7 @@ def _info_lines(model, meta: dict) -> list[str]:
 
 
 def _columns_text(meta: dict, columns: list, likelihoods: list) -> str:
-    """The model's columns with their likelihoods, the first few of a wide table."""
+    """Return the model's columns and likelihoods; the first few of a wide table."""
     from vaeanomaly.cli._workflow import summarise
 
     if "sequence" in meta:  # the window model's inputs are lags of the channels
