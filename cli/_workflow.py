@@ -234,7 +234,8 @@ def fit_table(
         warnings.simplefilter("always")
         passes = 1 if model.trim is None else 2  # a second fit after trimming
         with progress_bar(passes * model.max_epochs, "training", quiet) as bar:
-            detector.fit(X, callback=lambda record: bar.update(1))
+            detector.fit(X, callback=lambda record: _advance(bar, record, passes))
+            bar.update(bar.length - bar.pos)  # early stopping: end at 100%
     if not quiet:
         for warning in caught:
             click.echo(f"Warning: {warning.message}", err=True)
@@ -254,6 +255,20 @@ def fit_table(
     return detector
 
 
+def _advance(bar, record: dict, passes: int) -> None:
+    """Move the training bar one epoch and show the epoch and its ELBO."""
+    loss = record.get("valid_loss")
+    kind = "validation"
+    if loss is None:
+        loss, kind = record.get("train_loss"), "training"
+    fit_pass = f"pass {record['fit_pass']}/{passes}, " if passes > 1 else ""
+    if loss is not None:
+        bar.label = (
+            f"training ({fit_pass}epoch {record.get('epoch')}, {kind} ELBO {-loss:.3f})"
+        )
+    bar.update(1)
+
+
 def score_table(
     detector: Any,
     frame: pd.DataFrame,
@@ -264,6 +279,7 @@ def score_table(
     features_wanted: bool,
     detect: bool = False,
     quiet: bool = False,
+    findings: Findings | None = None,
 ) -> pd.DataFrame:
     """Score a whole table at once (sequence models need the whole series)."""
     names = feature_names(detector)
@@ -278,10 +294,13 @@ def score_table(
         report_empty_rows(empty, len(empty), source, quiet)
     X = model_frame(detector, frame, source)
     contributions = np.asarray(detector.score_features(X)) if features_wanted else None
+    scores = detector.score_samples(X)
+    if findings is not None:
+        findings.hold(X, frame, scores)
     return output_frame(
         frame,
         key_columns(frame, names, index_col),
-        detector.score_samples(X),
+        scores,
         offset=offset,
         contributions=contributions,
         features=names,
@@ -330,6 +349,7 @@ def scored_chunks(
     features_wanted: bool,
     offset: float | None,
     quiet: bool,
+    findings: Findings | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Score a CSV file chunk by chunk; memory is bounded by ``chunksize``."""
     features = [str(c) for c in detector.feature_names_in_]
@@ -351,10 +371,13 @@ def scored_chunks(
         contributions = (
             detector.score_features(X).to_numpy() if features_wanted else None
         )
+        scores = detector.score_samples(X)
+        if findings is not None:
+            findings.add(X, chunk, scores)
         yield output_frame(
             chunk,
             keys,
-            detector.score_samples(X),
+            scores,
             offset=offset,
             contributions=contributions,
             features=features,
@@ -378,3 +401,116 @@ def rereadable(source: Path) -> Iterator[Path]:
         with spooled.open("wb") as handle:
             shutil.copyfileobj(sys.stdin.buffer, handle)
         yield spooled
+
+
+class Findings:
+    """What a `detect` run found, for the summary on stderr.
+
+    Keeps the ``top`` lowest-scoring rows seen (with their feature values, so
+    memory stays bounded on any file size), then explains the flagged ones
+    among them by the columns that contribute most to their anomaly score.
+    For sequence models, the flagged timestamps are grouped into periods with
+    :func:`vaeanomaly.flagged_periods` instead.
+    """
+
+    def __init__(self, detector: Any, index_col: str | None, top: int = 5) -> None:
+        self.detector = detector
+        self.index_col = index_col
+        self.top = top
+        self._X: pd.DataFrame | None = None
+        self._labels: list[str] = []
+        self._scores = np.empty(0)
+        self.periods: pd.DataFrame | None = None
+        self.offset: float | None = None
+        self._series: tuple[pd.DataFrame, Any] | None = None
+
+    def hold(self, X: pd.DataFrame, frame: pd.DataFrame, scores: np.ndarray) -> None:
+        """Keep what the summary needs; sequences wait for their flags."""
+        if isinstance(self.detector, SequenceVAEDetector):
+            times = frame[self.index_col] if self.index_col else frame.index
+            self._series = (X, times)
+        else:
+            self.add(X, frame, scores)
+
+    def flag(self, flags: np.ndarray, offset: float) -> None:
+        """Record the threshold, and the flags of a held sequence."""
+        self.offset = offset
+        if self._series is not None:
+            self.add_periods(*self._series, flags)
+
+    def add(self, X: pd.DataFrame, frame: pd.DataFrame, scores: np.ndarray) -> None:
+        """Consider the rows of one chunk (``X`` and ``frame`` share the index)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        if not len(scores):
+            return
+        k = min(self.top, len(scores))
+        take = np.argsort(scores, kind="stable")[:k]
+        if self.index_col:
+            labels = [
+                f"{self.index_col} {value}"
+                for value in frame[self.index_col].iloc[take]
+            ]
+        else:
+            labels = [f"data row {i}" for i in frame.index[take]]
+        X_new = X.iloc[take]
+        X_all = X_new if self._X is None else pd.concat([self._X, X_new])
+        labels_all = self._labels + labels
+        scores_all = np.concatenate([self._scores, scores[take]])
+        keep = np.argsort(scores_all, kind="stable")[: self.top]
+        self._X = X_all.iloc[keep]
+        self._labels = [labels_all[i] for i in keep]
+        self._scores = scores_all[keep]
+
+    def add_periods(self, X: pd.DataFrame, times: pd.Series, flags: np.ndarray) -> None:
+        """Group the flagged timestamps of a sequence model into periods."""
+        from vaeanomaly.sequence import flagged_periods
+
+        flags = np.asarray(flags, dtype=bool)
+        if not flags.any():
+            self.periods = flagged_periods(flags)
+            return
+        blame = pd.DataFrame(np.asarray(self.detector.score_features(X)))
+        blame.columns = feature_names(self.detector)
+        series = pd.Series(flags, index=pd.Index(np.asarray(times)))
+        self.periods = flagged_periods(series, blame, top=3)
+
+    def lines(self) -> list[str]:
+        """Lines for stderr: the flagged periods, or the most anomalous rows."""
+        if self.periods is not None:
+            return self._period_lines()
+        if self.offset is None:
+            return []
+        flagged = self._scores < self.offset
+        if self._X is None or not flagged.any():
+            return []
+        X = self._X.iloc[np.flatnonzero(flagged)]
+        contributions = np.asarray(self.detector.score_features(X), dtype=np.float64)
+        names = feature_names(self.detector)
+        width = max(len(label) for label in self._labels)
+        out = [
+            "Most anomalous rows (score, then the columns adding most to the "
+            "anomaly score -score, in nats):"
+        ]
+        for i, label in enumerate(np.asarray(self._labels)[flagged]):
+            order = np.argsort(-np.nan_to_num(contributions[i], nan=-np.inf))[:3]
+            top = ", ".join(f"{names[j]} {contributions[i, j]:.1f}" for j in order)
+            out.append(
+                f"  {label:<{width}}  score {self._scores[flagged][i]:.2f}; "
+                f"top columns: {top}"
+            )
+        return out
+
+    def _period_lines(self, shown: int = 5) -> list[str]:
+        periods = self.periods
+        if periods is None or periods.empty:
+            return []
+        out = [f"{len(periods):,} flagged period(s), longest first:"]
+        longest = periods.sort_values("length", ascending=False, kind="stable")
+        for _, row in longest.head(shown).iterrows():
+            out.append(
+                f"  {row['start']} to {row['end']} ({row['length']} rows); "
+                f"top channels: {row['top_channels']}"
+            )
+        if len(periods) > shown:
+            out.append(f"  ... and {len(periods) - shown:,} more.")
+        return out

@@ -238,6 +238,7 @@ def _run_scoring(
 
     from vaeanomaly.cli._modelfile import load_checked
     from vaeanomaly.cli._workflow import (
+        Findings,
         check_time_order,
         fit_table,
         inner_model,
@@ -285,18 +286,12 @@ def _run_scoring(
             quiet=quiet,
             output_names=lambda names: output_names(names, detect, features),
         )
-        return _write(
-            [
-                # quiet: the fit has reported the rows it skipped
-                _score_whole(
-                    detector, frame, data, index_col, detect, None, features, True
-                )
-            ],
-            output,
-            force,
-            quiet,
-            detect,
+        findings = Findings(detector, index_col) if detect and not quiet else None
+        # quiet: the fit has reported the rows it skipped
+        out = _score_whole(
+            detector, frame, data, index_col, detect, None, features, True, findings
         )
+        return _write([out], output, force, quiet, detect, findings)
     detector = load_checked(model)
     _check_window(detector, window, model)
     inner = inner_model(detector)
@@ -308,10 +303,12 @@ def _run_scoring(
         # Windows need the readings before each timestamp: read the whole series.
         frame = read_csv(data, sep=sep)
         check_time_order(frame, time_col, data)
+        findings = Findings(detector, index_col) if detect and not quiet else None
         chunk = _score_whole(
-            detector, frame, data, index_col, detect, spec, features, quiet
+            detector, frame, data, index_col, detect, spec, features, quiet, findings
         )
-        return _write([chunk], output, force, quiet, detect)
+        return _write([chunk], output, force, quiet, detect, findings)
+    findings = Findings(detector, index_col) if detect and not quiet else None
     with rereadable(data) as source:
         offset = detector.offset_ if detect else None
         if spec is not None:
@@ -327,6 +324,8 @@ def _run_scoring(
             )
             scores = np.concatenate([chunk["score"].to_numpy() for chunk in first_pass])
             offset = fit_offset(spec, scores)
+        if findings is not None:
+            findings.offset = offset
         chunks = scored_chunks(
             detector,
             source,
@@ -336,15 +335,18 @@ def _run_scoring(
             features_wanted=features,
             offset=offset,
             quiet=quiet,
+            findings=findings,
         )
-        return _write(chunks, output, force, quiet, detect)
+        return _write(chunks, output, force, quiet, detect, findings)
 
 
 def _keys(index_col):
     return [index_col] if index_col else []
 
 
-def _score_whole(detector, frame, source, index_col, detect, spec, features, quiet):
+def _score_whole(
+    detector, frame, source, index_col, detect, spec, features, quiet, findings=None
+):
     """Score a whole table; with ``spec``, the threshold comes from these scores."""
     from vaeanomaly.cli._workflow import score_table
     from vaeanomaly.thresholds import fit_offset
@@ -358,14 +360,14 @@ def _score_whole(detector, frame, source, index_col, detect, spec, features, qui
         features_wanted=features,
         detect=detect,
         quiet=quiet,
+        findings=findings,
     )
     if detect:
         offset = detector.offset_ if spec is None else fit_offset(spec, out["score"])
-        out.insert(
-            out.columns.get_loc("score") + 1,
-            "is_anomaly",
-            (out["score"] < offset).astype(int),
-        )
+        flags = (out["score"] < offset).astype(int)
+        out.insert(out.columns.get_loc("score") + 1, "is_anomaly", flags)
+        if findings is not None:
+            findings.flag(flags.to_numpy(), offset)
     return out
 
 
@@ -388,7 +390,7 @@ def _check_window(detector, window, model) -> None:
         )
 
 
-def _write(chunks, output, force, quiet, detect) -> int:
+def _write(chunks, output, force, quiet, detect, findings=None) -> int:
     """Write the chunks; return the number of anomalies flagged."""
     from vaeanomaly.tables import write_csv
 
@@ -409,6 +411,9 @@ def _write(chunks, output, force, quiet, detect) -> int:
             share = flagged / max(rows, 1)
             extra = f"; {flagged:,} flagged as anomalies ({share:.2%})"
         click.echo(f"Scored {rows:,} rows to {where}{extra}.", err=True)
+        if findings is not None and flagged:
+            for line in findings.lines():
+                click.echo(line, err=True)
     return flagged
 
 

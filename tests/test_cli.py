@@ -849,3 +849,76 @@ def test_wide_tables_are_summarised_and_warn_nothing(runner, tmp_path, rng):
         )
     assert result.exit_code == 0, result.output
     assert read_stdout(result).shape == (120, 152)
+
+
+def test_detect_says_which_rows_and_why(runner, table, model):
+    result = runner.invoke(
+        vaeanomaly, ["detect", str(table), "-m", str(model), "--chunksize", "70"]
+    )
+    assert result.exit_code == 0, result.output
+    out = read_stdout(result)
+    flagged = int(out["is_anomaly"].sum())
+    assert f"{flagged:,} flagged as anomalies" in result.stderr
+    lines = result.stderr.splitlines()
+    start = lines.index(next(x for x in lines if x.startswith("Most anomalous")))
+    first = lines[start + 1]
+    assert first.lstrip().startswith("data row 5 ")
+    assert "temp" in first and "pressure" in first
+    assert "flow" not in first.split("top columns")[1].split(",")[0]
+    assert "r5" not in result.stdout.splitlines()[0]  # nothing added to the CSV
+    with_id = runner.invoke(
+        vaeanomaly, ["detect", str(table), "-m", str(model), "--index-col", "id"]
+    )
+    assert any(x.lstrip().startswith("id r5 ") for x in with_id.stderr.splitlines())
+    quiet = runner.invoke(vaeanomaly, ["detect", str(table), "-m", str(model), "-q"])
+    assert quiet.stderr == ""
+
+
+def test_detect_on_recordings_names_the_periods(runner, recording, tmp_path):
+    model = tmp_path / "rec.vae"
+    argv = ["--time-col", "time", "--window", "4"]
+    fit = runner.invoke(
+        vaeanomaly, ["fit", str(recording), "-o", str(model), *argv, *TINY_ARGS]
+    )
+    assert fit.exit_code == 0, fit.output
+    result = runner.invoke(
+        vaeanomaly,
+        ["detect", str(recording), "-m", str(model), "--time-col", "time"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "flagged period(s)" in result.stderr
+    line = next(x for x in result.stderr.splitlines() if "2026-02-01 00:07:3" in x)
+    assert "top channels: valve" in line
+
+
+def test_training_bar_ends_at_100_percent_with_epoch_and_elbo(
+    runner, table, tmp_path, monkeypatch
+):
+    import click
+
+    import vaeanomaly.cli._workflow as workflow
+
+    bars = []
+
+    def recording_bar(length, label, quiet):
+        bar = click.progressbar(length=length, label=label, file=io.StringIO())
+        bars.append(bar)
+        return bar
+
+    monkeypatch.setattr(workflow, "progress_bar", recording_bar)
+    from vaeanomaly import VAEAnomalyDetector
+
+    def stops_early(**params):  # no minimum number of steps: patience decides
+        return VAEAnomalyDetector(min_steps=0, patience=2, **params)
+
+    monkeypatch.setattr(workflow, "VAEAnomalyDetector", stops_early)
+    model = tmp_path / "m.vae"
+    argv = ["fit", str(table), "-o", str(model), *TINY_ARGS]
+    result = runner.invoke(vaeanomaly, [*argv, "--epochs", "200"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(runner.invoke(vaeanomaly, ["info", str(model), "--json"]).stdout)
+    assert meta["fitted"]["n_iter_"] < 200
+    (bar,) = bars
+    assert bar.pos == bar.length
+    assert "epoch" in bar.label
+    assert "validation ELBO" in bar.label
