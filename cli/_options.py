@@ -34,7 +34,7 @@ sep_option = click.option(
 )
 
 quiet_option = click.option(
-    "--quiet", "-q", is_flag=True, help="No progress or summary on stderr."
+    "--quiet", "-q", is_flag=True, help="No progress, summary or warnings on stderr."
 )
 
 force_option = click.option(

@@ -463,7 +463,8 @@ def score(**options):
     """Score every row of a CSV file; higher scores are more normal.
 
     Writes the identifier columns (every column that is not a feature, or a
-    `row` number) and `score`. DATA may be '-' for stdin; the file is read in
+    `row` number) and `score`; an input column named like an output column
+    is refused. Rows with no value in any feature are skipped and counted. DATA may be '-' for stdin; the file is read in
     chunks, so files larger than memory work when a --model is given (models
     fitted with --window read the whole series).
 
@@ -489,7 +490,10 @@ def detect(fail_on_anomaly, **options):
 
     Like `score`, plus an `is_anomaly` column (1 = anomaly). The model's own
     threshold is used unless --threshold, --contamination or --risk ask for
-    one fitted on this file's scores (then the file is scored twice).
+    one fitted on this file's scores (then the file is scored twice). On
+    stderr: the number flagged and the most anomalous rows with the columns
+    adding most to their anomaly score (for --window models, the flagged
+    periods and their top channels); -q silences it.
 
     \b
     Example:

@@ -863,7 +863,8 @@ def test_detect_says_which_rows_and_why(runner, table, model):
     start = lines.index(next(x for x in lines if x.startswith("Most anomalous")))
     first = lines[start + 1]
     assert first.lstrip().startswith("data row 5 ")
-    assert "temp" in first and "pressure" in first
+    assert "temp" in first
+    assert "pressure" in first
     assert "flow" not in first.split("top columns")[1].split(",")[0]
     assert "r5" not in result.stdout.splitlines()[0]  # nothing added to the CSV
     with_id = runner.invoke(
@@ -922,3 +923,39 @@ def test_training_bar_ends_at_100_percent_with_epoch_and_elbo(
     assert bar.pos == bar.length
     assert "epoch" in bar.label
     assert "validation ELBO" in bar.label
+
+
+def test_features_agree_with_score_features(runner, table, model):
+    from vaeanomaly.io import load_model
+
+    result = runner.invoke(
+        vaeanomaly, ["score", str(table), "-m", str(model), "--features", "-q"]
+    )
+    out = read_stdout(result)
+    contrib = out.filter(like="contrib_").to_numpy()
+    api = load_model(model).score_features(
+        pd.read_csv(table)[["temp", "pressure", "flow"]]
+    )
+    np.testing.assert_allclose(contrib, api.to_numpy(), rtol=1e-6)
+    # Contributions sum to minus the score, up to the KL term (>= 0).
+    gap = -out["score"].to_numpy() - contrib.sum(axis=1)
+    assert gap.min() >= -1e-6
+
+
+def test_readme_documents_the_command_line():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    for words in [
+        "contrib_<column>",
+        "is_anomaly",
+        "`row`",
+        "Exit status",
+        "| 3 |",
+        "| 130 |",
+        "Most anomalous rows",
+        "sum to minus the score up to the KL term",
+    ]:
+        assert words in section, words
+    assert "sum to minus the score up to the KL term" in readme.split("## ", 2)[1]
