@@ -464,9 +464,10 @@ def score(**options):
 
     Writes the identifier columns (every column that is not a feature, or a
     `row` number) and `score`; an input column named like an output column
-    is refused. Rows with no value in any feature are skipped and counted. DATA may be '-' for stdin; the file is read in
-    chunks, so files larger than memory work when a --model is given (models
-    fitted with --window read the whole series).
+    is refused. Rows with no value in any feature are skipped and counted.
+    DATA may be '-' for stdin; the file is read in chunks, so files larger
+    than memory work when a --model is given (models fitted with --window
+    read the whole series).
 
     \b
     Example:
