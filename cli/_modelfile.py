@@ -80,11 +80,47 @@ def check_metadata(meta: dict, path: str | Path) -> dict:
     return meta
 
 
-def read_metadata(path: str | Path) -> dict:
-    """Read and check a model file's metadata."""
+def _check_kind(path: str | Path) -> None:
+    """Refuse, in our own words, a file that is not a torch archive at all.
+
+    torch's own message for such files may advise ``weights_only=False``,
+    which would run code from the file: never pass that advice on.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError:
+        return  # the reader below reports it
+    if head.startswith((b"PK\x03\x04", b"\x80")):  # zip archive; legacy pickle
+        return  # torch.load(weights_only=True) decides
+    kind = "an empty file" if not head else "not a torch archive"
+    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        kind = "a text file (a CSV file?)"
+    raise ModelFileError(
+        f"'{path}' is not a vaeanomaly model file: it is {kind}. Pass, with -m, "
+        "the .vae file that `vaeanomaly fit` wrote."
+    )
+
+
+def _read(path: str | Path) -> dict:
     from vaeanomaly.io import read_model_metadata
 
-    return check_metadata(read_model_metadata(path), path)
+    _check_kind(path)
+    try:
+        return read_model_metadata(path)
+    except ModelFileError as exc:
+        if "weights_only" in str(exc).lower() or "weights only" in str(exc).lower():
+            raise ModelFileError(
+                f"'{path}' is not a vaeanomaly model file: it holds Python objects, "
+                "which a model file never does, so it was not loaded. Pass, with "
+                "-m, the .vae file that `vaeanomaly fit` wrote."
+            ) from exc
+        raise
+
+
+def read_metadata(path: str | Path) -> dict:
+    """Read and check a model file's metadata."""
+    return check_metadata(_read(path), path)
 
 
 def load_checked(path: str | Path) -> Any:

@@ -27,10 +27,49 @@ data_argument = click.argument(
     ),
 )
 
-sep_option = click.option(
-    "--sep",
-    default=None,
-    help="Column separator. Default: sniffed from the header among ',', ';' and tab.",
+_CSV_KEY = "vaeanomaly.csv"
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value):
+    ctx.meta.setdefault(_CSV_KEY, {})[param.name] = value
+    return value
+
+
+def csv_format() -> dict:
+    """Return the --encoding, --decimal and --thousands of the running command."""
+    ctx = click.get_current_context(silent=True)
+    return dict(ctx.meta.get(_CSV_KEY, {})) if ctx is not None else {}
+
+
+sep_option = _compose(
+    click.option(
+        "--sep",
+        default=None,
+        help="Column separator. Default: sniffed from the header among ',', ';' "
+        "and tab.",
+    ),
+    click.option(
+        "--encoding",
+        default=None,
+        callback=_remember,
+        expose_value=False,
+        help="Text encoding of the CSV file, e.g. latin-1, cp1252, utf-16. "
+        "Default: from a byte order mark, else utf-8.",
+    ),
+    click.option(
+        "--decimal",
+        default=".",
+        callback=_remember,
+        expose_value=False,
+        help="Decimal mark of the numbers, e.g. ',' for 0,25.",
+    ),
+    click.option(
+        "--thousands",
+        default=None,
+        callback=_remember,
+        expose_value=False,
+        help="Thousands separator to strip from numbers, e.g. ',' for 1,250.5.",
+    ),
 )
 
 quiet_option = click.option(

@@ -24,6 +24,7 @@ from vaeanomaly.tables import (
     drop_empty_rows,
     iter_csv,
     looks_like_dates,
+    number_format,
     to_frame,
 )
 
@@ -145,7 +146,9 @@ def check_time_order(frame: pd.DataFrame, time_col: str | None, source: Path) ->
             f"--time-col '{time_col}' is not a column of '{source}', whose columns "
             f"are {list(map(str, frame.columns))}. Name the time column."
         )
-    values = pd.to_datetime(frame[time_col], errors="coerce", format="mixed")
+    # utc=True: ISO stamps whose offset changes (+01:00, then +02:00 after a DST
+    # change) compare on one clock; the output keeps the original text.
+    values = pd.to_datetime(frame[time_col], errors="coerce", format="mixed", utc=True)
     if values.isna().any():  # not dates: numbers such as seconds, or broken
         values = pd.to_numeric(frame[time_col], errors="coerce")
     if values.isna().any():
@@ -194,8 +197,17 @@ def fit_table(
         categorical=categorical,
         source=source,
     )
-    dates = [c for c in skipped if looks_like_dates(frame[c])]
-    many = [c for c in skipped if c not in dates]
+    numbers = {c: number_format(frame[c]) for c in skipped}
+    numbers = {c: option for c, option in numbers.items() if option}
+    dates = [c for c in skipped if c not in numbers and looks_like_dates(frame[c])]
+    many = [c for c in skipped if c not in dates and c not in numbers]
+    if numbers and not quiet:
+        click.echo(
+            "Not used as features: "
+            + summarise([f"{c} (numbers written as text)" for c in numbers])
+            + f". To read them as numbers, pass {next(iter(numbers.values()))}.",
+            err=True,
+        )
     if many and not quiet:
         click.echo(
             f"Not used as features (text with too many distinct values to be "
@@ -358,7 +370,12 @@ def scored_chunks(
     added = output_names(features, offset is not None, features_wanted)
     empty: list[int] = []
     n_empty = 0
-    for chunk in iter_csv(source, sep=sep, chunksize=chunksize, text_columns=text):
+    from vaeanomaly.cli._options import csv_format
+
+    chunks = iter_csv(
+        source, sep=sep, chunksize=chunksize, text_columns=text, **csv_format()
+    )
+    for chunk in chunks:
         keys = key_columns(chunk, features, index_col)
         check_output_names(keys, added, source)
         check_columns(chunk, features, source)

@@ -13,6 +13,7 @@ from vaeanomaly._version import __version__
 from vaeanomaly.cli._errors import DEBUG_KEY, CLIError, Group, reported_errors
 from vaeanomaly.cli._options import (
     columns_options,
+    csv_format,
     data_argument,
     device_option,
     force_option,
@@ -176,7 +177,9 @@ def fit(
         )
     with reported_errors():
         _check_output(model_out, force)
-        frame = read_csv(data, sep=sep, text_columns=split_names(categorical))
+        frame = read_csv(
+            data, sep=sep, text_columns=split_names(categorical), **csv_format()
+        )
         check_time_order(frame, time_col, data)
         params = _params(
             epochs,
@@ -270,7 +273,9 @@ def _run_scoring(
             click.echo(
                 f"No --model given: fitting a model on '{data}' itself first.", err=True
             )
-        frame = read_csv(data, sep=sep, text_columns=split_names(categorical))
+        frame = read_csv(
+            data, sep=sep, text_columns=split_names(categorical), **csv_format()
+        )
         check_time_order(frame, time_col, data)
         params = _params(None, None, None, "auto", None, seed, device, method, draws)
         detector = fit_table(
@@ -301,7 +306,7 @@ def _run_scoring(
         inner.set_params(n_draws=draws)
     if isinstance(detector, SequenceVAEDetector):
         # Windows need the readings before each timestamp: read the whole series.
-        frame = read_csv(data, sep=sep)
+        frame = read_csv(data, sep=sep, **csv_format())
         check_time_order(frame, time_col, data)
         findings = Findings(detector, index_col) if detect and not quiet else None
         chunk = _score_whole(
@@ -548,7 +553,7 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
     with reported_errors():
         detector = None if model is None else load_checked(model)
         text = [] if detector is None else model_categories(detector)[1]
-        frame = read_csv(data, sep=sep, text_columns=text)
+        frame = read_csv(data, sep=sep, text_columns=text, **csv_format())
         if label_col not in frame.columns:
             raise CLIError(
                 f"Label column '{label_col}' is not in '{data}', whose columns are "

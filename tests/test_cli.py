@@ -361,7 +361,7 @@ ERROR_CASES = [
         "corrupt model",
         {"bad.vae": "not a model"},
         lambda p, m: ["score", p["bad.vae"], "-m", p["bad.vae"]],
-        "is not a readable vaeanomaly model file",
+        "is not a vaeanomaly model file: it is a text file",
     ),
     (
         "no numeric columns",
@@ -959,3 +959,111 @@ def test_readme_documents_the_command_line():
     ]:
         assert words in section, words
     assert "sum to minus the score up to the KL term" in readme.split("## ", 2)[1]
+
+
+# --- messages that say what to do (#16 item 11) -------------------------------
+
+
+def test_time_col_across_a_dst_change(runner, tmp_path, rng):
+    stamps = pd.date_range(
+        "2026-03-29 00:00", periods=240, freq="min", tz="Europe/Berlin"
+    )
+    frame = pd.DataFrame(
+        {
+            "time": [t.isoformat() for t in stamps],
+            "pump": rng.normal(size=240),
+        }
+    )
+    assert frame["time"].str[-6:].nunique() == 2  # +01:00, then +02:00
+    path = tmp_path / "dst.csv"
+    frame.to_csv(path, index=False)
+    result = runner.invoke(vaeanomaly, ["score", str(path), "--time-col", "time", "-q"])
+    assert result.exit_code == 0, result.output
+    assert list(read_stdout(result)["time"]) == list(frame["time"])
+
+
+@pytest.mark.parametrize("kind", ["csv", "pickle", "torch objects"])
+def test_wrong_model_files_give_no_torch_advice(runner, table, tmp_path, kind):
+    import pickle
+
+    import torch
+
+    path = table
+    if kind == "pickle":
+        path = tmp_path / "p.vae"
+        path.write_bytes(pickle.dumps({"a": 1}))
+    elif kind == "torch objects":
+        path = tmp_path / "t.vae"
+        torch.save({"module": torch.nn.Linear(2, 2)}, path)
+    result = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(path)])
+    assert result.exit_code == 2
+    assert "weights_only" not in result.stderr
+    assert "not a vaeanomaly model file" in result.stderr
+    assert "vaeanomaly fit" in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
+def test_files_with_a_byte_order_mark_are_read(
+    runner, table, model, tmp_path, encoding
+):
+    path = tmp_path / "bom.csv"
+    path.write_text(table.read_text(), encoding=encoding)
+    result = runner.invoke(vaeanomaly, ["score", str(path), "-m", str(model), "-q"])
+    assert result.exit_code == 0, result.output
+    assert list(read_stdout(result).columns) == ["id", "score"]
+
+
+def test_encoding_option(runner, table, model, tmp_path):
+    path = tmp_path / "latin.csv"
+    text = table.read_text().replace("r1,", "caf\u00e9,", 1)
+    path.write_bytes(text.encode("latin-1"))
+    result = runner.invoke(
+        vaeanomaly,
+        ["score", str(path), "-m", str(model), "-q", "--encoding", "latin-1"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "caf\u00e9" in result.stdout
+    bad = runner.invoke(vaeanomaly, ["score", str(path), "-m", str(model), "-q"])
+    assert bad.exit_code == 2
+    assert "--encoding" in bad.stderr
+
+
+def test_decimal_commas_and_thousands(runner, table, model, tmp_path):
+    frame = pd.read_csv(table)
+    text = frame.to_csv(sep=";", index=False, decimal=",")
+    path = tmp_path / "comma.csv"
+    path.write_text(text)
+    result = runner.invoke(
+        vaeanomaly, ["score", str(path), "-m", str(model), "-q", "--decimal", ","]
+    )
+    assert result.exit_code == 0, result.output
+    without = runner.invoke(vaeanomaly, ["score", str(path), "-m", str(model)])
+    assert without.exit_code == 2
+    assert "--decimal ','" in without.stderr
+    assert "--categorical" not in without.stderr
+    big = pd.DataFrame(
+        {"load": [f"{x:,.1f}" for x in 1000 + 500 * np.arange(40.0)], "t": 1.0}
+    )
+    wide = tmp_path / "thousands.csv"
+    big.to_csv(wide, index=False)
+    fit = runner.invoke(
+        vaeanomaly, ["fit", str(wide), "-o", str(tmp_path / "t.vae"), "--epochs", "2"]
+    )
+    assert "--thousands ','" in fit.stderr
+    fit = runner.invoke(
+        vaeanomaly,
+        ["fit", str(wide), "-o", str(tmp_path / "t.vae"), "--epochs", "2"]
+        + ["--thousands", ",", "--force"],
+    )
+    assert fit.exit_code == 0, fit.output
+    assert "load" in fit.stderr.split("Trained on")[1]
+
+
+def test_headerless_file_is_refused(runner, tmp_path, rng):
+    path = tmp_path / "noheader.csv"
+    pd.DataFrame(rng.normal(size=(50, 3))).to_csv(path, index=False, header=False)
+    result = runner.invoke(
+        vaeanomaly, ["fit", str(path), "-o", str(tmp_path / "m.vae"), "--epochs", "2"]
+    )
+    assert result.exit_code == 2
+    assert "no header line" in result.stderr

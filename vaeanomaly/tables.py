@@ -26,6 +26,7 @@ __all__ = [
     "choose_features",
     "drop_empty_rows",
     "looks_like_dates",
+    "number_format",
     "iter_csv",
     "read_csv",
     "sniff_separator",
@@ -73,8 +74,27 @@ def sniff_separator(header: str) -> str:
     return best if counts[best] > 1 else ","
 
 
-def _open(source: str | os.PathLike, sep: str | None) -> tuple[object, str]:
-    """Return a binary stream for ``source`` and the separator to use."""
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _encoding(head: bytes, encoding: str | None) -> str:
+    """The text encoding: the one given, else from a byte order mark, else UTF-8."""
+    if encoding:
+        return encoding
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    return "utf-8"
+
+
+def _open(
+    source: str | os.PathLike, sep: str | None, encoding: str | None = None
+) -> tuple[object, str, str]:
+    """Return a binary stream for ``source``, the separator and the encoding."""
     if str(source) == _STDIN:
         stream = sys.stdin.buffer
         head = stream.peek(65536) if hasattr(stream, "peek") else b""
@@ -90,10 +110,31 @@ def _open(source: str | os.PathLike, sep: str | None) -> tuple[object, str]:
             f"{_name(source)} is empty: a CSV file with a header line and at least "
             "one row of data is needed."
         )
+    encoding = _encoding(head, encoding)
     if sep is None:
-        first_line = head.decode("utf-8", errors="replace").splitlines()[0]
+        try:
+            text = head.decode(encoding, errors="replace")
+        except LookupError as exc:
+            raise DataError(
+                f"Unknown text encoding {encoding!r}. Pass --encoding with a name "
+                "Python knows, e.g. utf-8, latin-1, cp1252 or utf-16."
+            ) from exc
+        first_line = (text.lstrip("\ufeff").splitlines() or [""])[0]
         sep = sniff_separator(first_line)
-    return stream, sep
+    return stream, sep, encoding
+
+
+def _check_header(columns: Sequence, source: str | os.PathLike) -> None:
+    """Refuse a first line of numbers: the file has no header line."""
+    names = [str(c) for c in columns]
+    numbers = pd.to_numeric(pd.Series(names), errors="coerce")
+    if numbers.notna().all() and any(("." in n or "e" in n.lower()) for n in names):
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        raise DataError(
+            f"{_name(source)} has no header line: its first line holds numbers "
+            f"({shown}), which would be taken as column names and lost as data. "
+            "Add a first line naming the columns."
+        )
 
 
 def iter_csv(
@@ -102,6 +143,9 @@ def iter_csv(
     sep: str | None = None,
     chunksize: int = 100_000,
     text_columns: Sequence[str] = (),
+    encoding: str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Read a CSV file (or ``"-"`` for stdin) as DataFrames of ``chunksize`` rows.
 
@@ -116,6 +160,14 @@ def iter_csv(
     text_columns : sequence of str, default=()
         Columns read as text, never parsed as numbers (categories such as
         "007"); names not in the file are ignored.
+    encoding : str, default=None
+        Text encoding; ``None`` reads a byte order mark (UTF-8 or UTF-16) and
+        otherwise assumes UTF-8.
+    decimal : str, default="."
+        Decimal mark (``","`` in many European exports).
+    thousands : str, default=None
+        Thousands separator to strip from numbers (e.g. ``","`` in
+        ``"1,250.5"``).
 
     Yields
     ------
@@ -127,7 +179,7 @@ def iter_csv(
     DataError
         If the file is missing, empty, has no rows or cannot be parsed.
     """
-    stream, sep = _open(source, sep)
+    stream, sep, encoding = _open(source, sep, encoding)
     rows = 0
     try:
         reader = pd.read_csv(
@@ -136,8 +188,13 @@ def iter_csv(
             chunksize=chunksize,
             low_memory=False,
             dtype=dict.fromkeys(text_columns, str) or None,
+            encoding=encoding,
+            decimal=decimal,
+            thousands=thousands,
         )
         for chunk in reader:
+            if rows == 0:
+                _check_header(chunk.columns, source)
             if len(chunk) == 0:
                 continue
             rows += len(chunk)
@@ -146,7 +203,13 @@ def iter_csv(
         raise DataError(
             f"{_name(source)} has no header line. Add one naming the columns."
         ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeError as exc:
+        raise DataError(
+            f"{_name(source)} is not {encoding} text ({str(exc).strip()[:120]}). "
+            "Pass --encoding with the file's encoding, e.g. latin-1, cp1252 or "
+            "utf-16."
+        ) from exc
+    except pd.errors.ParserError as exc:
         raise DataError(
             f"{_name(source)} could not be read as CSV with separator {sep!r} "
             f"({str(exc).strip()}). Check the file, or pass --sep."
@@ -163,6 +226,7 @@ def read_csv(
     *,
     sep: str | None = None,
     text_columns: Sequence[str] = (),
+    **options,
 ) -> pd.DataFrame:
     """Read a whole CSV file into one DataFrame (see :func:`iter_csv`).
 
@@ -174,13 +238,21 @@ def read_csv(
         Column separator; ``None`` sniffs it.
     text_columns : sequence of str, default=()
         Columns read as text, never parsed as numbers.
+    **options
+        ``encoding``, ``decimal`` and ``thousands`` of :func:`iter_csv`.
 
     Returns
     -------
     pandas.DataFrame
     """
     chunks = list(
-        iter_csv(source, sep=sep, chunksize=1_000_000, text_columns=text_columns)
+        iter_csv(
+            source,
+            sep=sep,
+            chunksize=1_000_000,
+            text_columns=text_columns,
+            **options,
+        )
     )
     return pd.concat(chunks) if len(chunks) > 1 else chunks[0]
 
@@ -254,6 +326,44 @@ def looks_like_dates(column: pd.Series) -> bool:
         except (ValueError, TypeError, OverflowError):
             return False
     return bool(parsed.notna().all())
+
+
+_DECIMAL_COMMA = r"\s*[-+]?\d+,\d+\s*"
+_THOUSANDS = {
+    ",": r"\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*",
+    ".": r"\s*[-+]?\d{1,3}(\.\d{3})+(,\d+)?\s*",
+}
+
+
+def number_format(column: pd.Series) -> str | None:
+    """Say which option would read a text column of numbers, or ``None``.
+
+    Examples
+    --------
+    >>> number_format(pd.Series(["1,250.5", "980.0"]))
+    "--thousands ','"
+    >>> number_format(pd.Series(["0,25", "-1,5"]))
+    "--decimal ','"
+    """
+    values = column.dropna().astype(str).head(1000)
+    if values.empty:
+        return None
+    plain = values.str.fullmatch(r"\s*[-+]?\d+(\.\d+)?\s*")
+    for mark, pattern in _THOUSANDS.items():
+        grouped = values.str.fullmatch(pattern)
+        if grouped.any() and (grouped | plain).all():
+            return f"--thousands '{mark}'" + (" --decimal ','" if mark == "." else "")
+    if (values.str.fullmatch(_DECIMAL_COMMA) | plain).all():
+        return "--decimal ','"
+    return None
+
+
+def number_advice(text_values: pd.Series) -> str:
+    """Advice for numbers written as text: the option to pass, or what to fix."""
+    option = number_format(text_values)
+    if option:
+        return f"They look like numbers written with other marks: pass {option}."
+    return "Fix the value, or leave the column out with --exclude."
 
 
 def _is_number_column(column: pd.Series) -> bool:
@@ -490,8 +600,7 @@ def to_matrix(
             row = text.idxmax()
             raise DataError(
                 f"Column '{column}' of {_name(source)} holds text where numbers belong "
-                f"({raw[row]!r} at data row {row}). Fix the value, or leave the "
-                "column out with --exclude."
+                f"({raw[row]!r} at data row {row}). {number_advice(raw[text])}"
             )
         if raw.isna().any() and not allow_nan:
             row = raw.isna().idxmax()
