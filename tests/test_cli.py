@@ -1067,3 +1067,72 @@ def test_headerless_file_is_refused(runner, tmp_path, rng):
     )
     assert result.exit_code == 2
     assert "no header line" in result.stderr
+
+
+def test_sigterm_mid_run_leaves_no_partial_file(model, tmp_path, rng):
+    import signal
+    import time
+
+    frame = pd.DataFrame(
+        rng.normal(size=(20_000, 3)), columns=["temp", "pressure", "flow"]
+    )
+    big = tmp_path / "big.csv"
+    frame.to_csv(big, index=False)
+    out = tmp_path / "out.csv"
+    argv = ["score", str(big), "-m", str(model), "-o", str(out), "--chunksize", "50"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vaeanomaly", *argv, "-q"], stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.csv.vaeanomaly-*.tmp")):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["big.csv", "data.csv", "model.vae"]
+    )
+
+
+def test_defaults_come_from_the_estimator_and_help_stays_light(runner):
+    import inspect
+
+    from vaeanomaly import VAEAnomalyDetector
+    from vaeanomaly.cli._defaults import _source_defaults
+
+    signature = inspect.signature(VAEAnomalyDetector.__init__).parameters
+    for name in ("max_epochs", "batch_size"):
+        assert _source_defaults()[name] == signature[name].default
+    text = runner.invoke(vaeanomaly, ["fit", "--help"]).stdout
+    assert f"[default: ({signature['max_epochs'].default}); x>=1]" in text
+    code = (
+        "import sys; from vaeanomaly.cli.main import vaeanomaly; "
+        "vaeanomaly(['fit', '--help'], standalone_mode=False); "
+        "print('torch' in sys.modules, 'sklearn' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stderr.strip().endswith("False False")
+
+
+def test_main_pins_the_allocator_and_handles_sigterm(monkeypatch):
+    import signal
+
+    import vaeanomaly._memory
+    from vaeanomaly.cli import main as cli_main
+
+    calls = []
+    monkeypatch.setattr(
+        vaeanomaly._memory, "pin_mmap_threshold", lambda: calls.append(1)
+    )
+    monkeypatch.setattr(sys, "argv", ["vaeanomaly", "--version"])
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit):
+            cli_main.main()
+        assert calls == [1]
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
