@@ -82,7 +82,7 @@ _BOMS = (
 
 
 def _encoding(head: bytes, encoding: str | None) -> str:
-    """The text encoding: the one given, else from a byte order mark, else UTF-8."""
+    """Return the encoding: the one given, else from a byte order mark, else UTF-8."""
     if encoding:
         return encoding
     for bom, name in _BOMS:
