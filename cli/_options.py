@@ -4,11 +4,11 @@ import pathlib
 
 import click
 
-from vaeanomaly._names import LIKELIHOOD_NAMES, SCORE_METHOD_NAMES
+from vaeanomaly._names import LIKELIHOOD_NAMES, SCORE_METHOD_NAMES, THRESHOLD_NAMES
 from vaeanomaly.cli._defaults import shown_default
-from vaeanomaly.thresholds import THRESHOLDS
 
-_UNLABELLED_THRESHOLDS = sorted(set(THRESHOLDS) - {"best_f", "fixed", "spot"})
+# Names only: importing vaeanomaly.thresholds would load scikit-learn for --help.
+_UNLABELLED_THRESHOLDS = sorted(set(THRESHOLD_NAMES) - {"best_f", "fixed", "spot"})
 
 
 def _compose(*decorators):

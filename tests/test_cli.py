@@ -1136,3 +1136,10 @@ def test_main_pins_the_allocator_and_handles_sigterm(monkeypatch):
         assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_threshold_choices_match_the_library():
+    from vaeanomaly._names import THRESHOLD_NAMES
+    from vaeanomaly.thresholds import THRESHOLDS
+
+    assert sorted(THRESHOLDS) == list(THRESHOLD_NAMES)
