@@ -586,7 +586,7 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
             index_col=None,
             offset=None,
             features_wanted=False,
-            quiet=quiet,
+            quiet=quiet or model is None,  # the fit reported skipped rows
         )
         y = to_matrix(out, [label_col], data)[:, 0]  # rows skipped as empty are out
         scores = out["score"].to_numpy()
