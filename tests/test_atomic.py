@@ -6,7 +6,13 @@ import textwrap
 
 import pytest
 
-from vaeanomaly._atomic import atomic_write, output_problem, remove_stale, temp_name
+from vaeanomaly._atomic import (
+    _host,
+    atomic_write,
+    output_problem,
+    remove_stale,
+    temp_name,
+)
 
 
 def _mode(path):
@@ -39,7 +45,7 @@ def test_replaced_file_keeps_its_mode(tmp_path, umask_022):
 
 def test_temp_names_are_recognisable(tmp_path):
     name = temp_name(tmp_path / "out.csv").name
-    assert name.startswith(f".out.csv.vaeanomaly-{os.getpid()}-")
+    assert name.startswith(f".out.csv.vaeanomaly-{_host()}-{os.getpid()}-")
     assert name.endswith(".tmp")
 
 
@@ -51,15 +57,17 @@ def test_stale_temp_files_of_dead_processes_are_removed(tmp_path):
         check=True,
     )
     pid = int(dead.stdout)
-    stale = tmp_path / f".out.csv.vaeanomaly-{pid}-0a1b2c3d.tmp"
-    live = tmp_path / f".out.csv.vaeanomaly-{os.getpid()}-0a1b2c3d.tmp"
+    stale = tmp_path / f".out.csv.vaeanomaly-{_host()}-{pid}-0a1b2c3d.tmp"
+    live = tmp_path / f".out.csv.vaeanomaly-{_host()}-{os.getpid()}-0a1b2c3d.tmp"
+    elsewhere = tmp_path / f".out.csv.vaeanomaly-otherbox-{pid}-0a1b2c3d.tmp"
     other = tmp_path / ".out.csv.abcdef.tmp"  # not ours: never touched
-    for path in (stale, live, other):
+    for path in (stale, live, elsewhere, other):
         path.write_text("partial")
     with atomic_write(tmp_path / "out.csv", "w") as handle:
         handle.write("a\n")
     assert not stale.exists()
     assert live.exists()
+    assert elsewhere.exists()
     assert other.exists()
     assert remove_stale(tmp_path) == []
 

@@ -3,12 +3,14 @@
 A file is written to a temporary file beside it and moved over it only once
 complete, so readers never see half a file and a failed run leaves any old
 file as it was. The temporary files are named
-``.<name>.vaeanomaly-<pid>-<random>.tmp``: recognisable as ours, and carrying
-the id of the process that writes them. They are removed when the block
-raises, on Ctrl-C, and on SIGTERM (what ``timeout``, systemd and docker send),
-which the block turns into ``SystemExit(143)`` while it runs. Only SIGKILL can
-leave one behind; the next write into that folder removes such stale files
-(those whose process is gone).
+``.<name>.vaeanomaly-<host>-<pid>-<random>.tmp``: recognisable as ours, and
+carrying the machine (container) and the id of the process that writes them.
+They are removed when the block raises, on Ctrl-C, and on SIGTERM (what
+``timeout``, systemd and docker send), which the block turns into
+``SystemExit(143)`` while it runs. Only SIGKILL can leave one behind; the
+next write into that folder removes such stale files: those written on the
+same host by a process that is gone. (Files from other hosts or containers
+sharing the folder are left alone: their process ids mean nothing here.)
 
 New files get the permissions the umask allows (like ``open``), not
 ``mkstemp``'s 0600; a file that is replaced keeps its mode.
@@ -24,6 +26,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import stat
 import threading
 from collections.abc import Iterator
@@ -34,7 +37,13 @@ from typing import IO
 __all__ = ["atomic_write", "exit_on_sigterm", "output_problem", "temp_name"]
 
 _TAG = "vaeanomaly"
-_STALE = re.compile(r"^\..+\." + _TAG + r"-(\d+)-[0-9a-f]+\.tmp$")
+_STALE = re.compile(r"^\..+\." + _TAG + r"-([A-Za-z0-9-]*)-(\d+)-[0-9a-f]+\.tmp$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40]
+
+
 #: Exit status after SIGTERM, as a shell reports it (128 + 15).
 SIGTERM_EXIT = 128 + signal.SIGTERM
 
@@ -42,7 +51,7 @@ SIGTERM_EXIT = 128 + signal.SIGTERM
 def temp_name(path: Path) -> Path:
     """Return a fresh temporary path beside ``path``, recognisable as ours."""
     token = secrets.token_hex(4)
-    return path.with_name(f".{path.name}.{_TAG}-{os.getpid()}-{token}.tmp")
+    return path.with_name(f".{path.name}.{_TAG}-{_host()}-{os.getpid()}-{token}.tmp")
 
 
 def _alive(pid: int) -> bool:
@@ -60,19 +69,23 @@ def _alive(pid: int) -> bool:
 def remove_stale(folder: Path) -> list[Path]:
     """Remove our temporary files in ``folder`` whose writing process is gone.
 
+    Only files written on this host (container) count: elsewhere, process ids
+    mean something else.
+
     Returns
     -------
     list of Path
         The files removed.
     """
     removed = []
+    host = _host()
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return removed
     for entry in entries:
         match = _STALE.match(entry.name)
-        if match is None or _alive(int(match.group(1))):
+        if match is None or match.group(1) != host or _alive(int(match.group(2))):
             continue
         try:
             os.unlink(entry.path)
