@@ -91,9 +91,11 @@ def _check_kind(path: str | Path) -> None:
             head = handle.read(512)
     except OSError:
         return  # the reader below reports it
-    if head.startswith((b"PK\x03\x04", b"\x80")):  # zip archive; legacy pickle
+    if head.startswith(b"PK\x03\x04"):  # the zip archive that torch.save writes
         return  # torch.load(weights_only=True) decides
     kind = "an empty file" if not head else "not a torch archive"
+    if head.startswith(b"\x80"):
+        kind = "a Python pickle, which is never loaded"
     if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
         kind = "a text file (a CSV file?)"
     raise ModelFileError(
