@@ -307,7 +307,7 @@ def _run_scoring(
     if isinstance(detector, SequenceVAEDetector):
         # Windows need the readings before each timestamp: read the whole series.
         frame = read_csv(data, sep=sep, **csv_format())
-        check_time_order(frame, time_col, data)
+        check_time_order(frame, time_col or _date_column(frame, detector), data)
         findings = Findings(detector, index_col) if detect and not quiet else None
         chunk = _score_whole(
             detector, frame, data, index_col, detect, spec, features, quiet, findings
@@ -343,6 +343,27 @@ def _run_scoring(
             findings=findings,
         )
         return _write(chunks, output, force, quiet, detect, findings)
+
+
+def _date_column(frame, detector) -> str | None:
+    """Return the first column of dates beside a sequence model's channels.
+
+    Model files do not record --time-col yet, so the order of a recording
+    scored without it is checked on the column that holds its timestamps
+    (one whose every value parses as a date), if there is one.
+    """
+    import pandas as pd
+
+    from vaeanomaly.tables import looks_like_dates
+
+    channels = set(detector.channels_)
+    for name in frame.columns:
+        if name in channels or not looks_like_dates(frame[name].head(1000)):
+            continue
+        stamps = pd.to_datetime(frame[name], errors="coerce", format="mixed", utc=True)
+        if stamps.notna().all():
+            return str(name)
+    return None
 
 
 def _keys(index_col):

@@ -1143,3 +1143,17 @@ def test_threshold_choices_match_the_library():
     from vaeanomaly.thresholds import THRESHOLDS
 
     assert sorted(THRESHOLDS) == list(THRESHOLD_NAMES)
+
+
+def test_windowed_model_checks_time_order_without_time_col(runner, recording, tmp_path):
+    model = tmp_path / "rec.vae"
+    argv = ["--time-col", "time", "--window", "4"]
+    fit = runner.invoke(
+        vaeanomaly, ["fit", str(recording), "-o", str(model), *argv, *TINY_ARGS]
+    )
+    assert fit.exit_code == 0, fit.output
+    reversed_path = tmp_path / "reversed.csv"
+    pd.read_csv(recording, sep=";").iloc[::-1].to_csv(reversed_path, index=False)
+    result = runner.invoke(vaeanomaly, ["detect", str(reversed_path), "-m", str(model)])
+    assert result.exit_code == 2, result.output
+    assert "not in time order: 'time' goes back" in result.stderr
