@@ -1,11 +1,30 @@
-"""How the command line reports failures: one line on stderr and exit status 2."""
+"""How the command line reports failures, and with which exit status.
+
+- 0: success.
+- 1: anomalies found, only with ``--fail-on-anomaly``.
+- 2: wrong usage (click's parsing), bad input data, a bad model file, or an
+  output path that cannot be written: one line on stderr, no traceback.
+- 3: an internal error (a bug): one line naming it; ``--debug`` shows the
+  traceback.
+- 130: interrupted with Ctrl-C; 143: stopped with SIGTERM.
+"""
+
+from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
 from vaeanomaly.exceptions import VAEAnomalyError
+
+#: Exit status of an internal error (a bug in vaeanomaly or a library below it).
+INTERNAL_ERROR = 3
+#: Exit status after Ctrl-C, as a shell reports it (128 + SIGINT).
+INTERRUPTED = 130
+#: Key of the ``--debug`` flag in ``click.Context.meta``.
+DEBUG_KEY = "vaeanomaly.debug"
 
 
 class CLIError(click.ClickException):
@@ -16,17 +35,74 @@ class CLIError(click.ClickException):
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn the library's errors about input into :class:`CLIError`.
+    """Turn the library's own errors about input into :class:`CLIError`.
 
-    ``ValueError`` is included because scikit-learn and the threshold methods
-    report bad values with it; other exceptions are bugs and keep their
-    traceback.
+    Only :class:`~vaeanomaly.exceptions.VAEAnomalyError` (``DataError``,
+    ``ModelFileError``) and failures to read or write files (``OSError``)
+    are the user's to fix. Any other exception is a bug: it reaches
+    :class:`Group`, which reports it with exit status 3.
     """
     try:
         yield
-    except (VAEAnomalyError, ValueError) as exc:
+    except VAEAnomalyError as exc:
         raise CLIError(str(exc)) from exc
+    except ValueError as exc:
+        if _raised_on_purpose(exc):
+            raise CLIError(str(exc)) from exc
+        raise
     except BrokenPipeError:
         raise
     except OSError as exc:
-        raise CLIError(f"{exc.strerror or exc}: '{exc.filename}'.") from exc
+        where = f": '{exc.filename}'" if exc.filename else ""
+        raise CLIError(f"{exc.strerror or exc}{where}.") from exc
+
+
+def _raised_on_purpose(exc: ValueError) -> bool:
+    """Whether a ``raise ValueError(...)`` of vaeanomaly's own code raised ``exc``.
+
+    Until the table schema (issue #15) raises ``DataError`` for every problem
+    with the data, some checks of the estimator and the sequence models
+    (at least 2 rows, a window longer than the series, ``--device cuda``
+    without CUDA) raise a plain ``ValueError`` with a message written for the
+    user. Those count as bad input; a ``ValueError`` from numpy, pandas,
+    torch or scikit-learn internals is a bug.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    origin = Path(tb.tb_frame.f_code.co_filename).resolve()
+    import vaeanomaly
+
+    package = Path(vaeanomaly.__file__).resolve().parent
+    return (
+        origin.is_relative_to(package)
+        and "cli" not in origin.relative_to(package).parts[:1]
+    )
+
+
+class Group(click.Group):
+    """A click group that gives internal errors and Ctrl-C their own exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:
+            raise  # `| head` closed stdout: main() ends quietly
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
+        except Exception as exc:
+            if ctx.meta.get(DEBUG_KEY):
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
+            click.echo(
+                f"Internal error: {type(exc).__name__}: {first}. This is a bug in "
+                "vaeanomaly; run the command again with --debug for the traceback, "
+                "and report it.",
+                err=True,
+            )
+            raise click.exceptions.Exit(INTERNAL_ERROR) from None

@@ -4,10 +4,11 @@ import pathlib
 
 import click
 
-from vaeanomaly._names import LIKELIHOOD_NAMES, SCORE_METHOD_NAMES
-from vaeanomaly.thresholds import THRESHOLDS
+from vaeanomaly._names import LIKELIHOOD_NAMES, SCORE_METHOD_NAMES, THRESHOLD_NAMES
+from vaeanomaly.cli._defaults import shown_default
 
-_UNLABELLED_THRESHOLDS = sorted(set(THRESHOLDS) - {"best_f", "fixed", "spot"})
+# Names only: importing vaeanomaly.thresholds would load scikit-learn for --help.
+_UNLABELLED_THRESHOLDS = sorted(set(THRESHOLD_NAMES) - {"best_f", "fixed", "spot"})
 
 
 def _compose(*decorators):
@@ -26,14 +27,53 @@ data_argument = click.argument(
     ),
 )
 
-sep_option = click.option(
-    "--sep",
-    default=None,
-    help="Column separator. Default: sniffed from the header among ',', ';' and tab.",
+_CSV_KEY = "vaeanomaly.csv"
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value):
+    ctx.meta.setdefault(_CSV_KEY, {})[param.name] = value
+    return value
+
+
+def csv_format() -> dict:
+    """Return the --encoding, --decimal and --thousands of the running command."""
+    ctx = click.get_current_context(silent=True)
+    return dict(ctx.meta.get(_CSV_KEY, {})) if ctx is not None else {}
+
+
+sep_option = _compose(
+    click.option(
+        "--sep",
+        default=None,
+        help="Column separator. Default: sniffed from the header among ',', ';' "
+        "and tab.",
+    ),
+    click.option(
+        "--encoding",
+        default=None,
+        callback=_remember,
+        expose_value=False,
+        help="Text encoding of the CSV file, e.g. latin-1, cp1252, utf-16. "
+        "Default: from a byte order mark, else utf-8.",
+    ),
+    click.option(
+        "--decimal",
+        default=".",
+        callback=_remember,
+        expose_value=False,
+        help="Decimal mark of the numbers, e.g. ',' for 0,25.",
+    ),
+    click.option(
+        "--thousands",
+        default=None,
+        callback=_remember,
+        expose_value=False,
+        help="Thousands separator to strip from numbers, e.g. ',' for 1,250.5.",
+    ),
 )
 
 quiet_option = click.option(
-    "--quiet", "-q", is_flag=True, help="No progress or summary on stderr."
+    "--quiet", "-q", is_flag=True, help="No progress, summary or warnings on stderr."
 )
 
 force_option = click.option(
@@ -44,6 +84,7 @@ device_option = click.option(
     "--device",
     default="auto",
     show_default=True,
+    type=click.Choice(["auto", "cpu", "cuda"]),
     envvar="VAEANOMALY_DEVICE",
     show_envvar=True,
     help="Torch device: auto, cpu or cuda.",
@@ -116,8 +157,8 @@ sequence_options = _compose(
 training_options = _compose(
     click.option(
         "--epochs",
-        default=200,
-        show_default=True,
+        default=None,
+        show_default=shown_default("max_epochs"),
         type=click.IntRange(min=1),
         help="Most training epochs (early stopping usually ends sooner).",
     ),
@@ -149,8 +190,8 @@ training_options = _compose(
     ),
     click.option(
         "--batch-size",
-        default=128,
-        show_default=True,
+        default=None,
+        show_default=shown_default("batch_size"),
         type=click.IntRange(min=1),
         help="Rows per training step.",
     ),

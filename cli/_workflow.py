@@ -21,7 +21,10 @@ from vaeanomaly.sequence import SequenceVAEDetector
 from vaeanomaly.tables import (
     check_columns,
     choose_features,
+    drop_empty_rows,
     iter_csv,
+    looks_like_dates,
+    number_format,
     to_frame,
 )
 
@@ -88,6 +91,53 @@ def model_frame(detector: Any, frame: pd.DataFrame, source: Path) -> pd.DataFram
     return to_frame(frame, names, source, categorical=categorical, allow_nan=allow_nan)
 
 
+def summarise(names: list[str], first: int = 8) -> str:
+    """Join names for a message, the first few and a count of the rest.
+
+    Examples
+    --------
+    >>> summarise(["a", "b", "c"], first=2)
+    'a, b and 1 more'
+    """
+    names = [str(n) for n in names]
+    if len(names) <= first:
+        return ", ".join(names)
+    return f"{', '.join(names[:first])} and {len(names) - first:,} more"
+
+
+def output_names(features: list[str], detect: bool, features_wanted: bool) -> list[str]:
+    """Return the columns a run adds to its output, besides the copied ones."""
+    names = ["score"] + (["is_anomaly"] if detect else [])
+    return names + ([f"contrib_{name}" for name in features] if features_wanted else [])
+
+
+def check_output_names(keys: list[str], added: list[str], source: Path) -> None:
+    """Refuse input columns that the output would overwrite with its own columns."""
+    clash = [str(key) for key in keys if str(key) in set(added)]
+    if clash:
+        where = "standard input" if str(source) == "-" else f"'{source}'"
+        raise CLIError(
+            f"Column(s) {clash} of {where} would be replaced by the output column(s) "
+            "of the same name (the output copies every column that is not a "
+            "feature, then adds its own). Rename them in the file, e.g. to "
+            f"'{clash[0]}_input'."
+        )
+
+
+def report_empty_rows(rows: list[int], count: int, source: Path, quiet: bool) -> None:
+    """Say on stderr that rows with no value in any feature were left out."""
+    if not count or quiet:
+        return
+    where = "standard input" if str(source) == "-" else f"'{source}'"
+    shown = ", ".join(map(str, rows[:5])) + (", ..." if count > 5 else "")
+    click.echo(
+        f"Warning: skipped {count:,} row(s) of {where} with no value in any feature "
+        f"column (data row {shown}; 0 is the first row after the header). They "
+        "are not in the output.",
+        err=True,
+    )
+
+
 def check_time_order(frame: pd.DataFrame, time_col: str | None, source: Path) -> None:
     """Raise unless ``time_col`` exists and its values never go back in time."""
     if time_col is None:
@@ -97,7 +147,9 @@ def check_time_order(frame: pd.DataFrame, time_col: str | None, source: Path) ->
             f"--time-col '{time_col}' is not a column of '{source}', whose columns "
             f"are {list(map(str, frame.columns))}. Name the time column."
         )
-    values = pd.to_datetime(frame[time_col], errors="coerce", format="mixed")
+    # utc=True: ISO stamps whose offset changes (+01:00, then +02:00 after a DST
+    # change) compare on one clock; the output keeps the original text.
+    values = pd.to_datetime(frame[time_col], errors="coerce", format="mixed", utc=True)
     if values.isna().any():  # not dates: numbers such as seconds, or broken
         values = pd.to_numeric(frame[time_col], errors="coerce")
     if values.isna().any():
@@ -130,8 +182,14 @@ def fit_table(
     threshold,
     window: int | None,
     quiet: bool,
+    output_names: Any = None,
 ) -> Any:
-    """Fit a detector (a sequence detector when ``window``) with a progress bar."""
+    """Fit a detector (a sequence detector when ``window``) with a progress bar.
+
+    ``output_names(features)``, when given, lists the columns a scoring run
+    will add; input columns copied to the output must not clash with them,
+    which is checked here, before the training.
+    """
     features, categories, skipped = choose_features(
         frame,
         columns=columns,
@@ -140,11 +198,30 @@ def fit_table(
         categorical=categorical,
         source=source,
     )
-    if skipped and not quiet:
+    numbers = {c: number_format(frame[c]) for c in skipped}
+    numbers = {c: option for c, option in numbers.items() if option}
+    dates = [c for c in skipped if c not in numbers and looks_like_dates(frame[c])]
+    many = [c for c in skipped if c not in dates and c not in numbers]
+    if numbers and not quiet:
+        click.echo(
+            "Not used as features: "
+            + summarise([f"{c} (numbers written as text)" for c in numbers])
+            + f". To read them as numbers, pass {next(iter(numbers.values()))}.",
+            err=True,
+        )
+    if many and not quiet:
         click.echo(
             f"Not used as features (text with too many distinct values to be "
-            f"categories): {', '.join(skipped)}. Name them with --categorical to "
+            f"categories): {summarise(many)}. Name them with --categorical to "
             "model them anyway.",
+            err=True,
+        )
+    if dates and not quiet:
+        click.echo(
+            "Not used as features: "
+            + summarise([f"{c} (dates or times)" for c in dates])
+            + ". Name them with --categorical or --columns to model them anyway; "
+            "--time-col marks the time column of a recording.",
             err=True,
         )
     if window is not None and categories:
@@ -152,7 +229,15 @@ def fit_table(
             f"--window takes numeric sensor channels only, but {categories} hold "
             "categories. Leave them out with --exclude, or drop --window."
         )
+    if output_names is not None:
+        index_col = keys[0] if keys else None
+        check_output_names(
+            key_columns(frame, features, index_col), output_names(features), source
+        )
     allow_nan = window is not None or params.get("missing", "mask") == "mask"
+    if window is None:
+        frame, empty = drop_empty_rows(frame, features)
+        report_empty_rows(empty, len(empty), source, quiet)
     X = to_frame(frame, features, source, categorical=categories, allow_nan=allow_nan)
     model = VAEAnomalyDetector(**params, categorical_features=categories or None)
     if threshold is not None:
@@ -162,7 +247,8 @@ def fit_table(
         warnings.simplefilter("always")
         passes = 1 if model.trim is None else 2  # a second fit after trimming
         with progress_bar(passes * model.max_epochs, "training", quiet) as bar:
-            detector.fit(X, callback=lambda record: bar.update(1))
+            detector.fit(X, callback=lambda record: _advance(bar, record, passes))
+            bar.update(bar.length - bar.pos)  # early stopping: end at 100%
     if not quiet:
         for warning in caught:
             click.echo(f"Warning: {warning.message}", err=True)
@@ -172,13 +258,28 @@ def fit_table(
             best["valid_loss"] if best["valid_loss"] is not None else best["train_loss"]
         )
         shape = f"windows of {window} readings of " if window else ""
+        kinds = f"; as categories: {summarise(categories)}" if categories else ""
         click.echo(
             f"Trained on {len(X):,} rows x {len(features)} columns, {shape}"
-            f"({', '.join(features)}) in {fitted.n_iter_} epochs; best validation "
-            f"ELBO {-loss:.3f} nats/row.",
+            f"({summarise(features)}{kinds}) in {fitted.n_iter_} epochs; best "
+            f"validation ELBO {-loss:.3f} nats/row.",
             err=True,
         )
     return detector
+
+
+def _advance(bar, record: dict, passes: int) -> None:
+    """Move the training bar one epoch and show the epoch and its ELBO."""
+    loss = record.get("valid_loss")
+    kind = "validation"
+    if loss is None:
+        loss, kind = record.get("train_loss"), "training"
+    fit_pass = f"pass {record['fit_pass']}/{passes}, " if passes > 1 else ""
+    if loss is not None:
+        bar.label = (
+            f"training ({fit_pass}epoch {record.get('epoch')}, {kind} ELBO {-loss:.3f})"
+        )
+    bar.update(1)
 
 
 def score_table(
@@ -189,15 +290,30 @@ def score_table(
     index_col: str | None,
     offset: float | None,
     features_wanted: bool,
+    detect: bool = False,
+    quiet: bool = False,
+    findings: Findings | None = None,
 ) -> pd.DataFrame:
     """Score a whole table at once (sequence models need the whole series)."""
     names = feature_names(detector)
+    check_output_names(
+        key_columns(frame, names, index_col),
+        output_names(names, detect or offset is not None, features_wanted),
+        source,
+    )
+    if not isinstance(detector, SequenceVAEDetector):  # sequences fill gaps
+        check_columns(frame, names, source)
+        frame, empty = drop_empty_rows(frame, names)
+        report_empty_rows(empty, len(empty), source, quiet)
     X = model_frame(detector, frame, source)
     contributions = np.asarray(detector.score_features(X)) if features_wanted else None
+    scores = detector.score_samples(X)
+    if findings is not None:
+        findings.hold(X, frame, scores)
     return output_frame(
         frame,
         key_columns(frame, names, index_col),
-        detector.score_samples(X),
+        scores,
         offset=offset,
         contributions=contributions,
         features=names,
@@ -227,9 +343,12 @@ def output_frame(
     out["score"] = scores
     if offset is not None:
         out["is_anomaly"] = (scores < offset).astype(int)
-    if contributions is not None:
-        for j, name in enumerate(features):
-            out[f"contrib_{name}"] = contributions[:, j]
+    if contributions is not None:  # one concat: column by column fragments pandas
+        contrib = pd.DataFrame(
+            np.asarray(contributions),
+            columns=[f"contrib_{name}" for name in features],
+        )
+        out = pd.concat([out, contrib], axis=1)
     return out
 
 
@@ -243,21 +362,40 @@ def scored_chunks(
     features_wanted: bool,
     offset: float | None,
     quiet: bool,
+    findings: Findings | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Score a CSV file chunk by chunk; memory is bounded by ``chunksize``."""
     features = [str(c) for c in detector.feature_names_in_]
     _, text = model_categories(detector)
     total = 0
-    for chunk in iter_csv(source, sep=sep, chunksize=chunksize, text_columns=text):
-        X = model_frame(detector, chunk, source)
+    added = output_names(features, offset is not None, features_wanted)
+    empty: list[int] = []
+    n_empty = 0
+    from vaeanomaly.cli._options import csv_format
+
+    chunks = iter_csv(
+        source, sep=sep, chunksize=chunksize, text_columns=text, **csv_format()
+    )
+    for chunk in chunks:
         keys = key_columns(chunk, features, index_col)
+        check_output_names(keys, added, source)
+        check_columns(chunk, features, source)
+        chunk, dropped = drop_empty_rows(chunk, features)
+        n_empty += len(dropped)
+        empty += dropped[: 5 - len(empty)] if len(empty) < 5 else []
+        if chunk.empty:
+            continue
+        X = model_frame(detector, chunk, source)
         contributions = (
             detector.score_features(X).to_numpy() if features_wanted else None
         )
+        scores = detector.score_samples(X)
+        if findings is not None:
+            findings.add(X, chunk, scores)
         yield output_frame(
             chunk,
             keys,
-            detector.score_samples(X),
+            scores,
             offset=offset,
             contributions=contributions,
             features=features,
@@ -267,6 +405,7 @@ def scored_chunks(
             click.echo(f"\rscored {total:,} rows", err=True, nl=False)
     if not quiet and sys.stderr.isatty():
         click.echo("", err=True)
+    report_empty_rows(empty, n_empty, source, quiet)
 
 
 @contextmanager
@@ -280,3 +419,116 @@ def rereadable(source: Path) -> Iterator[Path]:
         with spooled.open("wb") as handle:
             shutil.copyfileobj(sys.stdin.buffer, handle)
         yield spooled
+
+
+class Findings:
+    """What a `detect` run found, for the summary on stderr.
+
+    Keeps the ``top`` lowest-scoring rows seen (with their feature values, so
+    memory stays bounded on any file size), then explains the flagged ones
+    among them by the columns that contribute most to their anomaly score.
+    For sequence models, the flagged timestamps are grouped into periods with
+    :func:`vaeanomaly.flagged_periods` instead.
+    """
+
+    def __init__(self, detector: Any, index_col: str | None, top: int = 5) -> None:
+        self.detector = detector
+        self.index_col = index_col
+        self.top = top
+        self._X: pd.DataFrame | None = None
+        self._labels: list[str] = []
+        self._scores = np.empty(0)
+        self.periods: pd.DataFrame | None = None
+        self.offset: float | None = None
+        self._series: tuple[pd.DataFrame, Any] | None = None
+
+    def hold(self, X: pd.DataFrame, frame: pd.DataFrame, scores: np.ndarray) -> None:
+        """Keep what the summary needs; sequences wait for their flags."""
+        if isinstance(self.detector, SequenceVAEDetector):
+            times = frame[self.index_col] if self.index_col else frame.index
+            self._series = (X, times)
+        else:
+            self.add(X, frame, scores)
+
+    def flag(self, flags: np.ndarray, offset: float) -> None:
+        """Record the threshold, and the flags of a held sequence."""
+        self.offset = offset
+        if self._series is not None:
+            self.add_periods(*self._series, flags)
+
+    def add(self, X: pd.DataFrame, frame: pd.DataFrame, scores: np.ndarray) -> None:
+        """Consider the rows of one chunk (``X`` and ``frame`` share the index)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        if not len(scores):
+            return
+        k = min(self.top, len(scores))
+        take = np.argsort(scores, kind="stable")[:k]
+        if self.index_col:
+            labels = [
+                f"{self.index_col} {value}"
+                for value in frame[self.index_col].iloc[take]
+            ]
+        else:
+            labels = [f"data row {i}" for i in frame.index[take]]
+        X_new = X.iloc[take]
+        X_all = X_new if self._X is None else pd.concat([self._X, X_new])
+        labels_all = self._labels + labels
+        scores_all = np.concatenate([self._scores, scores[take]])
+        keep = np.argsort(scores_all, kind="stable")[: self.top]
+        self._X = X_all.iloc[keep]
+        self._labels = [labels_all[i] for i in keep]
+        self._scores = scores_all[keep]
+
+    def add_periods(self, X: pd.DataFrame, times: pd.Series, flags: np.ndarray) -> None:
+        """Group the flagged timestamps of a sequence model into periods."""
+        from vaeanomaly.sequence import flagged_periods
+
+        flags = np.asarray(flags, dtype=bool)
+        if not flags.any():
+            self.periods = flagged_periods(flags)
+            return
+        blame = pd.DataFrame(np.asarray(self.detector.score_features(X)))
+        blame.columns = feature_names(self.detector)
+        series = pd.Series(flags, index=pd.Index(np.asarray(times)))
+        self.periods = flagged_periods(series, blame, top=3)
+
+    def lines(self) -> list[str]:
+        """Lines for stderr: the flagged periods, or the most anomalous rows."""
+        if self.periods is not None:
+            return self._period_lines()
+        if self.offset is None:
+            return []
+        flagged = self._scores < self.offset
+        if self._X is None or not flagged.any():
+            return []
+        X = self._X.iloc[np.flatnonzero(flagged)]
+        contributions = np.asarray(self.detector.score_features(X), dtype=np.float64)
+        names = feature_names(self.detector)
+        width = max(len(label) for label in self._labels)
+        out = [
+            "Most anomalous rows (score, then the columns adding most to the "
+            "anomaly score -score, in nats):"
+        ]
+        for i, label in enumerate(np.asarray(self._labels)[flagged]):
+            order = np.argsort(-np.nan_to_num(contributions[i], nan=-np.inf))[:3]
+            top = ", ".join(f"{names[j]} {contributions[i, j]:.1f}" for j in order)
+            out.append(
+                f"  {label:<{width}}  score {self._scores[flagged][i]:.2f}; "
+                f"top columns: {top}"
+            )
+        return out
+
+    def _period_lines(self, shown: int = 5) -> list[str]:
+        periods = self.periods
+        if periods is None or periods.empty:
+            return []
+        out = [f"{len(periods):,} flagged period(s), longest first:"]
+        longest = periods.sort_values("length", ascending=False, kind="stable")
+        for _, row in longest.head(shown).iterrows():
+            out.append(
+                f"  {row['start']} to {row['end']} ({row['length']} rows); "
+                f"top channels: {row['top_channels']}"
+            )
+        if len(periods) > shown:
+            out.append(f"  ... and {len(periods) - shown:,} more.")
+        return out

@@ -10,9 +10,10 @@ import sys
 import click
 
 from vaeanomaly._version import __version__
-from vaeanomaly.cli._errors import CLIError, reported_errors
+from vaeanomaly.cli._errors import DEBUG_KEY, CLIError, Group, reported_errors
 from vaeanomaly.cli._options import (
     columns_options,
+    csv_format,
     data_argument,
     device_option,
     force_option,
@@ -34,9 +35,17 @@ from vaeanomaly.cli._options import (
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="vaeanomaly")
-def vaeanomaly() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="VAEANOMALY_DEBUG",
+    show_envvar=True,
+    help="Show the traceback of an internal error (exit status 3).",
+)
+@click.pass_context
+def vaeanomaly(ctx: click.Context, debug: bool) -> None:
     """Find anomalies in CSV tables with a variational autoencoder.
 
     Scores are log-likelihoods: higher means more normal. Results go to
@@ -46,7 +55,13 @@ def vaeanomaly() -> None:
     Quick start:
       vaeanomaly detect examples/data/machine.csv
       vaeanomaly fit train.csv -o model.vae && vaeanomaly detect new.csv -m model.vae
+
+    \b
+    Exit status: 0 success; 1 anomalies found (only with --fail-on-anomaly);
+    2 bad usage, input, model file or output path; 3 internal error (see
+    --debug); 130 Ctrl-C; 143 SIGTERM.
     """
+    ctx.meta[DEBUG_KEY] = debug
 
 
 def _params(
@@ -61,6 +76,7 @@ def _params(
     draws,
     missing="mask",
 ) -> dict:
+    """Return estimator parameters; ``None`` leaves the estimator's default."""
     params = {
         "missing": missing,
         "max_epochs": epochs,
@@ -70,12 +86,21 @@ def _params(
         "batch_size": batch_size,
         "random_state": seed,
         "device": device,
+        "score_method": method,
+        "n_draws": draws,
     }
-    if method is not None:
-        params["score_method"] = method
-    if draws is not None:
-        params["n_draws"] = draws
-    return params
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def _check_output(path, force: bool, what: str = "--output") -> None:
+    """Refuse an output path that cannot be written, before reading any data."""
+    from vaeanomaly._atomic import output_problem
+
+    if str(path) == "-":
+        return
+    problem = output_problem(path, force=force)
+    if problem:
+        raise CLIError(problem.replace("another path", f"another {what}"))
 
 
 @vaeanomaly.command()
@@ -144,13 +169,17 @@ def fit(
     from vaeanomaly.io import save_model
     from vaeanomaly.tables import read_csv, split_names
 
+    if str(model_out) == "-":
+        raise click.BadParameter(
+            "a model file cannot go to standard output; give a file name such as "
+            "model.vae.",
+            param_hint="--output",
+        )
     with reported_errors():
-        if model_out.exists() and not force:
-            raise CLIError(
-                f"'{model_out}' already exists. Pass --force to replace it, or "
-                "choose another --output."
-            )
-        frame = read_csv(data, sep=sep, text_columns=split_names(categorical))
+        _check_output(model_out, force)
+        frame = read_csv(
+            data, sep=sep, text_columns=split_names(categorical), **csv_format()
+        )
         check_time_order(frame, time_col, data)
         params = _params(
             epochs,
@@ -210,28 +239,45 @@ def _run_scoring(
     """Run the shared body of `score` and `detect`; return the number flagged."""
     import numpy as np
 
+    from vaeanomaly.cli._modelfile import load_checked
     from vaeanomaly.cli._workflow import (
+        Findings,
         check_time_order,
         fit_table,
         inner_model,
+        output_names,
         rereadable,
         scored_chunks,
     )
-    from vaeanomaly.io import load_model
     from vaeanomaly.sequence import SequenceVAEDetector
     from vaeanomaly.tables import read_csv, split_names
     from vaeanomaly.thresholds import fit_offset
 
     spec = threshold_spec(threshold_name, contamination, risk) if detect else None
     index_col = index_col or time_col
+    _check_output(output, force)
+    if model is not None:
+        for option, value in (
+            ("--columns", columns),
+            ("--exclude", exclude),
+            ("--categorical", categorical),
+        ):
+            if value:
+                raise click.UsageError(
+                    f"{option} applies when fitting; the model '{model}' has its "
+                    f"columns already (see `vaeanomaly info {model}`). Drop "
+                    f"{option}, or leave out -m to fit on this file."
+                )
     if model is None:
         if not quiet:
             click.echo(
                 f"No --model given: fitting a model on '{data}' itself first.", err=True
             )
-        frame = read_csv(data, sep=sep, text_columns=split_names(categorical))
+        frame = read_csv(
+            data, sep=sep, text_columns=split_names(categorical), **csv_format()
+        )
         check_time_order(frame, time_col, data)
-        params = _params(200, None, None, "auto", 128, seed, device, method, draws)
+        params = _params(None, None, None, "auto", None, seed, device, method, draws)
         detector = fit_table(
             frame,
             data,
@@ -243,15 +289,15 @@ def _run_scoring(
             threshold=spec,
             window=window,
             quiet=quiet,
+            output_names=lambda names: output_names(names, detect, features),
         )
-        return _write(
-            [_score_whole(detector, frame, data, index_col, detect, None, features)],
-            output,
-            force,
-            quiet,
-            detect,
+        findings = Findings(detector, index_col) if detect and not quiet else None
+        # quiet: the fit has reported the rows it skipped
+        out = _score_whole(
+            detector, frame, data, index_col, detect, None, features, True, findings
         )
-    detector = load_model(model)
+        return _write([out], output, force, quiet, detect, findings)
+    detector = load_checked(model)
     _check_window(detector, window, model)
     inner = inner_model(detector)
     if method is not None:
@@ -260,10 +306,14 @@ def _run_scoring(
         inner.set_params(n_draws=draws)
     if isinstance(detector, SequenceVAEDetector):
         # Windows need the readings before each timestamp: read the whole series.
-        frame = read_csv(data, sep=sep)
-        check_time_order(frame, time_col, data)
-        chunk = _score_whole(detector, frame, data, index_col, detect, spec, features)
-        return _write([chunk], output, force, quiet, detect)
+        frame = read_csv(data, sep=sep, **csv_format())
+        check_time_order(frame, time_col or _date_column(frame, detector), data)
+        findings = Findings(detector, index_col) if detect and not quiet else None
+        chunk = _score_whole(
+            detector, frame, data, index_col, detect, spec, features, quiet, findings
+        )
+        return _write([chunk], output, force, quiet, detect, findings)
+    findings = Findings(detector, index_col) if detect and not quiet else None
     with rereadable(data) as source:
         offset = detector.offset_ if detect else None
         if spec is not None:
@@ -279,6 +329,8 @@ def _run_scoring(
             )
             scores = np.concatenate([chunk["score"].to_numpy() for chunk in first_pass])
             offset = fit_offset(spec, scores)
+        if findings is not None:
+            findings.offset = offset
         chunks = scored_chunks(
             detector,
             source,
@@ -288,15 +340,39 @@ def _run_scoring(
             features_wanted=features,
             offset=offset,
             quiet=quiet,
+            findings=findings,
         )
-        return _write(chunks, output, force, quiet, detect)
+        return _write(chunks, output, force, quiet, detect, findings)
+
+
+def _date_column(frame, detector) -> str | None:
+    """Return the first column of dates beside a sequence model's channels.
+
+    Model files do not record --time-col yet, so the order of a recording
+    scored without it is checked on the column that holds its timestamps
+    (one whose every value parses as a date), if there is one.
+    """
+    import pandas as pd
+
+    from vaeanomaly.tables import looks_like_dates
+
+    channels = set(detector.channels_)
+    for name in frame.columns:
+        if name in channels or not looks_like_dates(frame[name].head(1000)):
+            continue
+        stamps = pd.to_datetime(frame[name], errors="coerce", format="mixed", utc=True)
+        if stamps.notna().all():
+            return str(name)
+    return None
 
 
 def _keys(index_col):
     return [index_col] if index_col else []
 
 
-def _score_whole(detector, frame, source, index_col, detect, spec, features):
+def _score_whole(
+    detector, frame, source, index_col, detect, spec, features, quiet, findings=None
+):
     """Score a whole table; with ``spec``, the threshold comes from these scores."""
     from vaeanomaly.cli._workflow import score_table
     from vaeanomaly.thresholds import fit_offset
@@ -308,14 +384,16 @@ def _score_whole(detector, frame, source, index_col, detect, spec, features):
         index_col=index_col,
         offset=None,
         features_wanted=features,
+        detect=detect,
+        quiet=quiet,
+        findings=findings,
     )
     if detect:
         offset = detector.offset_ if spec is None else fit_offset(spec, out["score"])
-        out.insert(
-            out.columns.get_loc("score") + 1,
-            "is_anomaly",
-            (out["score"] < offset).astype(int),
-        )
+        flags = (out["score"] < offset).astype(int)
+        out.insert(out.columns.get_loc("score") + 1, "is_anomaly", flags)
+        if findings is not None:
+            findings.flag(flags.to_numpy(), offset)
     return out
 
 
@@ -338,7 +416,7 @@ def _check_window(detector, window, model) -> None:
         )
 
 
-def _write(chunks, output, force, quiet, detect) -> int:
+def _write(chunks, output, force, quiet, detect, findings=None) -> int:
     """Write the chunks; return the number of anomalies flagged."""
     from vaeanomaly.tables import write_csv
 
@@ -359,6 +437,9 @@ def _write(chunks, output, force, quiet, detect) -> int:
             share = flagged / max(rows, 1)
             extra = f"; {flagged:,} flagged as anomalies ({share:.2%})"
         click.echo(f"Scored {rows:,} rows to {where}{extra}.", err=True)
+        if findings is not None and flagged:
+            for line in findings.lines():
+                click.echo(line, err=True)
     return flagged
 
 
@@ -408,9 +489,11 @@ def score(**options):
     """Score every row of a CSV file; higher scores are more normal.
 
     Writes the identifier columns (every column that is not a feature, or a
-    `row` number) and `score`. DATA may be '-' for stdin; the file is read in
-    chunks, so files larger than memory work when a --model is given (models
-    fitted with --window read the whole series).
+    `row` number) and `score`; an input column named like an output column
+    is refused. Rows with no value in any feature are skipped and counted.
+    DATA may be '-' for stdin; the file is read in chunks, so files larger
+    than memory work when a --model is given (models fitted with --window
+    read the whole series).
 
     \b
     Example:
@@ -434,7 +517,10 @@ def detect(fail_on_anomaly, **options):
 
     Like `score`, plus an `is_anomaly` column (1 = anomaly). The model's own
     threshold is used unless --threshold, --contamination or --risk ask for
-    one fitted on this file's scores (then the file is scored twice).
+    one fitted on this file's scores (then the file is scored twice). On
+    stderr: the number flagged and the most anomalous rows with the columns
+    adding most to their anomaly score (for --window models, the flagged
+    periods and their top channels); -q silences it.
 
     \b
     Example:
@@ -481,14 +567,14 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
         roc_auc_score,
     )
 
+    from vaeanomaly.cli._modelfile import load_checked
     from vaeanomaly.cli._workflow import fit_table, model_categories, score_table
-    from vaeanomaly.io import load_model
     from vaeanomaly.tables import read_csv, to_matrix
 
     with reported_errors():
-        detector = None if model is None else load_model(model)
+        detector = None if model is None else load_checked(model)
         text = [] if detector is None else model_categories(detector)[1]
-        frame = read_csv(data, sep=sep, text_columns=text)
+        frame = read_csv(data, sep=sep, text_columns=text, **csv_format())
         if label_col not in frame.columns:
             raise CLIError(
                 f"Label column '{label_col}' is not in '{data}', whose columns are "
@@ -501,7 +587,7 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
                 f"it holds {sorted(set(np.unique(y)))[:10]}."
             )
         if model is None:
-            params = _params(200, None, None, "auto", 128, seed, device, None, None)
+            params = _params(None, None, None, "auto", None, seed, device, None, None)
             detector = fit_table(
                 frame,
                 data,
@@ -515,8 +601,15 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
                 quiet=quiet,
             )
         out = score_table(
-            detector, frame, data, index_col=None, offset=None, features_wanted=False
+            detector,
+            frame,
+            data,
+            index_col=None,
+            offset=None,
+            features_wanted=False,
+            quiet=quiet or model is None,  # the fit reported skipped rows
         )
+        y = to_matrix(out, [label_col], data)[:, 0]  # rows skipped as empty are out
         scores = out["score"].to_numpy()
         flags = (scores < detector.offset_).astype(int)
         precision, recall, f1, _ = precision_recall_fscore_support(
@@ -555,30 +648,71 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
     "model", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path)
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print the whole metadata as JSON."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the model's description (columns, heads, training record) as JSON.",
 )
 def info(model, as_json):
     """Show what a model was trained on and how.
 
-    Reads only the file's metadata; nothing in the file is run.
+    Loads the model file, which runs nothing from it, and checks its contents.
 
     \b
     Example:
       vaeanomaly info model.vae
     """
-    from vaeanomaly.io import load_model, read_model_metadata
-    from vaeanomaly.sequence import SequenceVAEDetector
+    from vaeanomaly.cli._modelfile import load_checked, read_metadata
 
     with reported_errors():
-        meta = read_model_metadata(model)
-        if not as_json:
-            detector = load_model(model)
+        meta = read_metadata(model)
+        detector = load_checked(model)
     if as_json:
-        click.echo(json.dumps(meta, indent=2))
+        click.echo(json.dumps(_description(meta, detector), indent=2))
         return
-    inner = (
-        detector.detector_ if isinstance(detector, SequenceVAEDetector) else detector
-    )
+    click.echo("\n".join(_info_lines(model, meta, detector)))
+
+
+def _description(meta: dict, detector) -> dict:
+    """What ``info --json`` prints: the model's facts as plain JSON values."""
+    inner = getattr(detector, "detector_", detector)
+    schema = inner.schema_
+    described = {
+        "class": type(detector).__name__,
+        "format_version": meta["format_version"],
+        "package_version": meta["package_version"],
+        "torch_version": meta.get("torch_version"),
+        "columns": list(getattr(detector, "channels_", schema.names_)),
+        "model_inputs": list(schema.names_),
+        "likelihoods": list(schema.heads_),
+        "categories": schema.categories_,
+        "n_samples_fit": inner.n_samples_fit_,
+        "n_iter": inner.n_iter_,
+        "best_epoch": inner.best_epoch_,
+        "hidden_dims": list(inner.hidden_dims_),
+        "latent_dim": inner.latent_dim_,
+        "score_method": inner.score_method,
+        "n_draws": inner.n_draws,
+        "offset": detector.offset_,
+        "threshold": _threshold_text(inner),
+        "params": {
+            k: v
+            for k, v in inner.get_params().items()
+            if v is None or isinstance(v, (bool, int, float, str))
+        },
+        "history": inner.history_,
+    }
+    if hasattr(detector, "window"):
+        described["window"] = detector.window
+        described["ar_order"] = detector.ar_order
+    return described
+
+
+def _info_lines(model, meta: dict, detector) -> list[str]:
+    from vaeanomaly.sequence import SequenceVAEDetector
+
+    is_sequence = isinstance(detector, SequenceVAEDetector)
+    inner = detector.detector_ if is_sequence else detector
     schema = inner.schema_
     history = inner.history_
     best = history[inner.best_epoch_ - 1] if history else {}
@@ -601,29 +735,36 @@ def info(model, as_json):
             f"{inner.n_iter_} epochs, best epoch {inner.best_epoch_}, "
             f"validation ELBO {-loss:.4f} nats/row"
         )
-    columns = [f"{c} ({h})" for c, h in zip(schema.names_, likelihoods, strict=True)]
-    shown = ", ".join(columns[:12])
-    if len(columns) > 12:
-        shown += f", ... ({len(columns) - 12} more)"
     lines = [
         f"model file        {model}",
         f"vaeanomaly        {versions}",
         f"trained on        {inner.n_samples_fit_} rows x "
         f"{inner.n_features_in_} columns",
-        "columns           " + shown,
+        "columns           " + _columns_text(detector, schema.names_, likelihoods),
         f"network           hidden {tuple(inner.hidden_dims_)}, "
         f"latent {inner.latent_dim_}",
         f"training          {training}",
         f"scoring           {inner.score_method} with {inner.n_draws} draws"
-        + (
-            _sequence_text(detector)
-            if isinstance(detector, SequenceVAEDetector)
-            else ""
-        ),
+        + (_sequence_text(detector) if is_sequence else ""),
         f"threshold         score < {detector.offset_:.4f} is an anomaly "
         f"({_threshold_text(inner)})",
     ]
-    click.echo("\n".join(lines))
+    return lines
+
+
+def _columns_text(detector, columns: list, likelihoods: list) -> str:
+    """Return the model's columns and likelihoods; the first few of a wide table."""
+    from vaeanomaly.cli._workflow import summarise
+
+    if hasattr(detector, "channels_"):  # window inputs are lags of the channels
+        channels = detector.channels_
+        return (
+            f"{len(channels)} channels: {summarise(channels)} "
+            f"({len(columns)} model inputs: {summarise(sorted(set(likelihoods)))})"
+        )
+    named = [f"{c} ({h})" for c, h in zip(columns, likelihoods, strict=True)]
+    more = " (--json lists them all)" if len(named) > 8 else ""
+    return summarise(named) + more
 
 
 def _threshold_text(detector) -> str:
@@ -636,11 +777,17 @@ def _threshold_text(detector) -> str:
 
 
 def main() -> None:
-    """Entry point of the ``vaeanomaly`` console script."""
+    """Entry point of the ``vaeanomaly`` console script.
+
+    Sets what belongs to the process rather than the library: SIGTERM ends the
+    run as Ctrl-C does (temporary files are removed; exit status 143), and
+    glibc's mmap threshold is pinned so that scoring large files returns its
+    buffers to the system (see ``vaeanomaly._memory``).
+    """
+    from vaeanomaly._atomic import exit_on_sigterm
     from vaeanomaly._memory import pin_mmap_threshold
 
-    # A process-wide allocator setting: the program may make it, the library
-    # (imported into other people's processes) does not.
+    exit_on_sigterm()
     pin_mmap_threshold()
     try:
         vaeanomaly(prog_name="vaeanomaly")

@@ -254,8 +254,8 @@ def test_evaluate_and_info(runner, table, model, tmp_path):
     )
     assert "300 rows x 3 columns" in result.stdout
     meta = json.loads(runner.invoke(vaeanomaly, ["info", str(model), "--json"]).stdout)
-    state = meta["model"]["state"]["__dict__"]
-    assert state["feature_names_in_"]["__array__"] == ["temp", "pressure", "flow"]
+    assert meta["columns"] == ["temp", "pressure", "flow"]
+    assert meta["likelihoods"] == ["gaussian_column"] * 3
 
 
 def _write(tmp_path, name, text):
@@ -295,12 +295,6 @@ ERROR_CASES = [
         {"t.csv": "temp,pressure,flow\n1,2,abc\n"},
         lambda p, m: ["score", p["t.csv"], "-m", m],
         "Column 'flow'",
-    ),
-    (
-        "row with no values",
-        {"n.csv": "temp,pressure,flow\n1,2,3\n,,\n"},
-        lambda p, m: ["score", p["n.csv"], "-m", m],
-        "1 row(s) of X have no observed value (rows 1)",
     ),
     (
         "missing value refused",
@@ -368,7 +362,7 @@ ERROR_CASES = [
         "corrupt model",
         {"bad.vae": "not a model"},
         lambda p, m: ["score", p["bad.vae"], "-m", p["bad.vae"]],
-        "is not a readable vaeanomaly model file",
+        "is not a vaeanomaly model file: it is a text file",
     ),
     (
         "no numeric columns",
@@ -585,3 +579,586 @@ def test_time_order_is_checked(runner, recording, tmp_path):
     )
     assert result.exit_code == 2
     assert "not in time order" in result.stderr
+
+
+# --- never lose a user's data (#16) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "argv"),
+    [
+        ("is_anomaly", ["detect", "-m", "MODEL"]),
+        ("is_anomaly", ["detect", "--exclude", "is_anomaly"]),
+        ("score", ["score", "-m", "MODEL"]),
+        ("contrib_temp", ["score", "-m", "MODEL", "--features"]),
+    ],
+)
+def test_output_columns_never_replace_input_columns(
+    runner, table, model, tmp_path, extra, argv
+):
+    frame = pd.read_csv(table)
+    frame[extra] = (np.arange(300) % 2).astype(int)
+    path = tmp_path / "labelled.csv"
+    frame.to_csv(path, index=False)
+    argv = [str(model) if a == "MODEL" else a for a in argv]
+    result = runner.invoke(vaeanomaly, [argv[0], str(path), *argv[1:]])
+    assert result.exit_code == 2, result.output
+    assert f"'{extra}'" in result.stderr
+    assert "Rename" in result.stderr
+    assert "Trained on" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "case", ["exists", "no folder", "folder", "fit no folder", "fit exists"]
+)
+def test_output_paths_are_checked_before_the_fit(runner, table, tmp_path, case):
+    existing = tmp_path / "scores.csv"
+    existing.write_text("precious\n")
+    target = {
+        "exists": existing,
+        "no folder": tmp_path / "nope" / "out.csv",
+        "folder": tmp_path,
+        "fit no folder": tmp_path / "nope" / "m.vae",
+        "fit exists": existing,
+    }[case]
+    command = "fit" if case.startswith("fit") else "detect"
+    # No -q: the fit would announce itself on stderr.
+    epochs = ["--epochs", "2"] if command == "fit" else []
+    result = runner.invoke(
+        vaeanomaly, [command, str(table), "-o", str(target), *epochs]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"'{target}'" in result.stderr
+    assert ".tmp" not in result.stderr
+    assert "fitting" not in result.stderr
+    assert "Trained" not in result.stderr
+    assert existing.read_text() == "precious\n"
+
+
+def test_output_files_honour_umask_and_keep_mode(runner, table, model, tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "scores.csv"
+        argv = ["score", str(table), "-m", str(model), "-o", str(target), "-q"]
+        assert runner.invoke(vaeanomaly, argv).exit_code == 0
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        os.chmod(target, 0o664)
+        assert runner.invoke(vaeanomaly, [*argv, "--force"]).exit_code == 0
+        assert stat.S_IMODE(target.stat().st_mode) == 0o664
+        model_out = tmp_path / "again.vae"
+        fit = ["fit", str(table), "-o", str(model_out), "--epochs", "2", "-q"]
+        assert runner.invoke(vaeanomaly, fit).exit_code == 0
+        assert stat.S_IMODE(model_out.stat().st_mode) == 0o644
+    finally:
+        os.umask(old)
+
+
+def _edit_model(path, dest, edit):
+    import torch
+
+    payload = torch.load(path, weights_only=True)
+    meta = json.loads(payload["metadata"])
+    edit(meta)
+    payload["metadata"] = json.dumps(meta)
+    torch.save(payload, dest)
+    return dest
+
+
+def _state(meta):
+    return meta["model"]["state"]["__dict__"]
+
+
+def _nan_offset(meta):
+    _state(meta)["offset_"] = float("nan")
+
+
+def _zero_scale(meta):
+    _state(meta)["schema_"]["__dict__"]["scale_"]["__array__"][1] = 0.0
+
+
+def _no_history(meta):
+    del _state(meta)["history_"]
+
+
+def _bad_best_epoch(meta):
+    _state(meta)["best_epoch_"] = 999
+
+
+def _short_likelihoods(meta):
+    _state(meta)["schema_"]["__dict__"]["heads_"] = ["gaussian_column"]
+
+
+@pytest.mark.parametrize(
+    "edit", [_nan_offset, _zero_scale, _no_history, _bad_best_epoch, _short_likelihoods]
+)
+@pytest.mark.parametrize("command", ["detect", "info"])
+def test_damaged_model_metadata_is_refused(
+    runner, table, model, tmp_path, edit, command
+):
+    bad = _edit_model(model, tmp_path / "bad.vae", edit)
+    argv = (
+        [command, str(bad)]
+        if command == "info"
+        else [command, str(table), "-m", str(bad)]
+    )
+    result = runner.invoke(vaeanomaly, argv)
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "bad.vae" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+
+
+def test_internal_errors_exit_3_with_a_pointer_to_debug(
+    runner, table, model, monkeypatch
+):
+    import vaeanomaly.cli._workflow as workflow
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal bug")
+
+    monkeypatch.setattr(workflow, "output_frame", broken)
+    argv = ["score", str(table), "-m", str(model)]
+    result = runner.invoke(vaeanomaly, argv)
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "--debug" in lines[0]
+    assert "an internal bug" in lines[0]
+    debug = runner.invoke(vaeanomaly, ["--debug", *argv])
+    assert isinstance(debug.exception, ValueError)
+
+
+def test_ctrl_c_exits_130(runner, table, model, monkeypatch):
+    import vaeanomaly.cli._workflow as workflow
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workflow, "output_frame", interrupted)
+    result = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model)])
+    assert result.exit_code == 130
+    assert "Interrupted" in result.stderr
+
+
+def test_device_is_a_choice(runner, table):
+    result = runner.invoke(vaeanomaly, ["detect", str(table), "--device", "tpu"])
+    assert result.exit_code == 2
+    assert "'tpu' is not one of 'auto', 'cpu', 'cuda'" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--columns", "--exclude", "--categorical"])
+def test_column_choices_with_a_model_are_refused(runner, table, model, option):
+    result = runner.invoke(
+        vaeanomaly, ["score", str(table), "-m", str(model), option, "temp"]
+    )
+    assert result.exit_code == 2
+    assert f"{option} applies when fitting" in result.stderr
+
+
+def test_fit_output_to_dash_is_refused(runner, table, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(vaeanomaly, ["fit", str(table), "-o", "-", "--epochs", "2"])
+    assert result.exit_code == 2
+    assert "model file" in result.stderr
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("command", ["score -m", "detect", "evaluate -m"])
+def test_rows_with_no_value_are_skipped_and_counted(
+    runner, table, model, tmp_path, command
+):
+    frame = pd.read_csv(table)
+    frame["label"] = (np.arange(300) == 5).astype(int)
+    frame.loc[[150, 151, 290], ["temp", "pressure", "flow"]] = np.nan
+    path = tmp_path / "gaps.csv"
+    frame.to_csv(path, index=False)
+    name, *rest = command.split()
+    argv = [name, str(path), *(["-m", str(model)] if rest else [])]
+    if name == "evaluate":
+        argv += ["--label-col", "label", "--json"]
+    else:
+        argv += ["--chunksize", "100", "--exclude" if not rest else "--index-col"]
+        argv += ["label" if not rest else "id"]
+    result = runner.invoke(vaeanomaly, argv)
+    assert result.exit_code == 0, result.output
+    assert (
+        "skipped 3 row(s) of '" + str(path) + "' with no value in any feature "
+        "column (data row 150, 151, 290;"
+    ) in result.stderr
+    if name == "evaluate":
+        assert json.loads(result.stdout)["rows"] == 297
+    else:
+        out = read_stdout(result)
+        assert len(out) == 297
+        assert "r150" not in set(out["id"])
+        assert out.loc[5, "id"] == "r5"
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        lambda days: days.strftime("%Y-%m-%d"),
+        lambda days: days.strftime("%d/%m/%Y %H:%M"),
+        lambda days: days.strftime("%H:%M:%S"),
+    ],
+)
+def test_date_columns_are_never_categories(runner, tmp_path, rng, dates):
+    days = pd.date_range("2026-01-01", periods=20, freq="D").repeat(30)
+    frame = pd.DataFrame(
+        {
+            "day": dates(days),
+            "mode": rng.choice(["idle", "run"], size=600),
+            "reading": rng.normal(size=600),
+        }
+    )
+    path = tmp_path / "days.csv"
+    frame.to_csv(path, index=False)
+    model = tmp_path / "days.vae"
+    result = runner.invoke(
+        vaeanomaly, ["fit", str(path), "-o", str(model), *TINY_ARGS[:-1]]
+    )
+    assert result.exit_code == 0, result.output
+    assert "day (dates or times)" in result.stderr
+    assert "; as categories: mode)" in result.stderr
+    meta = json.loads(runner.invoke(vaeanomaly, ["info", str(model), "--json"]).stdout)
+    assert meta["columns"] == ["mode", "reading"]
+
+
+def test_wide_tables_are_summarised_and_warn_nothing(runner, tmp_path, rng):
+    import warnings
+
+    frame = pd.DataFrame(
+        rng.normal(size=(120, 150)), columns=[f"sensor_{j}" for j in range(150)]
+    )
+    path = tmp_path / "wide.csv"
+    frame.to_csv(path, index=False)
+    model = tmp_path / "wide.vae"
+    fit = runner.invoke(
+        vaeanomaly, ["fit", str(path), "-o", str(model), "--epochs", "2"]
+    )
+    assert fit.exit_code == 0, fit.output
+    trained = next(x for x in fit.stderr.splitlines() if x.startswith("Trained on"))
+    assert len(trained) < 300
+    assert "and 142 more" in trained
+    info = runner.invoke(vaeanomaly, ["info", str(model)])
+    assert max(map(len, info.stdout.splitlines())) < 300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        result = runner.invoke(
+            vaeanomaly, ["score", str(path), "-m", str(model), "--features", "-q"]
+        )
+    assert result.exit_code == 0, result.output
+    assert read_stdout(result).shape == (120, 152)
+
+
+def test_detect_says_which_rows_and_why(runner, table, model):
+    result = runner.invoke(
+        vaeanomaly, ["detect", str(table), "-m", str(model), "--chunksize", "70"]
+    )
+    assert result.exit_code == 0, result.output
+    out = read_stdout(result)
+    flagged = int(out["is_anomaly"].sum())
+    assert f"{flagged:,} flagged as anomalies" in result.stderr
+    lines = result.stderr.splitlines()
+    start = lines.index(next(x for x in lines if x.startswith("Most anomalous")))
+    first = lines[start + 1]
+    assert first.lstrip().startswith("data row 5 ")
+    assert "temp" in first
+    assert "pressure" in first
+    assert "flow" not in first.split("top columns")[1].split(",")[0]
+    assert "r5" not in result.stdout.splitlines()[0]  # nothing added to the CSV
+    with_id = runner.invoke(
+        vaeanomaly, ["detect", str(table), "-m", str(model), "--index-col", "id"]
+    )
+    assert any(x.lstrip().startswith("id r5 ") for x in with_id.stderr.splitlines())
+    quiet = runner.invoke(vaeanomaly, ["detect", str(table), "-m", str(model), "-q"])
+    assert quiet.stderr == ""
+
+
+def test_detect_on_recordings_names_the_periods(runner, recording, tmp_path):
+    model = tmp_path / "rec.vae"
+    argv = ["--time-col", "time", "--window", "4"]
+    fit = runner.invoke(
+        vaeanomaly, ["fit", str(recording), "-o", str(model), *argv, *TINY_ARGS]
+    )
+    assert fit.exit_code == 0, fit.output
+    result = runner.invoke(
+        vaeanomaly,
+        ["detect", str(recording), "-m", str(model), "--time-col", "time"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "flagged period(s)" in result.stderr
+    line = next(x for x in result.stderr.splitlines() if "2026-02-01 00:07:3" in x)
+    assert "top channels: valve" in line
+
+
+def test_training_bar_ends_at_100_percent_with_epoch_and_elbo(
+    runner, table, tmp_path, monkeypatch
+):
+    import click
+
+    import vaeanomaly.cli._workflow as workflow
+
+    bars = []
+
+    def recording_bar(length, label, quiet):
+        bar = click.progressbar(length=length, label=label, file=io.StringIO())
+        bars.append(bar)
+        return bar
+
+    monkeypatch.setattr(workflow, "progress_bar", recording_bar)
+    from vaeanomaly import VAEAnomalyDetector
+
+    def stops_early(**params):  # no minimum number of steps: patience decides
+        return VAEAnomalyDetector(min_steps=0, patience=2, **params)
+
+    monkeypatch.setattr(workflow, "VAEAnomalyDetector", stops_early)
+    model = tmp_path / "m.vae"
+    argv = ["fit", str(table), "-o", str(model), *TINY_ARGS]
+    result = runner.invoke(vaeanomaly, [*argv, "--epochs", "200"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(runner.invoke(vaeanomaly, ["info", str(model), "--json"]).stdout)
+    assert meta["n_iter"] < 200
+    (bar,) = bars
+    assert bar.pos == bar.length
+    assert "epoch" in bar.label
+    assert "validation ELBO" in bar.label
+
+
+def test_features_agree_with_score_features(runner, table, model):
+    from vaeanomaly.io import load_model
+
+    result = runner.invoke(
+        vaeanomaly, ["score", str(table), "-m", str(model), "--features", "-q"]
+    )
+    out = read_stdout(result)
+    contrib = out.filter(like="contrib_").to_numpy()
+    api = load_model(model).score_features(
+        pd.read_csv(table)[["temp", "pressure", "flow"]]
+    )
+    np.testing.assert_allclose(contrib, api.to_numpy(), rtol=1e-6)
+    # Contributions sum to minus the score, up to the KL term (>= 0).
+    gap = -out["score"].to_numpy() - contrib.sum(axis=1)
+    assert gap.min() >= -1e-6
+
+
+def test_readme_documents_the_command_line():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    for words in [
+        "contrib_<column>",
+        "is_anomaly",
+        "`row`",
+        "Exit status",
+        "| 3 |",
+        "| 130 |",
+        "Most anomalous rows",
+        "sum to minus the score up to the KL term",
+    ]:
+        assert words in section, words
+    assert "sum to minus the score up to the KL term" in readme.split("## ", 2)[1]
+
+
+# --- messages that say what to do (#16 item 11) -------------------------------
+
+
+def test_time_col_across_a_dst_change(runner, tmp_path, rng):
+    stamps = pd.date_range(
+        "2026-03-29 00:00", periods=240, freq="min", tz="Europe/Berlin"
+    )
+    frame = pd.DataFrame(
+        {
+            "time": [t.isoformat() for t in stamps],
+            "pump": rng.normal(size=240),
+        }
+    )
+    assert frame["time"].str[-6:].nunique() == 2  # +01:00, then +02:00
+    path = tmp_path / "dst.csv"
+    frame.to_csv(path, index=False)
+    result = runner.invoke(vaeanomaly, ["score", str(path), "--time-col", "time", "-q"])
+    assert result.exit_code == 0, result.output
+    assert list(read_stdout(result)["time"]) == list(frame["time"])
+
+
+@pytest.mark.parametrize("kind", ["csv", "pickle", "torch objects"])
+def test_wrong_model_files_give_no_torch_advice(runner, table, tmp_path, kind):
+    import pickle
+
+    import torch
+
+    path = table
+    if kind == "pickle":
+        path = tmp_path / "p.vae"
+        path.write_bytes(pickle.dumps({"a": 1}))
+    elif kind == "torch objects":
+        path = tmp_path / "t.vae"
+        torch.save({"module": torch.nn.Linear(2, 2)}, path)
+    result = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(path)])
+    assert result.exit_code == 2
+    assert "weights_only" not in result.stderr
+    assert "not a vaeanomaly model file" in result.stderr
+    assert "vaeanomaly fit" in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
+def test_files_with_a_byte_order_mark_are_read(
+    runner, table, model, tmp_path, encoding
+):
+    path = tmp_path / "bom.csv"
+    path.write_text(table.read_text(), encoding=encoding)
+    result = runner.invoke(vaeanomaly, ["score", str(path), "-m", str(model), "-q"])
+    assert result.exit_code == 0, result.output
+    assert list(read_stdout(result).columns) == ["id", "score"]
+
+
+def test_encoding_option(runner, table, model, tmp_path):
+    path = tmp_path / "latin.csv"
+    text = table.read_text().replace("r1,", "caf\u00e9,", 1)
+    path.write_bytes(text.encode("latin-1"))
+    result = runner.invoke(
+        vaeanomaly,
+        ["score", str(path), "-m", str(model), "-q", "--encoding", "latin-1"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "caf\u00e9" in result.stdout
+    bad = runner.invoke(vaeanomaly, ["score", str(path), "-m", str(model), "-q"])
+    assert bad.exit_code == 2
+    assert "--encoding" in bad.stderr
+
+
+def test_decimal_commas_and_thousands(runner, table, model, tmp_path):
+    frame = pd.read_csv(table)
+    text = frame.to_csv(sep=";", index=False, decimal=",")
+    path = tmp_path / "comma.csv"
+    path.write_text(text)
+    result = runner.invoke(
+        vaeanomaly, ["score", str(path), "-m", str(model), "-q", "--decimal", ","]
+    )
+    assert result.exit_code == 0, result.output
+    without = runner.invoke(vaeanomaly, ["score", str(path), "-m", str(model)])
+    assert without.exit_code == 2
+    assert "--decimal ','" in without.stderr
+    assert "--categorical" not in without.stderr
+    big = pd.DataFrame(
+        {"load": [f"{x:,.1f}" for x in 1000 + 500 * np.arange(40.0)], "t": 1.0}
+    )
+    wide = tmp_path / "thousands.csv"
+    big.to_csv(wide, index=False)
+    fit = runner.invoke(
+        vaeanomaly, ["fit", str(wide), "-o", str(tmp_path / "t.vae"), "--epochs", "2"]
+    )
+    assert "--thousands ','" in fit.stderr
+    fit = runner.invoke(
+        vaeanomaly,
+        ["fit", str(wide), "-o", str(tmp_path / "t.vae"), "--epochs", "2"]
+        + ["--thousands", ",", "--force"],
+    )
+    assert fit.exit_code == 0, fit.output
+    assert "load" in fit.stderr.split("Trained on")[1]
+
+
+def test_headerless_file_is_refused(runner, tmp_path, rng):
+    path = tmp_path / "noheader.csv"
+    pd.DataFrame(rng.normal(size=(50, 3))).to_csv(path, index=False, header=False)
+    result = runner.invoke(
+        vaeanomaly, ["fit", str(path), "-o", str(tmp_path / "m.vae"), "--epochs", "2"]
+    )
+    assert result.exit_code == 2
+    assert "no header line" in result.stderr
+
+
+def test_sigterm_mid_run_leaves_no_partial_file(model, tmp_path, rng):
+    import signal
+    import time
+
+    frame = pd.DataFrame(
+        rng.normal(size=(20_000, 3)), columns=["temp", "pressure", "flow"]
+    )
+    big = tmp_path / "big.csv"
+    frame.to_csv(big, index=False)
+    out = tmp_path / "out.csv"
+    argv = ["score", str(big), "-m", str(model), "-o", str(out), "--chunksize", "50"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vaeanomaly", *argv, "-q"], stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.csv.vaeanomaly-*.tmp")):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["big.csv", "data.csv", "model.vae"]
+    )
+
+
+def test_defaults_come_from_the_estimator_and_help_stays_light(runner):
+    import inspect
+
+    from vaeanomaly import VAEAnomalyDetector
+    from vaeanomaly.cli._defaults import _source_defaults
+
+    signature = inspect.signature(VAEAnomalyDetector.__init__).parameters
+    for name in ("max_epochs", "batch_size"):
+        assert _source_defaults()[name] == signature[name].default
+    text = runner.invoke(vaeanomaly, ["fit", "--help"]).stdout
+    assert f"[default: ({signature['max_epochs'].default}); x>=1]" in text
+    code = (
+        "import sys; from vaeanomaly.cli.main import vaeanomaly; "
+        "vaeanomaly(['fit', '--help'], standalone_mode=False); "
+        "print('torch' in sys.modules, 'sklearn' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stderr.strip().endswith("False False")
+
+
+def test_main_pins_the_allocator_and_handles_sigterm(monkeypatch):
+    import signal
+
+    import vaeanomaly._memory
+    from vaeanomaly.cli import main as cli_main
+
+    calls = []
+    monkeypatch.setattr(
+        vaeanomaly._memory, "pin_mmap_threshold", lambda: calls.append(1)
+    )
+    monkeypatch.setattr(sys, "argv", ["vaeanomaly", "--version"])
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit):
+            cli_main.main()
+        assert calls == [1]
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_threshold_choices_match_the_library():
+    from vaeanomaly._names import THRESHOLD_NAMES
+    from vaeanomaly.thresholds import THRESHOLDS
+
+    assert sorted(THRESHOLDS) == list(THRESHOLD_NAMES)
+
+
+def test_windowed_model_checks_time_order_without_time_col(runner, recording, tmp_path):
+    model = tmp_path / "rec.vae"
+    argv = ["--time-col", "time", "--window", "4"]
+    fit = runner.invoke(
+        vaeanomaly, ["fit", str(recording), "-o", str(model), *argv, *TINY_ARGS]
+    )
+    assert fit.exit_code == 0, fit.output
+    reversed_path = tmp_path / "reversed.csv"
+    pd.read_csv(recording, sep=";").iloc[::-1].to_csv(reversed_path, index=False)
+    result = runner.invoke(vaeanomaly, ["detect", str(reversed_path), "-m", str(model)])
+    assert result.exit_code == 2, result.output
+    assert "not in time order: 'time' goes back" in result.stderr

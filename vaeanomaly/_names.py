@@ -1,8 +1,9 @@
-"""Names of the likelihoods and score methods, without importing torch.
+"""Names of the likelihoods, score methods and thresholds, importing nothing.
 
-The command line builds its ``--likelihood`` and ``--method`` choices from
-these, so that ``vaeanomaly --help`` starts in a fraction of a second; a test
-checks that they match ``likelihoods.HEADS`` and ``scoring.SCORE_METHODS``.
+The command line builds its ``--likelihood``, ``--method`` and ``--threshold``
+choices from these, so that ``vaeanomaly --help`` starts in a fraction of a
+second; tests check that they match ``likelihoods.HEADS``,
+``scoring.SCORE_METHODS`` and ``thresholds.THRESHOLDS``.
 """
 
 LIKELIHOOD_NAMES = ("bernoulli", "gaussian", "gaussian_column", "gaussian_fixed")
@@ -11,3 +12,15 @@ SCORE_METHOD_NAMES = ("elbo", "iwae", "recon_error", "recon_prob")
 #: Head name of categorical columns: the table schema chooses it per column
 #: from the data, so it is not a value of ``likelihood=``.
 CATEGORICAL = "categorical"
+
+THRESHOLD_NAMES = (
+    "best_f",
+    "contamination",
+    "fixed",
+    "fpr",
+    "iqr",
+    "mad",
+    "pot",
+    "robust_z",
+    "spot",
+)

@@ -832,5 +832,11 @@ def _check_loaded_state(detector: VAEAnomalyDetector) -> None:
         problems.append("the column means are not finite numbers")
     if len(schema.heads_) != schema.n_features_in_:
         problems.append("the number of likelihood heads differs from the columns")
+    history = detector.history_
+    if history and not 1 <= detector.best_epoch_ <= len(history):
+        problems.append(
+            f"best_epoch_ is {detector.best_epoch_!r}, not one of the "
+            f"{len(history)} epochs"
+        )
     if problems:
         raise ValueError("; ".join(problems))

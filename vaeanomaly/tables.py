@@ -24,6 +24,9 @@ __all__ = [
     "SEPARATORS",
     "check_columns",
     "choose_features",
+    "drop_empty_rows",
+    "looks_like_dates",
+    "number_format",
     "iter_csv",
     "read_csv",
     "sniff_separator",
@@ -71,8 +74,27 @@ def sniff_separator(header: str) -> str:
     return best if counts[best] > 1 else ","
 
 
-def _open(source: str | os.PathLike, sep: str | None) -> tuple[object, str]:
-    """Return a binary stream for ``source`` and the separator to use."""
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _encoding(head: bytes, encoding: str | None) -> str:
+    """Return the encoding: the one given, else from a byte order mark, else UTF-8."""
+    if encoding:
+        return encoding
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    return "utf-8"
+
+
+def _open(
+    source: str | os.PathLike, sep: str | None, encoding: str | None = None
+) -> tuple[object, str, str]:
+    """Return a binary stream for ``source``, the separator and the encoding."""
     if str(source) == _STDIN:
         stream = sys.stdin.buffer
         head = stream.peek(65536) if hasattr(stream, "peek") else b""
@@ -88,10 +110,31 @@ def _open(source: str | os.PathLike, sep: str | None) -> tuple[object, str]:
             f"{_name(source)} is empty: a CSV file with a header line and at least "
             "one row of data is needed."
         )
+    encoding = _encoding(head, encoding)
     if sep is None:
-        first_line = head.decode("utf-8", errors="replace").splitlines()[0]
+        try:
+            text = head.decode(encoding, errors="replace")
+        except LookupError as exc:
+            raise DataError(
+                f"Unknown text encoding {encoding!r}. Pass --encoding with a name "
+                "Python knows, e.g. utf-8, latin-1, cp1252 or utf-16."
+            ) from exc
+        first_line = (text.lstrip("\ufeff").splitlines() or [""])[0]
         sep = sniff_separator(first_line)
-    return stream, sep
+    return stream, sep, encoding
+
+
+def _check_header(columns: Sequence, source: str | os.PathLike) -> None:
+    """Refuse a first line of numbers: the file has no header line."""
+    names = [str(c) for c in columns]
+    numbers = pd.to_numeric(pd.Series(names), errors="coerce")
+    if numbers.notna().all() and any(("." in n or "e" in n.lower()) for n in names):
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        raise DataError(
+            f"{_name(source)} has no header line: its first line holds numbers "
+            f"({shown}), which would be taken as column names and lost as data. "
+            "Add a first line naming the columns."
+        )
 
 
 def iter_csv(
@@ -100,6 +143,9 @@ def iter_csv(
     sep: str | None = None,
     chunksize: int = 100_000,
     text_columns: Sequence[str] = (),
+    encoding: str | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Read a CSV file (or ``"-"`` for stdin) as DataFrames of ``chunksize`` rows.
 
@@ -114,6 +160,14 @@ def iter_csv(
     text_columns : sequence of str, default=()
         Columns read as text, never parsed as numbers (categories such as
         "007"); names not in the file are ignored.
+    encoding : str, default=None
+        Text encoding; ``None`` reads a byte order mark (UTF-8 or UTF-16) and
+        otherwise assumes UTF-8.
+    decimal : str, default="."
+        Decimal mark (``","`` in many European exports).
+    thousands : str, default=None
+        Thousands separator to strip from numbers (e.g. ``","`` in
+        ``"1,250.5"``).
 
     Yields
     ------
@@ -125,7 +179,7 @@ def iter_csv(
     DataError
         If the file is missing, empty, has no rows or cannot be parsed.
     """
-    stream, sep = _open(source, sep)
+    stream, sep, encoding = _open(source, sep, encoding)
     rows = 0
     try:
         reader = pd.read_csv(
@@ -134,8 +188,13 @@ def iter_csv(
             chunksize=chunksize,
             low_memory=False,
             dtype=dict.fromkeys(text_columns, str) or None,
+            encoding=encoding,
+            decimal=decimal,
+            thousands=thousands,
         )
         for chunk in reader:
+            if rows == 0:
+                _check_header(chunk.columns, source)
             if len(chunk) == 0:
                 continue
             rows += len(chunk)
@@ -144,7 +203,13 @@ def iter_csv(
         raise DataError(
             f"{_name(source)} has no header line. Add one naming the columns."
         ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeError as exc:
+        raise DataError(
+            f"{_name(source)} is not {encoding} text ({str(exc).strip()[:120]}). "
+            "Pass --encoding with the file's encoding, e.g. latin-1, cp1252 or "
+            "utf-16."
+        ) from exc
+    except pd.errors.ParserError as exc:
         raise DataError(
             f"{_name(source)} could not be read as CSV with separator {sep!r} "
             f"({str(exc).strip()}). Check the file, or pass --sep."
@@ -161,6 +226,7 @@ def read_csv(
     *,
     sep: str | None = None,
     text_columns: Sequence[str] = (),
+    **options,
 ) -> pd.DataFrame:
     """Read a whole CSV file into one DataFrame (see :func:`iter_csv`).
 
@@ -172,13 +238,21 @@ def read_csv(
         Column separator; ``None`` sniffs it.
     text_columns : sequence of str, default=()
         Columns read as text, never parsed as numbers.
+    **options
+        ``encoding``, ``decimal`` and ``thousands`` of :func:`iter_csv`.
 
     Returns
     -------
     pandas.DataFrame
     """
     chunks = list(
-        iter_csv(source, sep=sep, chunksize=1_000_000, text_columns=text_columns)
+        iter_csv(
+            source,
+            sep=sep,
+            chunksize=1_000_000,
+            text_columns=text_columns,
+            **options,
+        )
     )
     return pd.concat(chunks) if len(chunks) > 1 else chunks[0]
 
@@ -214,7 +288,82 @@ MAX_AUTO_LEVELS = 100
 
 def _looks_categorical(column: pd.Series) -> bool:
     distinct = column.nunique(dropna=True)
-    return 0 < distinct <= MAX_AUTO_LEVELS and distinct <= len(column) / 2
+    return (
+        0 < distinct <= MAX_AUTO_LEVELS
+        and distinct <= len(column) / 2
+        and not looks_like_dates(column)
+    )
+
+
+def looks_like_dates(column: pd.Series) -> bool:
+    """Whether a text column holds dates or times (each value has a digit and parses).
+
+    Such a column is never a feature by default: as categories, next month's
+    dates would all be unseen levels.
+
+    Examples
+    --------
+    >>> looks_like_dates(pd.Series(["2026-01-01", "2026-01-02"]))
+    True
+    >>> looks_like_dates(pd.Series(["12:30", "13:45:10"]))
+    True
+    >>> looks_like_dates(pd.Series(["idle", "run", "07"]))
+    False
+    """
+    if _is_number_column(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    values = pd.Series(column.dropna().astype(str).unique()[:200])
+    if values.empty or not values.str.contains(r"\d").all():
+        return False
+    if values.str.fullmatch(r"\s*[-+]?\d+\s*").all():  # integer codes, e.g. "07"
+        return False
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+        except (ValueError, TypeError, OverflowError):
+            return False
+    return bool(parsed.notna().all())
+
+
+_DECIMAL_COMMA = r"\s*[-+]?\d+,\d+\s*"
+_THOUSANDS = {
+    ",": r"\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*",
+    ".": r"\s*[-+]?\d{1,3}(\.\d{3})+(,\d+)?\s*",
+}
+
+
+def number_format(column: pd.Series) -> str | None:
+    """Say which option would read a text column of numbers, or ``None``.
+
+    Examples
+    --------
+    >>> number_format(pd.Series(["1,250.5", "980.0"]))
+    "--thousands ','"
+    >>> number_format(pd.Series(["0,25", "-1,5"]))
+    "--decimal ','"
+    """
+    values = column.dropna().astype(str).head(1000)
+    if values.empty:
+        return None
+    plain = values.str.fullmatch(r"\s*[-+]?\d+(\.\d+)?\s*")
+    for mark, pattern in _THOUSANDS.items():
+        grouped = values.str.fullmatch(pattern)
+        if grouped.any() and (grouped | plain).all():
+            return f"--thousands '{mark}'" + (" --decimal ','" if mark == "." else "")
+    if (values.str.fullmatch(_DECIMAL_COMMA) | plain).all():
+        return "--decimal ','"
+    return None
+
+
+def number_advice(text_values: pd.Series) -> str:
+    """Advice for numbers written as text: the option to pass, or what to fix."""
+    option = number_format(text_values)
+    if option:
+        return f"They look like numbers written with other marks: pass {option}."
+    return "Fix the value, or leave the column out with --exclude."
 
 
 def _is_number_column(column: pd.Series) -> bool:
@@ -352,6 +501,41 @@ def to_frame(
     return out[list(columns)]
 
 
+def drop_empty_rows(
+    frame: pd.DataFrame, columns: Sequence[str]
+) -> tuple[pd.DataFrame, list[int]]:
+    """Drop the rows with no value in any of ``columns``.
+
+    Such a row (``,,`` in a CSV file) has nothing for a model to score or learn
+    from; the command line leaves it out and says so, rather than refusing
+    the whole file.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A chunk of the table, indexed by its data row numbers.
+    columns : sequence of str
+        The feature columns.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        ``frame`` without those rows (the same object when there are none).
+    rows : list of int
+        The data row numbers dropped (0 is the first row after the header).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0, None], "b": [2.0, None], "id": ["x", "y"]})
+    >>> drop_empty_rows(frame, ["a", "b"])[1]
+    [1]
+    """
+    empty = frame[list(columns)].isna().all(axis=1).to_numpy()
+    if not empty.any():
+        return frame, []
+    return frame.loc[~empty], [int(i) for i in frame.index[empty]]
+
+
 def check_columns(
     frame: pd.DataFrame, expected: Sequence[str], source: str | os.PathLike
 ) -> None:
@@ -416,8 +600,7 @@ def to_matrix(
             row = text.idxmax()
             raise DataError(
                 f"Column '{column}' of {_name(source)} holds text where numbers belong "
-                f"({raw[row]!r} at data row {row}). Fix the value, or leave the "
-                "column out with --exclude."
+                f"({raw[row]!r} at data row {row}). {number_advice(raw[text])}"
             )
         if raw.isna().any() and not allow_nan:
             row = raw.isna().idxmax()
