@@ -674,7 +674,7 @@ def info(model, as_json):
 
 
 def _description(meta: dict, detector) -> dict:
-    """What ``info --json`` prints: the model's facts as plain JSON values."""
+    """Return what ``info --json`` prints: the model's facts as JSON values."""
     inner = getattr(detector, "detector_", detector)
     schema = inner.schema_
     described = {

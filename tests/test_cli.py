@@ -1095,6 +1095,7 @@ def test_sigterm_mid_run_leaves_no_partial_file(model, tmp_path, rng):
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 143
+    proc.stderr.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["big.csv", "data.csv", "model.vae"]
     )

@@ -220,9 +220,9 @@ def _read_payload(path: str | os.PathLike) -> dict:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to parse an untrusted file
         raise ModelFileError(
-            f"'{path}' is not a readable vaeanomaly model file. It may be damaged, "
-            "truncated or of another kind (a CSV file, say); pass the .vae file "
-            "that `vaeanomaly fit` or save_model wrote, or refit."
+            f"'{path}' could not be read: it is not a vaeanomaly model file, or it "
+            "is damaged, truncated or of another kind (a CSV file, say). Pass the "
+            ".vae file that `vaeanomaly fit` or save_model wrote, or refit."
         ) from exc
     if not isinstance(payload, dict) or "metadata" not in payload:
         raise ModelFileError(

@@ -105,22 +105,27 @@ def _open(
         stream = path.open("rb")
         head = stream.read(65536)
         stream.seek(0)
-    if not head.strip():
-        raise DataError(
-            f"{_name(source)} is empty: a CSV file with a header line and at least "
-            "one row of data is needed."
-        )
-    encoding = _encoding(head, encoding)
-    if sep is None:
-        try:
-            text = head.decode(encoding, errors="replace")
-        except LookupError as exc:
+    try:
+        if not head.strip():
             raise DataError(
-                f"Unknown text encoding {encoding!r}. Pass --encoding with a name "
-                "Python knows, e.g. utf-8, latin-1, cp1252 or utf-16."
-            ) from exc
-        first_line = (text.lstrip("\ufeff").splitlines() or [""])[0]
-        sep = sniff_separator(first_line)
+                f"{_name(source)} is empty: a CSV file with a header line and at "
+                "least one row of data is needed."
+            )
+        encoding = _encoding(head, encoding)
+        if sep is None:
+            try:
+                text = head.decode(encoding, errors="replace")
+            except LookupError as exc:
+                raise DataError(
+                    f"Unknown text encoding {encoding!r}. Pass --encoding with a "
+                    "name Python knows, e.g. utf-8, latin-1, cp1252 or utf-16."
+                ) from exc
+            first_line = (text.lstrip("\ufeff").splitlines() or [""])[0]
+            sep = sniff_separator(first_line)
+    except BaseException:
+        if stream is not sys.stdin.buffer:
+            stream.close()  # the caller gets no stream to close
+        raise
     return stream, sep, encoding
 
 
