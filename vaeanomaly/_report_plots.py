@@ -169,8 +169,9 @@ def score_histogram(scores: np.ndarray, offset: float) -> str:
     finite = scores[np.isfinite(scores)]
     fig = _figure(8.0, 2.8, (0.75, 0.2, 0.55, 0.15))
     ax = fig.add_subplot()
-    linthresh = _symlog_threshold(np.r_[finite, offset])
-    lo, hi = min(finite.min(), offset), max(finite.max(), offset)
+    marks = np.r_[finite, offset] if np.isfinite(offset) else finite
+    linthresh = _symlog_threshold(marks)
+    lo, hi = marks.min(), marks.max()
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     if linthresh is None:
@@ -184,11 +185,12 @@ def score_histogram(scores: np.ndarray, offset: float) -> str:
     ax.stairs(counts, edges, fill=True, color=_LINE, alpha=0.85)
     ax.set_yscale("log")
     ax.set_ylim(0.7, max(counts.max(), 1) * 2)
-    ax.axvspan(lo, offset, color=_FLAG, alpha=0.08, lw=0)
-    ax.axvline(offset, color=_FLAG, ls="--", lw=1.2, label=f"threshold {offset:.4g}")
+    if np.isfinite(offset):
+        ax.axvspan(lo, offset, color=_FLAG, alpha=0.08, lw=0)
+        ax.axvline(offset, color=_FLAG, ls="--", lw=1.2, label=f"threshold {offset:.4g}")
+        ax.legend(loc="upper left", frameon=False)
     ax.set_xlabel("score (log-likelihood, nats; higher = more normal)")
     ax.set_ylabel("rows (log scale)")
-    ax.legend(loc="upper left", frameon=False)
     return _svg(fig)
 
 
@@ -223,12 +225,14 @@ def score_timeline(
         _shade(ax, x, first, last, color=_FLAG, alpha=0.18)
     xs, ys = decimate(x, scores)
     ax.plot(xs, ys, lw=0.7, color=_LINE)
-    ax.axhline(offset, color=_FLAG, ls="--", lw=1.1, label=f"threshold {offset:.4g}")
-    linthresh = _symlog_threshold(np.r_[scores, offset])
+    marks = np.r_[scores, offset] if np.isfinite(offset) else scores
+    if np.isfinite(offset):
+        ax.axhline(offset, color=_FLAG, ls="--", lw=1.1, label=f"threshold {offset:.4g}")
+        ax.legend(loc="lower left", frameon=False)
+    linthresh = _symlog_threshold(marks)
     if linthresh is not None:
         ax.set_yscale("symlog", linthresh=linthresh)
     ax.set_ylabel("score (higher = more normal)")
-    ax.legend(loc="lower left", frameon=False)
     ax.margins(x=0.01)
     return _svg(fig)
 
