@@ -78,7 +78,9 @@ def write_page(
         skipped=skipped,
     )
     if not quiet:
-        click.echo(f"Wrote the report to '{path}' ({len(page) / 1024:,.0f} KB).", err=True)
+        click.echo(
+            f"Wrote the report to '{path}' ({len(page) / 1024:,.0f} KB).", err=True
+        )
 
 
 def _why_unused(column, name, index_col, time_col, fitted_here) -> str:

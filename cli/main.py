@@ -484,7 +484,10 @@ def detect(fail_on_anomaly, **options):
 @scoring_options
 @threshold_options
 @click.option(
-    "--top", default=20, type=click.IntRange(min=1), help="Anomalies and periods listed."
+    "--top",
+    default=20,
+    type=click.IntRange(min=1),
+    help="Anomalies and periods listed.",
 )
 @click.option(
     "--seed", default=0, type=int, help="Random seed when fitting on DATA (no --model)."

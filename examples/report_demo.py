@@ -10,7 +10,8 @@ installed, a PNG screenshot of the page.
 
 The command line gives the same kind of page:
 
-    vaeanomaly report examples/data/machine.csv --time-col timestamp -o machine_report.html
+    vaeanomaly report examples/data/machine.csv --time-col timestamp \
+        -o machine_report.html
 
 Needs the ``report`` extra: pip install "vaeanomaly[report]".
 """
@@ -41,7 +42,9 @@ frame = pd.read_csv(HERE / "data" / "machine.csv", parse_dates=["timestamp"])
 readings = frame.drop(columns="timestamp")
 train = readings.iloc[: args.train_rows]
 if args.quick:
-    vae = VAEAnomalyDetector(hidden_dims=(8,), max_epochs=3, min_steps=0, random_state=0)
+    vae = VAEAnomalyDetector(
+        hidden_dims=(8,), max_epochs=3, min_steps=0, random_state=0
+    )
 else:
     vae = VAEAnomalyDetector(random_state=0)
 detector = SequenceVAEDetector(window=5, detector=vae).fit(train)
@@ -59,8 +62,11 @@ seconds = time.perf_counter() - start
 print(f"wrote {args.out}: {len(page.encode()) / 1024:.0f} KB in {seconds:.1f} s")
 
 chromium = next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-     if shutil.which(n)),
+    (
+        shutil.which(n)
+        for n in ("chromium", "chromium-browser", "google-chrome")
+        if shutil.which(n)
+    ),
     None,
 )
 if chromium is None:
@@ -78,7 +84,9 @@ command = [
 ]
 if hasattr(os, "geteuid") and os.geteuid() == 0:
     command.insert(1, "--no-sandbox")  # Chromium refuses to run as root otherwise
-result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+result = subprocess.run(
+    command, capture_output=True, text=True, timeout=120, check=False
+)
 if result.returncode != 0 or not png.exists():
     print(f"the screenshot failed: {result.stderr.strip()[-500:]}")
 else:

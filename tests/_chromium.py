@@ -163,8 +163,10 @@ class Browser:
             self._send(f"{domain}.enable", session=session)
         self._send("Page.navigate", {"url": url}, session=session)
         self._until(
-            lambda m: m.get("method") == "Page.loadEventFired"
-            and m.get("sessionId") == session
+            lambda m: (
+                m.get("method") == "Page.loadEventFired"
+                and m.get("sessionId") == session
+            )
         )
         result = self._send(
             "Runtime.evaluate",
@@ -207,7 +209,9 @@ class Browser:
 def _describe(event: dict) -> str:
     params = event["params"]
     if event["method"] == "Runtime.consoleAPICalled":
-        args = " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
+        args = " ".join(
+            str(a.get("value", a.get("description", ""))) for a in params["args"]
+        )
         return f"console.{params['type']}: {args}"
     if event["method"] == "Runtime.exceptionThrown":
         return f"exception: {params['exceptionDetails'].get('text', '')}"

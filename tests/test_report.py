@@ -30,7 +30,7 @@ TINY = {
     "n_draws": 4,
     "random_state": 0,
 }
-HOSTILE = '<script>alert(1)</script>'
+HOSTILE = "<script>alert(1)</script>"
 PWN = '<img src=x onerror="window.__pwned=1">'
 
 
@@ -57,7 +57,8 @@ def assert_clean(facts, n_images):
     assert facts["pwned"] is None
     assert len(facts["images"]) == n_images
     for image in facts["images"]:
-        assert image["complete"] and image["width"] > 0, image["alt"]
+        assert image["complete"], image["alt"]
+        assert image["width"] > 0, image["alt"]
 
 
 def expected_top(scores, offset, labels, top=20):
@@ -77,16 +78,17 @@ def test_browser_checks_catch_a_bad_page(browser, tmp_path):
     assert any("boom" in line for line in facts["console"])
     assert facts["requests"] == ["http://127.0.0.1:9/a.png"]
     assert facts["dialogs"] == ["2"]
-    assert facts["scripts"] == 1 and facts["pwned"] == "1"
+    assert facts["scripts"] == 1
+    assert facts["pwned"] == "1"
     assert facts["images"][0]["width"] == 0
 
 
 def test_demo_recording_in_chromium(browser, tmp_path):
     frame = pd.read_csv(MACHINE, parse_dates=["timestamp"])
     X = frame.drop(columns="timestamp")
-    detector = SequenceVAEDetector(
-        window=5, detector=VAEAnomalyDetector(**TINY)
-    ).fit(X.iloc[:1000])
+    detector = SequenceVAEDetector(window=5, detector=VAEAnomalyDetector(**TINY)).fit(
+        X.iloc[:1000]
+    )
     path = tmp_path / "machine.html"
     page = write_report(
         detector,
@@ -146,14 +148,15 @@ def test_mixed_table_with_gaps_in_chromium(browser, tmp_path, mixed):
     assert facts["anomalyLabels"] == top
     missing = int(frame.isna().sum().sum())
     assert f"{missing} (" in facts["text"]  # the summary's missing cells
-    assert "categorical (4 levels)" in page and "categorical (2 levels)" in page
+    assert "categorical (4 levels)" in page
+    assert "categorical (2 levels)" in page
     assert "Score over time" not in facts["text"]
 
 
 def hostile_table(n_rows=40, n_cols=500):
     rng = np.random.default_rng(5)
     names = [f"c{j}" for j in range(n_cols)]
-    names[:6] = [HOSTILE, PWN, "$x$", "price $ 5", '"q" & \'s\'', "y" * 300]
+    names[:6] = [HOSTILE, PWN, "$x$", "price $ 5", "\"q\" & 's'", "y" * 300]
     frame = pd.DataFrame(rng.normal(size=(n_rows, n_cols)), columns=names)
     frame.insert(
         2,
@@ -181,12 +184,14 @@ def test_hostile_table_in_chromium(browser, tmp_path, hostile, flagged):
     assert_clean(facts, n_images=3 if flagged else 2)
     assert facts["anomalyRows"] == flagged
     if flagged:
-        assert facts["anomalyLabels"] == [frame.index[np.argmin(
-            detector.score_samples(frame))]]
+        assert facts["anomalyLabels"] == [
+            frame.index[np.argmin(detector.score_samples(frame))]
+        ]
     else:
         assert "nothing is flagged" in facts["text"]
     # The names and cells are on the page as text.
-    assert HOSTILE in facts["text"] and PWN in facts["text"]
+    assert HOSTILE in facts["text"]
+    assert PWN in facts["text"]
     assert "</td><b>cell</b>" in facts["text"]
 
 
@@ -202,10 +207,12 @@ def test_everything_from_the_file_is_escaped(hostile):
     assert f"<td>{lowest.replace('<', '&lt;').replace('>', '&gt;')}</td>" in page
     # Images are data URIs; nothing else is referenced.
     sources = re.findall(r'\b(?:src|href)="([^"]*)"', page)
-    assert sources and all(s.startswith("data:image/svg+xml;base64,") for s in sources)
+    assert sources
+    assert all(s.startswith("data:image/svg+xml;base64,") for s in sources)
     assert "default-src 'none'" in page
     template = (ROOT / "vaeanomaly" / "templates" / "report.html.j2").read_text()
-    assert "|safe" not in template.replace(" ", "") and "Markup" not in template
+    assert "|safe" not in template.replace(" ", "")
+    assert "Markup" not in template
 
 
 def test_no_pyplot_state_and_no_backend_change(fitted_tiny):
@@ -244,8 +251,10 @@ def test_decimate_keeps_extremes_and_bounds_the_length():
     y[12_345], y[67_890] = 50.0, -50.0
     x, kept = decimate(np.arange(len(y)), y, max_points=1000)
     assert len(kept) <= 1000
-    assert kept.max() == 50.0 and kept.min() == -50.0
-    assert x[kept.argmax()] == 12_345 and np.all(np.diff(x) > 0)
+    assert kept.max() == 50.0
+    assert kept.min() == -50.0
+    assert x[kept.argmax()] == 12_345
+    assert np.all(np.diff(x) > 0)
     short = np.arange(10.0)
     assert np.array_equal(decimate(short, short)[1], short)
     gap = np.r_[np.ones(500), np.full(500, np.nan)]
@@ -270,9 +279,23 @@ def windowed_model(tmp_path):
     path = tmp_path / "pump.vae"
     result = CliRunner().invoke(
         vaeanomaly,
-        ["fit", str(MACHINE), "-o", str(path), "--time-col", "timestamp",
-         "--window", "5", "--epochs", "3", "--hidden-dims", "8", "--latent-dim",
-         "2", "-q"],
+        [
+            "fit",
+            str(MACHINE),
+            "-o",
+            str(path),
+            "--time-col",
+            "timestamp",
+            "--window",
+            "5",
+            "--epochs",
+            "3",
+            "--hidden-dims",
+            "8",
+            "--latent-dim",
+            "2",
+            "-q",
+        ],
     )
     assert result.exit_code == 0, result.output
     return path
@@ -282,14 +305,25 @@ def test_report_command_with_a_model(tmp_path, windowed_model):
     out = tmp_path / "pump.html"
     result = CliRunner().invoke(
         vaeanomaly,
-        ["report", str(MACHINE), "-m", str(windowed_model), "--time-col",
-         "timestamp", "-o", str(out), "--top", "5"],
+        [
+            "report",
+            str(MACHINE),
+            "-m",
+            str(windowed_model),
+            "--time-col",
+            "timestamp",
+            "-o",
+            str(out),
+            "--top",
+            "5",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert "Wrote the report to" in result.stderr
     page = out.read_text(encoding="utf-8")
-    assert "Flagged periods" in page and "2026-01-05 08:00:00 to" in page
+    assert "Flagged periods" in page
+    assert "2026-01-05 08:00:00 to" in page
     assert "the time column (--time-col)" in page
     assert page.count("<tr><td>") <= 5 + 5 + 5  # anomalies, periods, columns
 
@@ -298,8 +332,17 @@ def test_detect_writes_scores_and_report(tmp_path, windowed_model):
     out = tmp_path / "pump.html"
     result = CliRunner().invoke(
         vaeanomaly,
-        ["detect", str(MACHINE), "-m", str(windowed_model), "--time-col",
-         "timestamp", "--report", str(out), "-q"],
+        [
+            "detect",
+            str(MACHINE),
+            "-m",
+            str(windowed_model),
+            "--time-col",
+            "timestamp",
+            "--report",
+            str(out),
+            "-q",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 2001
@@ -314,7 +357,8 @@ def test_existing_report_is_refused_before_any_work(tmp_path):
     )
     assert result.exit_code == 2
     assert "already exists. Pass --force" in result.stderr
-    assert "fitting" not in result.stderr and out.read_text() == "keep me"
+    assert "fitting" not in result.stderr
+    assert out.read_text() == "keep me"
 
 
 def test_without_the_extra_the_command_names_it(tmp_path, monkeypatch):
@@ -331,4 +375,5 @@ def test_without_the_extra_the_command_names_it(tmp_path, monkeypatch):
 def test_report_help():
     result = CliRunner().invoke(vaeanomaly, ["report", "--help"])
     assert result.exit_code == 0
-    assert "--time-col" in result.output and "--window" in result.output
+    assert "--time-col" in result.output
+    assert "--window" in result.output

@@ -47,7 +47,7 @@ _LABEL_CHARS = 28
 
 
 def label(text: object) -> str:
-    """A column name as matplotlib text: shortened, and '$' not read as math."""
+    """Shorten a column name for a plot, and keep '$' from starting mathtext."""
     text = str(text)
     if len(text) > _LABEL_CHARS:
         text = text[: _LABEL_CHARS - 1] + "\u2026"
@@ -62,7 +62,7 @@ def plain(text: object) -> str:
 def _figure(
     width: float, height: float, margins: tuple[float, float, float, float] | None
 ) -> Figure:
-    """A figure; ``margins`` (left, right, bottom, top, in inches) fix the layout.
+    """Make a figure; ``margins`` (left, right, bottom, top, inches) fix its layout.
 
     Fixed margins suit plots whose labels are ours (numbers, fixed words);
     plots labelled with column names use constrained layout, which sizes the
@@ -125,8 +125,8 @@ def decimate(
     >>> import numpy as np
     >>> y = np.zeros(1000); y[321] = 9.0
     >>> xs, ys = decimate(np.arange(1000), y, max_points=10)
-    >>> len(ys), float(ys.max()), int(xs[ys.argmax()])
-    (10, 9.0, 321)
+    >>> len(ys) <= 10, float(ys.max()), int(xs[ys.argmax()])
+    (True, 9.0, 321)
     """
     x, y = np.asarray(x), np.asarray(y, dtype=np.float64)
     n = len(y)
@@ -147,7 +147,7 @@ def decimate(
 
 
 def _symlog_threshold(values: np.ndarray) -> float | None:
-    """A linear range for a symlog axis when a few values are far out, else None.
+    """Return a linear range for a symlog axis if a few values are far out, else None.
 
     Scores of a handful of glitches can be thousands of nats below the rest;
     on a linear axis the bulk would be one line. The typical range (1st to
@@ -187,7 +187,9 @@ def score_histogram(scores: np.ndarray, offset: float) -> str:
     ax.set_ylim(0.7, max(counts.max(), 1) * 2)
     if np.isfinite(offset):
         ax.axvspan(lo, offset, color=_FLAG, alpha=0.08, lw=0)
-        ax.axvline(offset, color=_FLAG, ls="--", lw=1.2, label=f"threshold {offset:.4g}")
+        ax.axvline(
+            offset, color=_FLAG, ls="--", lw=1.2, label=f"threshold {offset:.4g}"
+        )
         ax.legend(loc="upper left", frameon=False)
     ax.set_xlabel("score (log-likelihood, nats; higher = more normal)")
     ax.set_ylabel("rows (log scale)")
@@ -195,7 +197,7 @@ def score_histogram(scores: np.ndarray, offset: float) -> str:
 
 
 def _spans(flags: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
-    """Runs of flagged positions as (first, last), merging runs closer than min_gap."""
+    """List runs of flagged positions as (first, last), merging close runs."""
     edges = np.diff(np.concatenate([[0], flags.astype(int), [0]]))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
     spans: list[tuple[int, int]] = []
@@ -227,7 +229,9 @@ def score_timeline(
     ax.plot(xs, ys, lw=0.7, color=_LINE)
     marks = np.r_[scores, offset] if np.isfinite(offset) else scores
     if np.isfinite(offset):
-        ax.axhline(offset, color=_FLAG, ls="--", lw=1.1, label=f"threshold {offset:.4g}")
+        ax.axhline(
+            offset, color=_FLAG, ls="--", lw=1.1, label=f"threshold {offset:.4g}"
+        )
         ax.legend(loc="lower left", frameon=False)
     linthresh = _symlog_threshold(marks)
     if linthresh is not None:
@@ -244,7 +248,7 @@ def period_panels(
     first: int,
     last: int,
 ) -> str:
-    """A period's top channels around it, with each channel's training range."""
+    """Plot a period's top channels around it, each against its training range."""
     fig = _figure(10.0, 0.4 + 1.5 * len(readings), None)
     axes = fig.subplots(len(readings), 1, sharex=True, squeeze=False)[:, 0]
     _time_axis(axes[-1], x)
@@ -272,11 +276,19 @@ def heatmap(
     top = np.nanmax(matrix) if np.isfinite(matrix).any() else 1.0
     norm = SymLogNorm(linthresh=1.0, vmin=0.0, vmax=max(float(top), 1.0))
     image = ax.imshow(
-        np.clip(matrix, 0, None), aspect="auto", cmap=cmap, norm=norm,
+        np.clip(matrix, 0, None),
+        aspect="auto",
+        cmap=cmap,
+        norm=norm,
         interpolation="nearest",
     )
-    ax.set_xticks(range(n_cols), [label(c) for c in column_labels], rotation=60,
-                  ha="right", rotation_mode="anchor")
+    ax.set_xticks(
+        range(n_cols),
+        [label(c) for c in column_labels],
+        rotation=60,
+        ha="right",
+        rotation_mode="anchor",
+    )
     ax.set_yticks(range(n_rows), [label(r) for r in row_labels])
     colorbar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.01)
     colorbar.set_label("nats above usual")
@@ -299,8 +311,9 @@ def training_curve(history: Sequence[Mapping], best_epoch: int) -> str:
         best = train[best_epoch - 1] if best_epoch - 1 < len(train) else np.nan
     ax.axvline(best_epoch, color="#555555", ls=":", lw=1)
     if np.isfinite(best):
-        ax.plot([best_epoch], [best], "o", color="#555555",
-                label=f"best epoch {best_epoch}")
+        ax.plot(
+            [best_epoch], [best], "o", color="#555555", label=f"best epoch {best_epoch}"
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (\u2212ELBO, nats per row)")
     ax.legend(frameon=False)

@@ -208,8 +208,10 @@ def _model_facts(detector: Any) -> dict:
     if sequence:
         columns = list(detector.channels_)
         kinds = ["numeric"] * len(columns)
-        heads = {h: inner.feature_likelihoods_.count(h)
-                 for h in dict.fromkeys(inner.feature_likelihoods_)}
+        heads = {
+            h: inner.feature_likelihoods_.count(h)
+            for h in dict.fromkeys(inner.feature_likelihoods_)
+        }
     else:
         columns = (
             [str(c) for c in inner.feature_names_in_]
@@ -224,8 +226,10 @@ def _model_facts(detector: Any) -> dict:
                 inner.feature_likelihoods_, inner.categories_, strict=True
             )
         ]
-        heads = {h: inner.feature_likelihoods_.count(h)
-                 for h in dict.fromkeys(inner.feature_likelihoods_)}
+        heads = {
+            h: inner.feature_likelihoods_.count(h)
+            for h in dict.fromkeys(inner.feature_likelihoods_)
+        }
     return {
         "sequence": sequence,
         "window": detector.window if sequence else None,
@@ -262,7 +266,9 @@ def _threshold(threshold: Any, scores: np.ndarray, facts: dict) -> tuple[float, 
         return facts["offset"], f"{facts['threshold']!r}, fitted on the training scores"
     if isinstance(threshold, Real):
         return float(threshold), "a fixed cut-off"
-    method = make_threshold(threshold if isinstance(threshold, str) else clone(threshold))
+    method = make_threshold(
+        threshold if isinstance(threshold, str) else clone(threshold)
+    )
     return fit_offset(method, scores), f"{method!r}, fitted on these scores"
 
 
@@ -316,8 +322,9 @@ def _summary(frame, facts, skipped, times, scores, flags) -> dict:
     missing = frame[columns].isna().to_numpy()
     rows = [
         {"name": name, "kind": kind, "missing": f"{int(gaps):,}"}
-        for name, kind, gaps in zip(columns, facts["kinds"], missing.sum(axis=0),
-                                    strict=True)
+        for name, kind, gaps in zip(
+            columns, facts["kinds"], missing.sum(axis=0), strict=True
+        )
     ]
     kinds = pd.Series([k.split(" ")[0] for k in facts["kinds"]]).value_counts()
     span = None
@@ -378,7 +385,7 @@ def _heatmap(top_rows, labels, positions, excess, columns) -> str:
 
 
 def _periods(flags, x, labels, frame, positions, excess, typical, facts, top) -> dict:
-    """The flagged periods: a table of the longest, and plots of the longest few."""
+    """Describe the flagged periods: a table of the longest, plots of the first few."""
     periods = flagged_periods(flags)
     where = {int(p): i for i, p in enumerate(positions)}
     longest = periods.sort_values(["length", "start"], ascending=[False, True])
@@ -429,7 +436,7 @@ def _period_plot(period, x, labels, frame, channels, typical) -> dict:
 
 
 def _uri(svg: str) -> str:
-    """An SVG as a data URI for an ``<img>`` (where it can run no script)."""
+    """Wrap an SVG in a data URI for an ``<img>`` (where it can run no script)."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
