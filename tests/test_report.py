@@ -239,6 +239,16 @@ def test_threshold_choices(fitted_tiny, threshold, expected):
     assert flagged == expected
 
 
+def test_an_array_is_scored_as_an_array(recwarn):
+    X = np.random.default_rng(2).normal(size=(150, 3))
+    detector = VAEAnomalyDetector(**TINY).fit(X)
+    page = write_report(
+        detector, X, threshold=np.quantile(detector.score_samples(X), 0.05)
+    )
+    assert "<td>x0</td>" in page  # columns named as scikit-learn would
+    assert not [w for w in recwarn if "feature names" in str(w.message)]
+
+
 def test_time_of_the_wrong_length_is_refused(fitted_tiny):
     detector, frame = fitted_tiny
     with pytest.raises(ValueError, match="time has 3 values but X has 200 rows"):
@@ -274,9 +284,9 @@ def test_a_long_series_makes_a_small_page(tmp_path):
 
 
 # ------------------------------------------------------------------ the CLI
-@pytest.fixture
-def windowed_model(tmp_path):
-    path = tmp_path / "pump.vae"
+@pytest.fixture(scope="module")
+def windowed_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "pump.vae"
     result = CliRunner().invoke(
         vaeanomaly,
         [

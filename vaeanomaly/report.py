@@ -137,7 +137,9 @@ def write_report(
             f"time has {len(times)} values but X has {n_rows} rows. Pass one "
             "timestamp per row."
         )
-    scores = np.asarray(detector.score_samples(frame), dtype=np.float64)
+    # The detector sees X as given (an array stays an array: no feature names).
+    data = X if isinstance(X, pd.DataFrame) else np.asarray(X)
+    scores = np.asarray(detector.score_samples(data), dtype=np.float64)
     offset, threshold_text = _threshold(threshold, scores, facts)
     flags = scores < offset
     labels = (
@@ -145,7 +147,7 @@ def write_report(
         if times is not None
         else [str(i) for i in frame.index]
     )
-    positions, excess = _excess(detector, frame, flags, facts)
+    positions, excess = _excess(detector, data, flags, facts)
     ref = frame if reference is None else _as_frame(reference, facts["columns"])
     typical = _typical(ref, facts)
     order = np.argsort(scores, kind="stable")
@@ -163,6 +165,7 @@ def write_report(
         "share_flagged": f"{flags.mean():.2%}" if n_rows else "0%",
         "typical_from": "training data" if reference is not None else "this data",
         "row_word": "time" if times is not None else "row",
+        "row_noun": "timestamp" if times is not None else "row",
         "anomalies": _anomaly_rows(
             top_rows, labels, scores, offset, frame, positions, excess, typical, facts
         ),
@@ -239,7 +242,8 @@ def _model_facts(detector: Any) -> dict:
         "column_heads": None if sequence else list(inner.feature_likelihoods_),
         "categorical": [k.startswith("categorical") for k in kinds],
         "heads": ", ".join(f"{h} \u00d7 {n}" for h, n in heads.items()),
-        "network": f"hidden {tuple(inner.hidden_dims_)}, latent {inner.latent_dim_}",
+        "network": f"hidden layers of {', '.join(map(str, inner.hidden_dims_))} "
+        f"units, latent dimension {inner.latent_dim_}",
         "n_members": inner.n_members,
         "n_parameters": f"{sum(p.numel() for p in inner.module_.parameters()):,}",
         "score_method": f"{inner.score_method} with {inner.n_draws} draws",
@@ -273,7 +277,7 @@ def _threshold(threshold: Any, scores: np.ndarray, facts: dict) -> tuple[float, 
 
 
 def _excess(
-    detector: Any, frame: pd.DataFrame, flags: np.ndarray, facts: dict
+    detector: Any, data: Any, flags: np.ndarray, facts: dict
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows (positions) and their contributions above each column's usual level.
 
@@ -283,14 +287,17 @@ def _excess(
     subtracted: a column that always costs many nats is not blamed for it.
     """
     if facts["sequence"]:
-        blame = np.asarray(detector.score_features(frame), dtype=np.float64)
-        return np.arange(len(frame)), blame
-    n = len(frame)
+        blame = np.asarray(detector.score_features(data), dtype=np.float64)
+        return np.arange(len(data)), blame
+    n = len(data)
     rng = np.random.default_rng(0)
     sample = rng.choice(n, size=min(n, _BASELINE_ROWS), replace=False)
     positions = np.union1d(sample, np.flatnonzero(flags))
     contributions = np.asarray(
-        detector.score_features(frame.iloc[positions]), dtype=np.float64
+        detector.score_features(
+            data.iloc[positions] if hasattr(data, "iloc") else data[positions]
+        ),
+        dtype=np.float64,
     )
     in_sample = np.isin(positions, sample)
     with np.errstate(all="ignore"):
