@@ -247,6 +247,9 @@ def test_an_array_is_scored_as_an_array(recwarn):
     )
     assert "<td>x0</td>" in page  # columns named as scikit-learn would
     assert not [w for w in recwarn if "feature names" in str(w.message)]
+    # integer column names: the model names them x0.., and so does the page
+    page = write_report(detector, pd.DataFrame(X), threshold=-1e9)
+    assert "<td>x2</td>" in page
 
 
 def test_time_of_the_wrong_length_is_refused(fitted_tiny):

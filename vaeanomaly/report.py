@@ -259,10 +259,14 @@ def _model_facts(detector: Any) -> dict:
 
 
 def _as_frame(X: Any, columns: list[str]) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
-    values = np.asarray(X)
-    return pd.DataFrame(values, columns=columns[: values.shape[1]])
+    """Return ``X`` as a DataFrame for display, its columns named as the model's."""
+    if not isinstance(X, pd.DataFrame):
+        values = np.asarray(X)
+        return pd.DataFrame(values, columns=columns[: values.shape[1]])
+    names = [str(c) for c in X.columns]
+    if names != list(columns) and len(names) == len(columns):
+        names = list(columns)  # e.g. integer column names, which the model calls x0..
+    return X.set_axis(names, axis=1)
 
 
 def _threshold(threshold: Any, scores: np.ndarray, facts: dict) -> tuple[float, str]:
