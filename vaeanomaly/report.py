@@ -142,11 +142,7 @@ def write_report(
     scores = np.asarray(detector.score_samples(data), dtype=np.float64)
     offset, threshold_text = _threshold(threshold, scores, facts)
     flags = scores < offset
-    labels = (
-        [_format_time(t) for t in times]
-        if times is not None
-        else [str(i) for i in frame.index]
-    )
+    labels = _Labels(times, frame.index)
     positions, excess = _excess(detector, data, flags, facts)
     ref = frame if reference is None else _as_frame(reference, facts["columns"])
     typical = _typical(ref, facts)
@@ -191,9 +187,21 @@ def write_report(
         )
     page = _environment().get_template("report.html.j2").render(context)
     if path is not None:
-        with atomic_write(path, "w") as handle:
-            handle.write(page)
+        with atomic_write(path, "wb") as handle:
+            handle.write(page.encode("utf-8"))
     return page
+
+
+class _Labels:
+    """Row labels (formatted times, or index values), made only when asked for."""
+
+    def __init__(self, times: np.ndarray | None, index: pd.Index) -> None:
+        self.times, self.index = times, index
+
+    def __getitem__(self, row: int) -> str:
+        if self.times is not None:
+            return _format_time(self.times[row])
+        return str(self.index[row])
 
 
 def _model_facts(detector: Any) -> dict:
