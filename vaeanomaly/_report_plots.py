@@ -18,6 +18,7 @@ from matplotlib.colors import SymLogNorm
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.scale import SymmetricalLogTransform
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 __all__ = [
     "decimate",
@@ -44,6 +45,7 @@ _RC = {
 _LINE = "#2b5c8a"
 _FLAG = "#d64541"
 _LABEL_CHARS = 28
+_PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
 
 
 def label(text: object) -> str:
@@ -185,6 +187,8 @@ def score_histogram(scores: np.ndarray, offset: float) -> str:
     ax.stairs(counts, edges, fill=True, color=_LINE, alpha=0.85)
     ax.set_yscale("log")
     ax.set_ylim(0.7, max(counts.max(), 1) * 2)
+    ax.yaxis.set_major_formatter(_PLAIN)  # 1, 10, 100 rather than 10^0 ...
+    ax.yaxis.set_minor_formatter(NullFormatter())
     if np.isfinite(offset):
         ax.axvspan(lo, offset, color=_FLAG, alpha=0.08, lw=0)
         ax.axvline(
@@ -292,6 +296,8 @@ def heatmap(
     ax.set_yticks(range(n_rows), [label(r) for r in row_labels])
     colorbar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.01)
     colorbar.set_label("nats above usual")
+    colorbar.ax.yaxis.set_major_formatter(_PLAIN)
+    colorbar.ax.yaxis.set_minor_formatter(NullFormatter())
     return _svg(fig)
 
 
@@ -315,6 +321,7 @@ def training_curve(history: Sequence[Mapping], best_epoch: int) -> str:
             [best_epoch], [best], "o", color="#555555", label=f"best epoch {best_epoch}"
         )
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss (\u2212ELBO, nats per row)")
     ax.legend(frameon=False)
     return _svg(fig)
