@@ -99,6 +99,14 @@ model_option = click.option(
     "first.",
 )
 
+report_option = click.option(
+    "--report",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=pathlib.Path),
+    help="Also write a self-contained HTML report of the run to this file "
+    '(needs pip install "vaeanomaly[report]").',
+)
+
 output_option = click.option(
     "--output",
     "-o",

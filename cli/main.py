@@ -21,6 +21,7 @@ from vaeanomaly.cli._options import (
     model_option,
     output_option,
     quiet_option,
+    report_option,
     scoring_options,
     sep_option,
     sequence_options,
@@ -96,7 +97,7 @@ def _check_output(path, force: bool, what: str = "--output") -> None:
     """Refuse an output path that cannot be written, before reading any data."""
     from vaeanomaly._atomic import output_problem
 
-    if str(path) == "-":
+    if path is None or str(path) == "-":  # no file (report only) or stdout
         return
     problem = output_problem(path, force=force)
     if problem:
@@ -235,16 +236,24 @@ def _run_scoring(
     threshold_name=None,
     contamination=None,
     risk=None,
+    report=None,
+    top=20,
 ) -> int:
-    """Run the shared body of `score` and `detect`; return the number flagged."""
+    """Run the shared body of `score` and `detect`; return the number flagged.
+
+    With ``report``, the HTML report is written too (after the scores), and
+    the whole table is read into memory; ``output=None`` writes no scores.
+    """
     import numpy as np
 
     from vaeanomaly.cli._modelfile import load_checked
+    from vaeanomaly.cli._report import check_report, write_page
     from vaeanomaly.cli._workflow import (
         Findings,
         check_time_order,
         fit_table,
         inner_model,
+        model_categories,
         output_names,
         rereadable,
         scored_chunks,
@@ -256,6 +265,9 @@ def _run_scoring(
     spec = threshold_spec(threshold_name, contamination, risk) if detect else None
     index_col = index_col or time_col
     _check_output(output, force)
+    check_report(report, force)
+    page = {"path": report, "index_col": index_col, "time_col": time_col}
+    page.update(threshold=spec, top=top, quiet=quiet)
     if model is not None:
         for option, value in (
             ("--columns", columns),
@@ -296,7 +308,10 @@ def _run_scoring(
         out = _score_whole(
             detector, frame, data, index_col, detect, None, features, True, findings
         )
-        return _write([out], output, force, quiet, detect, findings)
+        flagged = _write([out], output, force, quiet, detect, findings)
+        if report is not None:
+            write_page(detector, frame, data, fitted_here=True, **page)
+        return flagged
     detector = load_checked(model)
     _check_window(detector, window, model)
     inner = inner_model(detector)
@@ -304,15 +319,21 @@ def _run_scoring(
         inner.set_params(score_method=method)
     if draws is not None:
         inner.set_params(n_draws=draws)
-    if isinstance(detector, SequenceVAEDetector):
-        # Windows need the readings before each timestamp: read the whole series.
-        frame = read_csv(data, sep=sep, **csv_format())
+    if isinstance(detector, SequenceVAEDetector) or report is not None:
+        # Windows need the readings before each timestamp, and the report the
+        # whole table: read it whole.
+        frame = read_csv(
+            data, sep=sep, text_columns=model_categories(detector)[1], **csv_format()
+        )
         check_time_order(frame, time_col or _date_column(frame, detector), data)
         findings = Findings(detector, index_col) if detect and not quiet else None
         chunk = _score_whole(
             detector, frame, data, index_col, detect, spec, features, quiet, findings
         )
-        return _write([chunk], output, force, quiet, detect, findings)
+        flagged = _write([chunk], output, force, quiet, detect, findings)
+        if report is not None:
+            write_page(detector, frame, data, fitted_here=False, **page)
+        return flagged
     findings = Findings(detector, index_col) if detect and not quiet else None
     with rereadable(data) as source:
         offset = detector.offset_ if detect else None
@@ -417,7 +438,7 @@ def _check_window(detector, window, model) -> None:
 
 
 def _write(chunks, output, force, quiet, detect, findings=None) -> int:
-    """Write the chunks; return the number of anomalies flagged."""
+    """Write the chunks (none when ``output`` is None); return the number flagged."""
     from vaeanomaly.tables import write_csv
 
     flagged = 0
@@ -429,14 +450,18 @@ def _write(chunks, output, force, quiet, detect, findings=None) -> int:
                 flagged += int(chunk["is_anomaly"].sum())
             yield chunk
 
-    rows = write_csv(counted(), output, force=force)
+    if output is None:
+        rows = sum(len(chunk) for chunk in counted())
+    else:
+        rows = write_csv(counted(), output, force=force)
     if not quiet:
         where = "stdout" if str(output) == "-" else f"'{output}'"
+        where = "" if output is None else f" to {where}"
         extra = ""
         if detect:
             share = flagged / max(rows, 1)
             extra = f"; {flagged:,} flagged as anomalies ({share:.2%})"
-        click.echo(f"Scored {rows:,} rows to {where}{extra}.", err=True)
+        click.echo(f"Scored {rows:,} rows{where}{extra}.", err=True)
         if findings is not None and flagged:
             for line in findings.lines():
                 click.echo(line, err=True)
@@ -512,6 +537,7 @@ def score(**options):
     is_flag=True,
     help="Exit with status 1 when any row is flagged (for monitoring jobs).",
 )
+@report_option
 def detect(fail_on_anomaly, **options):
     """Flag anomalous rows of a CSV file.
 
@@ -527,11 +553,60 @@ def detect(fail_on_anomaly, **options):
       vaeanomaly detect examples/data/machine.csv
       vaeanomaly detect new.csv -m model.vae --risk 1e-3 --fail-on-anomaly
       vaeanomaly detect pump.csv --time-col timestamp --window 10
+      vaeanomaly detect pump.csv --time-col timestamp --report pump.html
     """
     with reported_errors():
         flagged = _run_scoring(detect=True, **options)
     if fail_on_anomaly and flagged:
         sys.exit(1)
+
+
+@vaeanomaly.command()
+@data_argument
+@model_option
+@click.option(
+    "--output",
+    "-o",
+    "report",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=pathlib.Path),
+    help="Where to write the HTML report (e.g. report.html).",
+)
+@columns_options
+@sequence_options
+@scoring_options
+@threshold_options
+@click.option(
+    "--top",
+    default=20,
+    type=click.IntRange(min=1),
+    help="Anomalies and periods listed.",
+)
+@click.option(
+    "--seed", default=0, type=int, help="Random seed when fitting on DATA (no --model)."
+)
+@device_option
+@sep_option
+@force_option
+@quiet_option
+def report(**options):
+    """Write a self-contained HTML report of the anomalies in a CSV file.
+
+    One page that opens offline: a summary of the data, the model and the
+    threshold; the score distribution; the top anomalies with the columns
+    that make them odd; the training curve; and, with --time-col, the score
+    over time and the flagged periods. Reads the file as `detect` does, and
+    without --model fits a model on it first. Needs the 'report' extra.
+
+    \b
+    Example:
+      vaeanomaly report examples/data/machine.csv --time-col timestamp -o machine.html
+      vaeanomaly report new.csv -m model.vae -o new.html --top 50
+    """
+    with reported_errors():
+        _run_scoring(
+            detect=True, output=None, features=False, chunksize=100_000, **options
+        )
 
 
 @vaeanomaly.command()

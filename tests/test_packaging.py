@@ -77,6 +77,7 @@ def test_wheel_contains_cli_under_vaeanomaly(tmp_path):
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "vaeanomaly/cli/main.py" in names
+    assert "vaeanomaly/templates/report.html.j2" in names  # package data
     assert not any(name.startswith("cli/") for name in names)
     assert any(name.endswith("entry_points.txt") for name in names)
 

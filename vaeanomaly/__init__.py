@@ -27,6 +27,7 @@ _PUBLIC = {
     "load_model": "vaeanomaly.io",
     "read_model_metadata": "vaeanomaly.io",
     "save_model": "vaeanomaly.io",
+    "write_report": "vaeanomaly.report",
 }
 
 __all__ = ["__version__", *_PUBLIC]
