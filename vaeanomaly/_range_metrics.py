@@ -149,7 +149,9 @@ def _range_auc_pr(labels: np.ndarray, scores: np.ndarray, buffer: int) -> float:
     flagged, hits, cuts = _curve_points(cont, scores)
     starts, ends = _episodes(cont)
     # An episode is found at every threshold up to its highest score.
-    peaks = np.sort([scores[s : e + 1].max() for s, e in zip(starts, ends, strict=True)])
+    peaks = np.sort(
+        [scores[s : e + 1].max() for s, e in zip(starts, ends, strict=True)]
+    )
     found = len(peaks) - np.searchsorted(peaks, cuts, side="left")
     recall = np.minimum(hits / positives, 1.0) * found / len(peaks)
     precision = hits / flagged

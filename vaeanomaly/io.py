@@ -164,6 +164,8 @@ def save_model(
             "channels_": list(detector.channels_),
             "offset_": detector.offset_,
             "blame_baseline_": detector.blame_baseline_.tolist(),
+            "channel_range_": detector.channel_range_.tolist(),
+            "channel_scale_": detector.channel_scale_.tolist(),
         }
         detector = detector.detector_
     params = detector.get_params()
@@ -403,4 +405,7 @@ def _sequence_from_json(data: dict, inner: VAEAnomalyDetector) -> SequenceVAEDet
     detector.detector_ = inner
     detector.offset_ = float(data["offset_"])
     detector.blame_baseline_ = np.asarray(data["blame_baseline_"], dtype=np.float64)
+    if "channel_range_" in data:  # files before the drift check have no ranges
+        detector.channel_range_ = np.asarray(data["channel_range_"], dtype=np.float64)
+        detector.channel_scale_ = np.asarray(data["channel_scale_"], dtype=np.float64)
     return detector
