@@ -366,7 +366,7 @@ class SequenceVAEDetector(OutlierMixin, BaseEstimator):
         return report.sort_values("max_sd", ascending=False, ignore_index=True)
 
     def _warn_drift(self, X: Any) -> None:
-        if not hasattr(self, "channel_range_"):  # loaded from a model file without the ranges
+        if not hasattr(self, "channel_range_"):  # an older model file: no ranges
             return
         report = self.drift(X)
         if report.empty:
