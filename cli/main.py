@@ -25,6 +25,7 @@ from vaeanomaly.cli._options import (
     sequence_options,
     threshold_options,
     threshold_spec,
+    train_stretch_options,
     training_options,
 )
 
@@ -206,6 +207,8 @@ def _run_scoring(
     threshold_name=None,
     contamination=None,
     risk=None,
+    train_rows=None,
+    train_until=None,
 ) -> int:
     """Run the shared body of `score` and `detect`; return the number flagged."""
     import numpy as np
@@ -216,6 +219,7 @@ def _run_scoring(
         inner_model,
         rereadable,
         scored_chunks,
+        training_stretch,
     )
     from vaeanomaly.io import load_model
     from vaeanomaly.sequence import SequenceVAEDetector
@@ -231,9 +235,23 @@ def _run_scoring(
             )
         frame = read_csv(data, sep=sep, text_columns=split_names(categorical))
         check_time_order(frame, time_col, data)
+        n_train, why = training_stretch(
+            frame,
+            data,
+            time_col=time_col,
+            train_rows=train_rows,
+            train_until=train_until,
+            window=window,
+        )
+        if not quiet and n_train < len(frame):
+            until = f", up to {frame[time_col].iloc[n_train - 1]}" if time_col else ""
+            click.echo(
+                f"Fitting on rows 1-{n_train:,} of {len(frame):,}{until} ({why}).",
+                err=True,
+            )
         params = _params(200, None, None, "auto", 128, seed, device, method, draws)
         detector = fit_table(
-            frame,
+            frame.iloc[:n_train],
             data,
             columns=columns,
             exclude=exclude,
@@ -245,11 +263,21 @@ def _run_scoring(
             quiet=quiet,
         )
         return _write(
-            [_score_whole(detector, frame, data, index_col, detect, None, features)],
+            [
+                _score_whole(
+                    detector, frame, data, index_col, detect, None, features, quiet
+                )
+            ],
             output,
             force,
             quiet,
             detect,
+        )
+    if train_rows is not None or train_until is not None:
+        raise CLIError(
+            "--train-rows and --train-until choose what a model fitted on DATA "
+            f"learns; with --model '{model}' nothing is fitted. Drop them, or drop "
+            "--model."
         )
     detector = load_model(model)
     _check_window(detector, window, model)
@@ -262,7 +290,9 @@ def _run_scoring(
         # Windows need the readings before each timestamp: read the whole series.
         frame = read_csv(data, sep=sep)
         check_time_order(frame, time_col, data)
-        chunk = _score_whole(detector, frame, data, index_col, detect, spec, features)
+        chunk = _score_whole(
+            detector, frame, data, index_col, detect, spec, features, quiet
+        )
         return _write([chunk], output, force, quiet, detect)
     with rereadable(data) as source:
         offset = detector.offset_ if detect else None
@@ -296,19 +326,32 @@ def _keys(index_col):
     return [index_col] if index_col else []
 
 
-def _score_whole(detector, frame, source, index_col, detect, spec, features):
-    """Score a whole table; with ``spec``, the threshold comes from these scores."""
+def _score_whole(
+    detector, frame, source, index_col, detect, spec, features, quiet=False
+):
+    """Score a whole table; with ``spec``, the threshold comes from these scores.
+
+    Warnings of the scoring (a sequence model's DriftWarning) go to stderr.
+    """
+    import warnings
+
     from vaeanomaly.cli._workflow import score_table
+    from vaeanomaly.sequence import DriftWarning
     from vaeanomaly.thresholds import fit_offset
 
-    out = score_table(
-        detector,
-        frame,
-        source,
-        index_col=index_col,
-        offset=None,
-        features_wanted=features,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DriftWarning)
+        out = score_table(
+            detector,
+            frame,
+            source,
+            index_col=index_col,
+            offset=None,
+            features_wanted=features,
+        )
+    if not quiet:
+        for warning in caught:
+            click.echo(f"Warning: {warning.message}", err=True)
     if detect:
         offset = detector.offset_ if spec is None else fit_offset(spec, out["score"])
         out.insert(
@@ -368,6 +411,7 @@ _score_params = [
     output_option,
     columns_options,
     sequence_options,
+    train_stretch_options,
     scoring_options,
     click.option(
         "--features",
@@ -456,6 +500,14 @@ def detect(fail_on_anomaly, **options):
     required=True,
     help="Column with the true labels (1 = anomaly, 0 = normal).",
 )
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="Columns never used as features when fitting on DATA (comma-separated "
+    "or repeated); --label-col is always left out.",
+)
+@sequence_options
+@train_stretch_options
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option(
     "--seed", default=0, type=int, help="Random seed when fitting on DATA (no --model)."
@@ -463,16 +515,37 @@ def detect(fail_on_anomaly, **options):
 @device_option
 @sep_option
 @quiet_option
-def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
+def evaluate(
+    data,
+    model,
+    label_col,
+    exclude,
+    time_col,
+    window,
+    train_rows,
+    train_until,
+    as_json,
+    seed,
+    device,
+    sep,
+    quiet,
+):
     """Measure detection quality against known labels.
 
-    Prints AUROC, average precision, and precision, recall and F1 of the
-    flags at the model's threshold. Without --model, a model is fitted on DATA
-    (the label column left out) first.
+    Prints AUROC, average precision (the area under the precision-recall
+    curve), and precision, recall and F1 of the flags at the model's
+    threshold. For a recording (--time-col, --window, or a model fitted with
+    --window) it adds VUS-PR, the range-aware volume under the
+    precision-recall surface over buffers of 0-100 readings (Paparrizos et al.
+    2022, as in TSB-AD), which credits alarms that start a little late or end
+    a little after an anomalous episode. Without --model, a model is fitted
+    on DATA first, the label column left out, as `detect` does.
 
     \b
     Example:
       vaeanomaly evaluate test.csv -m model.vae --label-col label --json
+      vaeanomaly evaluate pump.csv --label-col anomaly --time-col datetime \\
+          --window 10 --exclude changepoint --train-rows 400
     """
     import numpy as np
     from sklearn.metrics import (
@@ -481,14 +554,30 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
         roc_auc_score,
     )
 
-    from vaeanomaly.cli._workflow import fit_table, model_categories, score_table
+    from vaeanomaly._range_metrics import vus_pr
+    from vaeanomaly.cli._workflow import (
+        check_time_order,
+        fit_table,
+        model_categories,
+        training_stretch,
+    )
     from vaeanomaly.io import load_model
-    from vaeanomaly.tables import read_csv, to_matrix
+    from vaeanomaly.sequence import SequenceVAEDetector
+    from vaeanomaly.tables import read_csv, split_names, to_matrix
 
     with reported_errors():
         detector = None if model is None else load_model(model)
+        if detector is not None:
+            _check_window(detector, window, model)
+            if train_rows is not None or train_until is not None:
+                raise CLIError(
+                    "--train-rows and --train-until choose what a model fitted on "
+                    f"DATA learns; with --model '{model}' nothing is fitted. Drop "
+                    "them, or drop --model."
+                )
         text = [] if detector is None else model_categories(detector)[1]
         frame = read_csv(data, sep=sep, text_columns=text)
+        check_time_order(frame, time_col, data)
         if label_col not in frame.columns:
             raise CLIError(
                 f"Label column '{label_col}' is not in '{data}', whose columns are "
@@ -501,22 +590,30 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
                 f"it holds {sorted(set(np.unique(y)))[:10]}."
             )
         if model is None:
-            params = _params(200, None, None, "auto", 128, seed, device, None, None)
-            detector = fit_table(
+            n_train, why = training_stretch(
                 frame,
                 data,
+                time_col=time_col,
+                train_rows=train_rows,
+                train_until=train_until,
+                window=window,
+            )
+            if not quiet and n_train < len(frame):
+                click.echo(f"Fitting on rows 1-{n_train:,} ({why}).", err=True)
+            params = _params(200, None, None, "auto", 128, seed, device, None, None)
+            detector = fit_table(
+                frame.iloc[:n_train],
+                data,
                 columns=(),
-                exclude=(label_col,),
-                keys=[],
+                exclude=(label_col, *split_names(exclude)),
+                keys=_keys(time_col),
                 categorical=(),
                 params=params,
                 threshold=None,
-                window=None,
+                window=window,
                 quiet=quiet,
             )
-        out = score_table(
-            detector, frame, data, index_col=None, offset=None, features_wanted=False
-        )
+        out = _score_whole(detector, frame, data, time_col, False, None, False, quiet)
         scores = out["score"].to_numpy()
         flags = (scores < detector.offset_).astype(int)
         precision, recall, f1, _ = precision_recall_fscore_support(
@@ -532,6 +629,8 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
             "recall": recall,
             "f1": f1,
         }
+        if time_col or isinstance(detector, SequenceVAEDetector):
+            metrics["vus_pr"] = vus_pr(y, -scores)
     if as_json:
         click.echo(
             json.dumps(
