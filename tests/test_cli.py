@@ -588,7 +588,7 @@ def test_time_order_is_checked(runner, recording, tmp_path):
 
 @pytest.fixture
 def faulty(tmp_path, rng):
-    """600 readings in time order; from 300 to 499 the valve stops following the pump."""
+    """600 readings; from 300 to 499 the valve stops following the pump."""
     t = np.arange(600)
     pump = np.sin(t / 12) + 0.05 * rng.normal(size=600)
     valve = np.cos(t / 12) + 0.05 * rng.normal(size=600)
