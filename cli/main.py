@@ -479,12 +479,17 @@ def detect(fail_on_anomaly, **options):
     Like `score`, plus an `is_anomaly` column (1 = anomaly). The model's own
     threshold is used unless --threshold, --contamination or --risk ask for
     one fitted on this file's scores (then the file is scored twice).
+    Without --model, a recording read with --window is learnt from its first
+    third (or --train-rows / --train-until) and every row is scored against
+    it; stderr says what was learnt, how the threshold was set, and which
+    channels left their training range.
 
     \b
     Example:
       vaeanomaly detect examples/data/machine.csv
       vaeanomaly detect new.csv -m model.vae --risk 1e-3 --fail-on-anomaly
       vaeanomaly detect pump.csv --time-col timestamp --window 10
+      vaeanomaly detect pump.csv --time-col timestamp --window 10 --train-rows 400
     """
     with reported_errors():
         flagged = _run_scoring(detect=True, **options)
