@@ -266,11 +266,21 @@ def fit_table(
         click.echo(
             f"Trained on {len(X):,} rows x {len(features)} columns, {shape}"
             f"({', '.join(features)}) in {fitted.n_iter_} epochs; best validation "
-            f"ELBO {-loss:.3f} nats/row.",
+            f"ELBO {-loss:.3f} nats/row{_trimmed_text(fitted)}.",
             err=True,
         )
         click.echo(f"Threshold: {threshold_text(detector)}.", err=True)
     return detector
+
+
+def _trimmed_text(fitted: VAEAnomalyDetector) -> str:
+    n = getattr(fitted, "n_trimmed_", 0)
+    if not n:
+        return ""
+    return (
+        f"; {n:,} row(s) that a first fit found least likely were left out of the "
+        "final fit (trim)"
+    )
 
 
 def score_table(

@@ -225,3 +225,21 @@ def test_drift_names_the_channels_and_times_and_warns(recording):
     assert got[0].message.report.equals(report)
     # distances below n_sd are not reported
     assert det.drift(drifted, n_sd=1e6).empty
+
+
+def test_skab_anomaly_free_recording_drifts_on_named_channels(shared_dir):
+    from vaeanomaly import DriftWarning
+
+    path = shared_dir / "data" / "skab" / "anomaly-free" / "anomaly-free.csv"
+    if not path.exists():
+        pytest.skip(f"SKAB's anomaly-free recording not found at {path}")
+    frame = pd.read_csv(path, sep=";", index_col="datetime", parse_dates=True)
+    # The drift check needs the training ranges only: a 2-epoch window model.
+    inner = VAEAnomalyDetector(**{**TINY, "max_epochs": 2}, random_state=0)
+    det = SequenceVAEDetector(window=10, detector=inner).fit(frame.iloc[:400])
+    with pytest.warns(DriftWarning, match="'Thermocouple'") as got:
+        det.score_samples(frame)
+    report = got[0].message.report
+    assert report["channel"].iloc[0] == "Thermocouple"
+    assert report["max_sd"].iloc[0] > 40
+    assert report["first"].iloc[0] > frame.index[399]
