@@ -9,7 +9,15 @@ on the first 75% (``calibration_fraction``; 0 uses all 400 training scores).
 TP/FP/TN/FN are summed over all test points of all files;
 F1 = TP / (TP + (FP + FN) / 2), FAR = FP / (FP + TN), MAR = FN / (FN + TP);
 no point-adjust. AUROC over all test points is reported
-beside them as a threshold-free measure.
+beside them as a threshold-free measure, and so are the range-aware AUC-PR
+and VUS-PR of TSB-AD (``vaeanomaly._range_metrics``; buffers 0..100
+readings), computed per file and averaged over the valve1 files, as TSB-AD
+averages over series.
+
+``--anomaly-free N`` adds SKAB's anomaly-free recording as a 17th file:
+trained on its first 400 rows like the others, tested on the next N rows,
+all normal. Its test rows count in the pooled F1/FAR/MAR/AUROC (as false
+alarms or true negatives); AUC-PR and VUS-PR need anomalies and skip it.
 
 ``MAR@FAR15`` is a ceiling, not a result: the lowest MAR any single threshold
 on the pooled test scores reaches with FAR <= 15%, the threshold chosen with
@@ -25,12 +33,15 @@ Usage::
     python benchmarks/skab.py --window 5 --ar-order 0 4   # raw readings vs errors
     python benchmarks/skab.py --window 1 5 20 --aggregate last mean min
     python benchmarks/skab.py --threshold pot --set n_draws=32
+    python benchmarks/skab.py --window 10 --seeds 0 1 2 --anomaly-free 1100 \
+        --json benchmarks/results/skab_defaults.json
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
 import warnings
 from pathlib import Path
@@ -45,11 +56,12 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.preprocessing import StandardScaler
 
 from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly._range_metrics import auc_pr, vus_pr
 from vaeanomaly.sequence import SequenceVAEDetector
 
-DATA = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skab" / "valve1"
-)
+SKAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skab"
+DATA = SKAB / "valve1"
+ANOMALY_FREE = SKAB / "anomaly-free" / "anomaly-free.csv"
 N_TRAIN = 400
 PUBLISHED = [
     ("Conv-AE", 0.78, 13.6, 28.0),
@@ -67,6 +79,19 @@ def mar_at_far(labels: np.ndarray, anomaly_scores: np.ndarray, far: float) -> fl
     return 100 * (1 - tpr[fpr <= far].max())
 
 
+def recordings(anomaly_free: int = 0):
+    """Yield (name, readings, test labels) for each valve1 file, then the extra one."""
+    for path in sorted(DATA.glob("*.csv"), key=lambda p: int(p.stem)):
+        frame = pd.read_csv(path, sep=";", index_col="datetime", parse_dates=True)
+        labels = frame.pop("anomaly").to_numpy()[N_TRAIN:]
+        yield path.stem, frame.drop(columns="changepoint"), labels
+    if anomaly_free:
+        frame = pd.read_csv(
+            ANOMALY_FREE, sep=";", index_col="datetime", parse_dates=True
+        ).iloc[: N_TRAIN + anomaly_free]
+        yield "anomaly-free", frame, np.zeros(anomaly_free)
+
+
 def run(
     window: int,
     ar_order: int,
@@ -75,14 +100,13 @@ def run(
     threshold: str | None,
     params: dict,
     seed: int,
+    anomaly_free: int = 0,
+    sequence_params: dict | None = None,
 ) -> dict:
     tp = fp = tn = fn = 0
-    all_scores, all_labels = [], []
+    all_scores, all_labels, per_file = [], [], {}
     start = time.perf_counter()
-    for path in sorted(DATA.glob("*.csv"), key=lambda p: int(p.stem)):
-        frame = pd.read_csv(path, sep=";", index_col="datetime", parse_dates=True)
-        labels = frame.pop("anomaly").to_numpy()[N_TRAIN:]
-        frame = frame.drop(columns="changepoint")
+    for name, frame, labels in recordings(anomaly_free):
         scaler = StandardScaler().fit(frame.iloc[:N_TRAIN])
         scaled = pd.DataFrame(
             scaler.transform(frame), index=frame.index, columns=frame.columns
@@ -97,6 +121,7 @@ def run(
             aggregate=aggregate,
             detector=inner,
         )
+        detector.set_params(**(sequence_params or {}))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             detector.fit(scaled.iloc[:N_TRAIN])
@@ -109,6 +134,12 @@ def run(
         fn += int(np.sum(~flags & (labels == 1)))
         all_scores.append(-scores)
         all_labels.append(labels)
+        if labels.any():
+            per_file[name] = {
+                "AUROC": roc_auc_score(labels, -scores),
+                "AUC-PR": auc_pr(labels, -scores),
+                "VUS-PR": vus_pr(labels, -scores),
+            }
     labels, anomaly_scores = np.concatenate(all_labels), np.concatenate(all_scores)
     return {
         "window": window,
@@ -120,6 +151,9 @@ def run(
         "MAR%": 100 * fn / (fn + tp),
         "AUROC": roc_auc_score(labels, anomaly_scores),
         "MAR@FAR15": mar_at_far(labels, anomaly_scores, 0.15),
+        "AUC-PR": float(np.mean([f["AUC-PR"] for f in per_file.values()])),
+        "VUS-PR": float(np.mean([f["VUS-PR"] for f in per_file.values()])),
+        "files": per_file,
         "seconds": time.perf_counter() - start,
     }
 
@@ -151,30 +185,69 @@ def main() -> None:
         help="threshold method name (default: the detector's)",
     )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument(
+        "--anomaly-free",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add the anomaly-free recording, tested on the N rows after its first "
+        "400, as normal data",
+    )
+    parser.add_argument(
+        "--sequence-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="SequenceVAEDetector parameter",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the result rows here"
+    )
     add_set_argument(parser)
     args = parser.parse_args()
     params = parse_params(args.set)
+    sequence_params = parse_params(args.sequence_set)
     rows = []
     for window, ar_order, calibration, aggregate in itertools.product(
         args.window, args.ar_order, args.calibration_fraction, args.aggregate
     ):
         results = [
-            run(window, ar_order, calibration, aggregate, args.threshold, params, seed)
+            run(
+                window,
+                ar_order,
+                calibration,
+                aggregate,
+                args.threshold,
+                params,
+                seed,
+                args.anomaly_free,
+                sequence_params,
+            )
             for seed in args.seeds
         ]
         keys = ("window", "ar_order", "calibration", "aggregate")
         row = {k: results[0][k] for k in keys}
-        for key in ("F1", "FAR%", "MAR%", "AUROC", "MAR@FAR15", "seconds"):
+        for key in METRICS + ("seconds",):
             row[key] = float(np.mean([r[key] for r in results]))
+        row["files"] = {
+            name: {
+                key: float(np.mean([r["files"][name][key] for r in results]))
+                for key in results[0]["files"][name]
+            }
+            for name in results[0]["files"]
+        }
         rows.append(row)
-        print(row, flush=True)
+        print({k: v for k, v in row.items() if k != "files"}, flush=True)
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=1))
     print(
         f"\nthreshold: {args.threshold or 'detector default (robust_z)'}; "
-        f"params: {params or 'defaults'}; seeds {args.seeds}\n"
+        f"params: {params or 'defaults'}; sequence: {sequence_params or 'defaults'}; "
+        f"seeds {args.seeds}; anomaly-free rows: {args.anomaly_free}\n"
     )
     print(
-        "| detector | F1 | FAR % | MAR % | AUROC | MAR % at FAR 15% (ceiling) |\n"
-        "|---|---|---|---|---|---|"
+        "| detector | F1 | FAR % | MAR % | AUROC | MAR % at FAR 15% (ceiling) "
+        "| AUC-PR | VUS-PR |\n|---|---|---|---|---|---|---|---|"
     )
     for r in rows:
         name = (
@@ -183,14 +256,17 @@ def main() -> None:
         )
         print(
             f"| {name} | {r['F1']:.2f} | {r['FAR%']:.1f} | {r['MAR%']:.1f} "
-            f"| {r['AUROC']:.3f} | {r['MAR@FAR15']:.1f} |"
+            f"| {r['AUROC']:.3f} | {r['MAR@FAR15']:.1f} | {r['AUC-PR']:.3f} "
+            f"| {r['VUS-PR']:.3f} |"
         )
     for name, f1, far, mar in PUBLISHED:
         print(
             f"| {name} (published, all 34 files) | {f1:.2f} | {far:.1f} "
-            f"| {mar:.1f} | – | – |"
+            f"| {mar:.1f} | – | – | – | – |"
         )
 
+
+METRICS = ("F1", "FAR%", "MAR%", "AUROC", "MAR@FAR15", "AUC-PR", "VUS-PR")
 
 if __name__ == "__main__":
     main()

@@ -162,6 +162,24 @@ sequence_options = _compose(
     ),
 )
 
+train_stretch_options = _compose(
+    click.option(
+        "--train-rows",
+        default=None,
+        type=click.IntRange(min=2),
+        help="Without --model: fit on the first N rows of DATA only, a stretch "
+        "known to be normal, then score every row. Default with --window: the "
+        "first third of the rows; without --window: all rows.",
+    ),
+    click.option(
+        "--train-until",
+        default=None,
+        metavar="TIME",
+        help="Without --model: fit on the rows whose --time-col value is at most "
+        "TIME (e.g. '2020-03-09 12:05:00'), then score every row.",
+    ),
+)
+
 training_options = _compose(
     click.option(
         "--epochs",

@@ -170,6 +170,98 @@ def check_time_order(frame: pd.DataFrame, time_col: str | None, source: Path) ->
         )
 
 
+#: Share of a recording, from its start, that a windowed self-fit learns when
+#: neither --train-rows nor --train-until names the stretch.
+DEFAULT_TRAIN_SHARE = 1 / 3
+
+
+def training_stretch(
+    frame: pd.DataFrame,
+    source: Path,
+    *,
+    time_col: str | None,
+    train_rows: int | None,
+    train_until: str | None,
+    window: int | None,
+) -> tuple[int, str]:
+    """Return how many leading rows a self-fit learns from, and why, in words.
+
+    A recording whose anomalies fill a third of it, learnt whole, teaches the
+    model its anomalies, and a threshold from its end is set among them. With
+    --window, the default is to learn the start of the recording and flag
+    what differs from it; --train-rows and --train-until name the stretch.
+    """
+    n = len(frame)
+    if train_rows is not None and train_until is not None:
+        raise click.UsageError(
+            "--train-rows and --train-until both name the training stretch; "
+            "pass one of them."
+        )
+    if train_until is not None:
+        if time_col is None:
+            raise click.UsageError(
+                "--train-until needs --time-col, the column it compares TIME with."
+            )
+        stamps = _as_times(frame[time_col])
+        try:
+            until = (
+                pd.Timestamp(train_until)
+                if pd.api.types.is_datetime64_any_dtype(stamps)
+                else float(train_until)
+            )
+        except ValueError as exc:
+            raise CLIError(
+                f"--train-until {train_until!r} is not a value of the kind in "
+                f"'{time_col}' (e.g. {frame[time_col].iloc[0]!r})."
+            ) from exc
+        rows = int((stamps <= until).sum())
+        why = f"--train-until {train_until}"
+    elif train_rows is not None:
+        rows, why = min(train_rows, n), f"--train-rows {train_rows}"
+    elif window is not None:
+        rows = int(np.ceil(n * DEFAULT_TRAIN_SHARE))
+        why = (
+            "the first third, the default with --window: the model learns the "
+            "start of the recording and flags what differs from it; pass "
+            "--train-rows N or --train-until TIME to name a stretch known to be "
+            "normal"
+        )
+    else:
+        return n, "all rows"
+    least = max(50, 10 * (window or 1))
+    if rows < least:
+        raise CLIError(
+            f"The training stretch of '{source}' ({why}) holds {rows} row(s); a "
+            f"model{f' with --window {window}' if window else ''} needs at least "
+            f"{least}. Pass a larger --train-rows or a later --train-until, or a "
+            "model fitted on a normal recording with --model."
+        )
+    return rows, why
+
+
+def _as_times(values: pd.Series) -> pd.Series:
+    """Read a time column as dates, or as numbers when they are not dates."""
+    stamps = pd.to_datetime(values, errors="coerce", format="mixed")
+    if stamps.isna().any():
+        stamps = pd.to_numeric(values, errors="coerce")
+    return stamps
+
+
+def threshold_text(detector: Any) -> str:
+    """Say in words how a fitted detector's threshold was set."""
+    inner = inner_model(detector)
+    rule = repr(inner.threshold_)
+    if isinstance(detector, SequenceVAEDetector):
+        n_fit = inner.n_samples_fit_
+        if detector.n_calibration_ < n_fit:
+            return (
+                f"{rule} on the scores of the last {detector.n_calibration_:,} "
+                f"training rows, from a second model fitted on the "
+                f"{n_fit - detector.n_calibration_:,} before them"
+            )
+    return f"{rule} on the scores of the {inner.n_samples_fit_:,} training rows"
+
+
 def fit_table(
     frame: pd.DataFrame,
     source: Path,
@@ -262,9 +354,10 @@ def fit_table(
         click.echo(
             f"Trained on {len(X):,} rows x {len(features)} columns, {shape}"
             f"({summarise(features)}{kinds}) in {fitted.n_iter_} epochs; best "
-            f"validation ELBO {-loss:.3f} nats/row.",
+            f"validation ELBO {-loss:.3f} nats/row{_trimmed_text(fitted)}.",
             err=True,
         )
+        click.echo(f"Threshold: {threshold_text(detector)}.", err=True)
     return detector
 
 
@@ -280,6 +373,16 @@ def _advance(bar, record: dict, passes: int) -> None:
             f"training ({fit_pass}epoch {record.get('epoch')}, {kind} ELBO {-loss:.3f})"
         )
     bar.update(1)
+
+
+def _trimmed_text(fitted: VAEAnomalyDetector) -> str:
+    n = getattr(fitted, "n_trimmed_", 0)
+    if not n:
+        return ""
+    return (
+        f"; {n:,} row(s) that a first fit found least likely were left out of the "
+        "final fit (trim)"
+    )
 
 
 def score_table(
@@ -306,6 +409,8 @@ def score_table(
         frame, empty = drop_empty_rows(frame, names)
         report_empty_rows(empty, len(empty), source, quiet)
     X = model_frame(detector, frame, source)
+    if index_col is not None and isinstance(detector, SequenceVAEDetector):
+        X.index = pd.Index(frame[index_col].to_numpy(), name=index_col)  # for drift
     contributions = np.asarray(detector.score_features(X)) if features_wanted else None
     scores = detector.score_samples(X)
     if findings is not None:

@@ -27,6 +27,7 @@ from vaeanomaly.cli._options import (
     sequence_options,
     threshold_options,
     threshold_spec,
+    train_stretch_options,
     training_options,
 )
 
@@ -238,6 +239,8 @@ def _run_scoring(
     risk=None,
     report=None,
     top=20,
+    train_rows=None,
+    train_until=None,
 ) -> int:
     """Run the shared body of `score` and `detect`; return the number flagged.
 
@@ -257,6 +260,7 @@ def _run_scoring(
         output_names,
         rereadable,
         scored_chunks,
+        training_stretch,
     )
     from vaeanomaly.sequence import SequenceVAEDetector
     from vaeanomaly.tables import read_csv, split_names
@@ -289,9 +293,23 @@ def _run_scoring(
             data, sep=sep, text_columns=split_names(categorical), **csv_format()
         )
         check_time_order(frame, time_col, data)
+        n_train, why = training_stretch(
+            frame,
+            data,
+            time_col=time_col,
+            train_rows=train_rows,
+            train_until=train_until,
+            window=window,
+        )
+        if not quiet and n_train < len(frame):
+            until = f", up to {frame[time_col].iloc[n_train - 1]}" if time_col else ""
+            click.echo(
+                f"Fitting on rows 1-{n_train:,} of {len(frame):,}{until} ({why}).",
+                err=True,
+            )
         params = _params(None, None, None, "auto", None, seed, device, method, draws)
         detector = fit_table(
-            frame,
+            frame.iloc[:n_train],
             data,
             columns=columns,
             exclude=exclude,
@@ -306,12 +324,27 @@ def _run_scoring(
         findings = Findings(detector, index_col) if detect and not quiet else None
         # quiet: the fit has reported the rows it skipped
         out = _score_whole(
-            detector, frame, data, index_col, detect, None, features, True, findings
+            detector,
+            frame,
+            data,
+            index_col,
+            detect,
+            None,
+            features,
+            True,
+            findings,
+            warn=not quiet,
         )
         flagged = _write([out], output, force, quiet, detect, findings)
         if report is not None:
             write_page(detector, frame, data, fitted_here=True, **page)
         return flagged
+    if train_rows is not None or train_until is not None:
+        raise CLIError(
+            "--train-rows and --train-until choose what a model fitted on DATA "
+            f"learns; with --model '{model}' nothing is fitted. Drop them, or drop "
+            "--model."
+        )
     detector = load_checked(model)
     _check_window(detector, window, model)
     inner = inner_model(detector)
@@ -392,23 +425,44 @@ def _keys(index_col):
 
 
 def _score_whole(
-    detector, frame, source, index_col, detect, spec, features, quiet, findings=None
+    detector,
+    frame,
+    source,
+    index_col,
+    detect,
+    spec,
+    features,
+    quiet,
+    findings=None,
+    warn=None,
 ):
-    """Score a whole table; with ``spec``, the threshold comes from these scores."""
+    """Score a whole table; with ``spec``, the threshold comes from these scores.
+
+    Warnings of the scoring (a sequence model's DriftWarning) go to stderr
+    unless ``warn`` is False (default: unless ``quiet``).
+    """
+    import warnings
+
     from vaeanomaly.cli._workflow import score_table
+    from vaeanomaly.sequence import DriftWarning
     from vaeanomaly.thresholds import fit_offset
 
-    out = score_table(
-        detector,
-        frame,
-        source,
-        index_col=index_col,
-        offset=None,
-        features_wanted=features,
-        detect=detect,
-        quiet=quiet,
-        findings=findings,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DriftWarning)
+        out = score_table(
+            detector,
+            frame,
+            source,
+            index_col=index_col,
+            offset=None,
+            features_wanted=features,
+            detect=detect,
+            quiet=quiet,
+            findings=findings,
+        )
+    if not quiet if warn is None else warn:
+        for warning in caught:
+            click.echo(f"Warning: {warning.message}", err=True)
     if detect:
         offset = detector.offset_ if spec is None else fit_offset(spec, out["score"])
         flags = (out["score"] < offset).astype(int)
@@ -474,6 +528,7 @@ _score_params = [
     output_option,
     columns_options,
     sequence_options,
+    train_stretch_options,
     scoring_options,
     click.option(
         "--features",
@@ -546,13 +601,18 @@ def detect(fail_on_anomaly, **options):
     one fitted on this file's scores (then the file is scored twice). On
     stderr: the number flagged and the most anomalous rows with the columns
     adding most to their anomaly score (for --window models, the flagged
-    periods and their top channels); -q silences it.
+    periods and their top channels); -q silences it. Without --model, a
+    recording read with --window is learnt from its first third (or
+    --train-rows / --train-until) and every row is scored against it; stderr
+    says what was learnt, how the threshold was set, and which channels left
+    their training range.
 
     \b
     Example:
       vaeanomaly detect examples/data/machine.csv
       vaeanomaly detect new.csv -m model.vae --risk 1e-3 --fail-on-anomaly
       vaeanomaly detect pump.csv --time-col timestamp --window 10
+      vaeanomaly detect pump.csv --time-col timestamp --window 10 --train-rows 400
       vaeanomaly detect pump.csv --time-col timestamp --report pump.html
     """
     with reported_errors():
@@ -617,6 +677,14 @@ def report(**options):
     required=True,
     help="Column with the true labels (1 = anomaly, 0 = normal).",
 )
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="Columns never used as features when fitting on DATA (comma-separated "
+    "or repeated); --label-col is always left out.",
+)
+@sequence_options
+@train_stretch_options
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option(
     "--seed", default=0, type=int, help="Random seed when fitting on DATA (no --model)."
@@ -624,16 +692,37 @@ def report(**options):
 @device_option
 @sep_option
 @quiet_option
-def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
+def evaluate(
+    data,
+    model,
+    label_col,
+    exclude,
+    time_col,
+    window,
+    train_rows,
+    train_until,
+    as_json,
+    seed,
+    device,
+    sep,
+    quiet,
+):
     """Measure detection quality against known labels.
 
-    Prints AUROC, average precision, and precision, recall and F1 of the
-    flags at the model's threshold. Without --model, a model is fitted on DATA
-    (the label column left out) first.
+    Prints AUROC, average precision (the area under the precision-recall
+    curve), and precision, recall and F1 of the flags at the model's
+    threshold. For a recording (--time-col, --window, or a model fitted with
+    --window) it adds VUS-PR, the range-aware volume under the
+    precision-recall surface over buffers of 0-100 readings (Paparrizos et al.
+    2022, as in TSB-AD), which credits alarms that start a little late or end
+    a little after an anomalous episode. Without --model, a model is fitted
+    on DATA first, the label column left out, as `detect` does.
 
     \b
     Example:
       vaeanomaly evaluate test.csv -m model.vae --label-col label --json
+      vaeanomaly evaluate pump.csv --label-col anomaly --time-col datetime \\
+          --window 10 --exclude changepoint --train-rows 400
     """
     import numpy as np
     from sklearn.metrics import (
@@ -642,14 +731,30 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
         roc_auc_score,
     )
 
+    from vaeanomaly._range_metrics import vus_pr
     from vaeanomaly.cli._modelfile import load_checked
-    from vaeanomaly.cli._workflow import fit_table, model_categories, score_table
-    from vaeanomaly.tables import read_csv, to_matrix
+    from vaeanomaly.cli._workflow import (
+        check_time_order,
+        fit_table,
+        model_categories,
+        training_stretch,
+    )
+    from vaeanomaly.sequence import SequenceVAEDetector
+    from vaeanomaly.tables import read_csv, split_names, to_matrix
 
     with reported_errors():
         detector = None if model is None else load_checked(model)
+        if detector is not None:
+            _check_window(detector, window, model)
+            if train_rows is not None or train_until is not None:
+                raise CLIError(
+                    "--train-rows and --train-until choose what a model fitted on "
+                    f"DATA learns; with --model '{model}' nothing is fitted. Drop "
+                    "them, or drop --model."
+                )
         text = [] if detector is None else model_categories(detector)[1]
         frame = read_csv(data, sep=sep, text_columns=text, **csv_format())
+        check_time_order(frame, time_col, data)
         if label_col not in frame.columns:
             raise CLIError(
                 f"Label column '{label_col}' is not in '{data}', whose columns are "
@@ -662,27 +767,40 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
                 f"it holds {sorted(set(np.unique(y)))[:10]}."
             )
         if model is None:
-            params = _params(None, None, None, "auto", None, seed, device, None, None)
-            detector = fit_table(
+            n_train, why = training_stretch(
                 frame,
                 data,
+                time_col=time_col,
+                train_rows=train_rows,
+                train_until=train_until,
+                window=window,
+            )
+            if not quiet and n_train < len(frame):
+                click.echo(f"Fitting on rows 1-{n_train:,} ({why}).", err=True)
+            params = _params(None, None, None, "auto", None, seed, device, None, None)
+            detector = fit_table(
+                frame.iloc[:n_train],
+                data,
                 columns=(),
-                exclude=(label_col,),
-                keys=[],
+                exclude=(label_col, *split_names(exclude)),
+                keys=_keys(time_col),
                 categorical=(),
                 params=params,
                 threshold=None,
-                window=None,
+                window=window,
                 quiet=quiet,
             )
-        out = score_table(
+        # quiet without a model: the fit reported the rows it skipped
+        out = _score_whole(
             detector,
             frame,
             data,
-            index_col=None,
-            offset=None,
-            features_wanted=False,
-            quiet=quiet or model is None,  # the fit reported skipped rows
+            None,
+            False,
+            None,
+            False,
+            quiet or model is None,
+            warn=not quiet,
         )
         y = to_matrix(out, [label_col], data)[:, 0]  # rows skipped as empty are out
         scores = out["score"].to_numpy()
@@ -700,6 +818,8 @@ def evaluate(data, model, label_col, as_json, seed, device, sep, quiet):
             "recall": recall,
             "f1": f1,
         }
+        if time_col or isinstance(detector, SequenceVAEDetector):
+            metrics["vus_pr"] = vus_pr(y, -scores)
     if as_json:
         click.echo(
             json.dumps(

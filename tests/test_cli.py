@@ -1163,3 +1163,135 @@ def test_windowed_model_checks_time_order_without_time_col(runner, recording, tm
     result = runner.invoke(vaeanomaly, ["detect", str(reversed_path), "-m", str(model)])
     assert result.exit_code == 2, result.output
     assert "not in time order: 'time' goes back" in result.stderr
+
+
+@pytest.fixture
+def faulty(tmp_path, rng):
+    """600 readings; from 300 to 499 the valve stops following the pump."""
+    t = np.arange(600)
+    pump = np.sin(t / 12) + 0.05 * rng.normal(size=600)
+    valve = np.cos(t / 12) + 0.05 * rng.normal(size=600)
+    valve[300:500] = 0.3 * rng.normal(size=200)
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2026-02-01", periods=600, freq="s").astype(str),
+            "pump": pump,
+            "valve": valve,
+            "label": ((t >= 300) & (t < 500)).astype(int),
+        }
+    )
+    path = tmp_path / "faulty.csv"
+    frame.to_csv(path, index=False, sep=";")
+    return path
+
+
+SENSOR_ARGS = ["--time-col", "time", "--window", "4", "--exclude", "label"]
+
+
+def test_windowed_self_fit_learns_the_start_and_says_how(runner, faulty):
+    result = runner.invoke(vaeanomaly, ["detect", str(faulty), *SENSOR_ARGS])
+    assert result.exit_code == 0, result.stderr
+    assert "Fitting on rows 1-200 of 600, up to 2026-02-01 00:03:19" in result.stderr
+    assert "the first third, the default with --window" in result.stderr
+    assert "--train-rows N or --train-until TIME" in result.stderr
+    assert "Trained on 200 rows" in result.stderr
+    assert (
+        "Threshold: RobustZScoreThreshold(z=3.5, orientation='normality') on the "
+        "scores of the last 50 training rows, from a second model fitted on the "
+        "150 before them." in result.stderr
+    )
+    out = read_stdout_sep(result)
+    fault = out["label"] == 1
+    assert len(out) == 600  # every row is scored, not only the training stretch
+    assert out.loc[fault, "is_anomaly"].mean() > 0.5
+    assert out.loc[~fault, "is_anomaly"].mean() < 0.15
+
+
+def read_stdout_sep(result):
+    return pd.read_csv(io.StringIO(result.stdout), sep=None, engine="python")
+
+
+def test_train_until_names_the_stretch(runner, faulty):
+    result = runner.invoke(
+        vaeanomaly,
+        ["score", str(faulty), *SENSOR_ARGS, "--train-until", "2026-02-01 00:04:09"],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Fitting on rows 1-250 of 600" in result.stderr
+    assert "(--train-until 2026-02-01 00:04:09)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--train-rows", "100", "--train-until", "2026"], "pass one of them"),
+        (["--train-rows", "30"], "holds 30 row(s); a model with --window 4 needs"),
+        (["--train-until", "yesterday"], "is not a value of the kind in 'time'"),
+    ],
+)
+def test_training_stretch_refusals(runner, faulty, args, message):
+    result = runner.invoke(vaeanomaly, ["detect", str(faulty), *SENSOR_ARGS, *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_train_stretch_needs_no_model_and_a_time_column(runner, faulty, model):
+    with_model = runner.invoke(
+        vaeanomaly, ["detect", str(faulty), "-m", str(model), "--train-rows", "100"]
+    )
+    assert with_model.exit_code == 2
+    assert "nothing is fitted. Drop them, or drop --model." in with_model.stderr
+    no_time = runner.invoke(
+        vaeanomaly,
+        ["detect", str(faulty), "--window", "4", "--train-until", "2026-02-01"],
+    )
+    assert no_time.exit_code == 2
+    assert "--train-until needs --time-col" in no_time.stderr
+
+
+def test_drift_warning_on_stderr(runner, faulty, tmp_path):
+    frame = pd.read_csv(faulty, sep=";")
+    frame.loc[400:, "pump"] += 50.0
+    drifting = tmp_path / "drifting.csv"
+    frame.to_csv(drifting, index=False)
+    result = runner.invoke(
+        vaeanomaly, ["detect", str(drifting), *SENSOR_ARGS, "--train-rows", "200"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "Warning: Readings left the training range of 1 channel(s) by more than 10 "
+        "training standard deviations: 'pump' (200 readings, 2026-02-01 00:06:40 to "
+        "2026-02-01 00:09:59" in result.stderr
+    )
+    assert "may mark a new operating regime rather than a fault" in result.stderr
+
+
+def test_evaluate_a_recording(runner, faulty, tmp_path):
+    result = runner.invoke(
+        vaeanomaly,
+        [
+            "evaluate",
+            str(faulty),
+            "--label-col",
+            "label",
+            *SENSOR_ARGS,
+            "--train-rows",
+            "250",
+            "--json",
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["rows"] == 600
+    assert metrics["anomalies"] == 200
+    assert metrics["auroc"] > 0.9
+    assert 0.5 < metrics["vus_pr"] <= 1
+    # a table without a time order gets no range measure
+    plain = tmp_path / "plain.csv"
+    pd.read_csv(faulty, sep=";").drop(columns="time").to_csv(plain, index=False)
+    table = runner.invoke(
+        vaeanomaly, ["evaluate", str(plain), "--label-col", "label", "--json", "-q"]
+    )
+    assert table.exit_code == 0, table.stderr
+    assert "vus_pr" not in json.loads(table.stdout)

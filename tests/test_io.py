@@ -205,6 +205,9 @@ def test_sequence_round_trip_keeps_the_linear_prediction(tmp_path, fitted_sequen
     assert_array_equal(loaded.innovations_.coef_, det.innovations_.coef_)
     assert_array_equal(loaded.score_samples(frame), det.score_samples(frame))
     assert loaded.offset_ == det.offset_
+    # the training ranges that the drift check measures against
+    assert_array_equal(loaded.channel_range_, det.channel_range_)
+    assert_array_equal(loaded.channel_scale_, det.channel_scale_)
 
 
 def test_version_2_sequence_file_windows_raw_readings(tmp_path):

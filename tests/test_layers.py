@@ -13,7 +13,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vaeanomaly"
 #: modules of a lower layer, or of its own layer without a cycle.
 LAYERS = {
     0: {"_version", "_names", "exceptions", "_atomic", "_state", "_memory", "_compat"},
-    1: {"_gpd", "_threshold_base", "_tail_thresholds", "thresholds", "_encoding"},
+    1: {
+        "_gpd",
+        "_threshold_base",
+        "_tail_thresholds",
+        "thresholds",
+        "_encoding",
+        "_range_metrics",
+    },
     2: {"_schema", "tables", "windows", "innovations"},
     3: {"_model", "likelihoods", "scoring", "_training"},
     4: {"estimator"},

@@ -194,3 +194,52 @@ def test_threshold_from_training_scores_without_calibration(recording):
     assert none.fit(recording).n_calibration_ == 800
     short = SequenceVAEDetector(window=4, detector=inner).fit(recording.iloc[:100])
     assert short.n_calibration_ == 100  # 25 held-out readings are too few
+
+
+def test_drift_names_the_channels_and_times_and_warns(recording):
+    import warnings
+
+    from vaeanomaly import DriftWarning
+
+    inner = VAEAnomalyDetector(**TINY, random_state=0)
+    det = SequenceVAEDetector(window=4, detector=inner).fit(recording.iloc[:400])
+    low, high = det.channel_range_
+    assert_allclose(low, recording.iloc[:400].min())
+    assert_allclose(high, recording.iloc[:400].max())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing drifts in the training stretch
+        det.score_samples(recording.iloc[:400])
+    assert det.drift(recording).empty
+    drifted = recording.copy()
+    drifted.iloc[600:, 2] += 20.0  # 'temp' warms far beyond its training range
+    drifted.iloc[700:, 0] -= 40.0  # 'pump' reads far too low
+    report = det.drift(drifted)
+    assert report["channel"].tolist() == ["pump", "temp"]  # farthest first
+    temp = report.set_index("channel").loc["temp"]
+    assert temp["n_readings"] == 200
+    assert temp["first"] == drifted.index[600]
+    assert temp["last"] == drifted.index[-1]
+    assert temp["max_sd"] > 10
+    with pytest.warns(DriftWarning, match=r"2 channel\(s\).*'pump'.*'temp'") as got:
+        det.score_samples(drifted)
+    assert got[0].message.report.equals(report)
+    # distances below n_sd are not reported
+    assert det.drift(drifted, n_sd=1e6).empty
+
+
+def test_skab_anomaly_free_recording_drifts_on_named_channels(shared_dir):
+    from vaeanomaly import DriftWarning
+
+    path = shared_dir / "data" / "skab" / "anomaly-free" / "anomaly-free.csv"
+    if not path.exists():
+        pytest.skip(f"SKAB's anomaly-free recording not found at {path}")
+    frame = pd.read_csv(path, sep=";", index_col="datetime", parse_dates=True)
+    # The drift check needs the training ranges only: a 2-epoch window model.
+    inner = VAEAnomalyDetector(**{**TINY, "max_epochs": 2}, random_state=0)
+    det = SequenceVAEDetector(window=10, detector=inner).fit(frame.iloc[:400])
+    with pytest.warns(DriftWarning, match="'Thermocouple'") as got:
+        det.score_samples(frame)
+    report = got[0].message.report
+    assert report["channel"].iloc[0] == "Thermocouple"
+    assert report["max_sd"].iloc[0] > 40
+    assert report["first"].iloc[0] > frame.index[399]

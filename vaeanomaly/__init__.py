@@ -16,6 +16,7 @@ from vaeanomaly._version import __version__ as __version__
 
 _PUBLIC = {
     "DataError": "vaeanomaly.exceptions",
+    "DriftWarning": "vaeanomaly.sequence",
     "LinearInnovations": "vaeanomaly.innovations",
     "ModelFileError": "vaeanomaly.exceptions",
     "SequenceVAEDetector": "vaeanomaly.sequence",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import Any
 
@@ -17,12 +18,38 @@ from vaeanomaly.innovations import LinearInnovations
 from vaeanomaly.thresholds import fit_offset, make_threshold
 from vaeanomaly.windows import SlidingWindows, fill_gaps
 
-__all__ = ["MIN_CALIBRATION", "SequenceVAEDetector", "flagged_periods"]
+__all__ = [
+    "DRIFT_SD",
+    "MIN_CALIBRATION",
+    "DriftWarning",
+    "SequenceVAEDetector",
+    "flagged_periods",
+]
 
 #: Fewest timestamps, held out and left to learn from, that
 #: ``calibration_fraction`` needs; with fewer, the threshold comes from the
 #: training scores.
 MIN_CALIBRATION = 30
+
+#: Distance outside a channel's training range, in its training standard
+#: deviations, beyond which :meth:`SequenceVAEDetector.drift` reports it and
+#: scoring warns. On SKAB valve1 (trained on the first 400 readings) normal
+#: readings later stray up to 16 SDs (a warming temperature), valve faults up
+#: to 22 (the flow rate); the anomaly-free recording drifts 45 (thermocouple).
+DRIFT_SD = 10.0
+
+
+class DriftWarning(UserWarning):
+    """Scored readings left the training range of some channels by far.
+
+    Alarms there may mark a new operating regime (a warmer plant, a
+    recalibrated sensor) rather than a fault. ``report`` holds the
+    :meth:`SequenceVAEDetector.drift` table: one row per channel.
+    """
+
+    def __init__(self, message: str, report: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def _covering_mean(window_scores: np.ndarray, window: int) -> np.ndarray:
@@ -106,6 +133,11 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
     blame_baseline_ : ndarray of shape (n_channels,)
         Median per-channel blame on the training timestamps, subtracted in
         :meth:`score_features`.
+    channel_range_ : ndarray of shape (2, n_channels)
+        Lowest and highest training reading of each channel.
+    channel_scale_ : ndarray of shape (n_channels,)
+        Standard deviation of each channel's training readings (1 when
+        constant); :meth:`drift` measures distances outside the range in it.
 
     Examples
     --------
@@ -182,6 +214,12 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
         """
         frame = self._frame(X)
         windows = self._fit_steps(frame, callback)
+        readings = frame.to_numpy(dtype=np.float64)
+        self.channel_range_ = np.vstack(
+            [np.nanmin(readings, axis=0), np.nanmax(readings, axis=0)]
+        )
+        scale = np.nanstd(readings, axis=0)
+        self.channel_scale_ = np.where(scale > 0, scale, 1.0)
         self.blame_baseline_ = np.nanmedian(self._channel_sums(windows), axis=0)
         n_held_out = int(len(frame) * self.calibration_fraction)
         if min(n_held_out, len(frame) - n_held_out) >= MIN_CALIBRATION:
@@ -250,6 +288,10 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
     def score_samples(self, X: Any) -> np.ndarray:
         """One score per timestamp; higher means more normal.
 
+        Warns with a :class:`DriftWarning` when readings of ``X`` lie more
+        than ``DRIFT_SD`` training standard deviations outside a channel's
+        training range (see :meth:`drift`).
+
         Parameters
         ----------
         X : array-like of shape (n_times, n_channels)
@@ -259,7 +301,93 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
         -------
         ndarray of shape (n_times,)
         """
-        return self._aggregate(self.detector_.score_samples(self._windows(X)))
+        scores = self._aggregate(self.detector_.score_samples(self._windows(X)))
+        self._warn_drift(X)
+        return scores
+
+    def drift(self, X: Any, *, n_sd: float = DRIFT_SD) -> pd.DataFrame:
+        """Channels whose readings leave their training range by more than ``n_sd``.
+
+        A reading's distance is how far it lies below the lowest or above the
+        highest training reading of its channel, in the channel's training
+        standard deviations (0 inside the range). The window model was never
+        shown such readings: its alarms there say "new regime" as much as
+        "fault".
+
+        Parameters
+        ----------
+        X : array-like of shape (n_times, n_channels)
+            A recording in time order.
+        n_sd : float, default=DRIFT_SD
+            Distance beyond which a reading counts as out of range.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per drifting channel, farthest first: ``channel``,
+            ``n_readings`` out of range, ``first`` and ``last`` of them (index
+            labels of ``X``, or positions), and ``max_sd``, the farthest
+            distance. Empty when nothing drifts.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> t = np.arange(400)
+        >>> frame = pd.DataFrame({"a": np.sin(t / 5), "b": np.cos(t / 5)})
+        >>> det = SequenceVAEDetector(window=3, detector=VAEAnomalyDetector(
+        ...     max_epochs=2, random_state=0)).fit(frame)
+        >>> frame.loc[300:, "b"] += 50
+        >>> det.drift(frame)[["channel", "n_readings", "first", "last"]]
+          channel  n_readings  first  last
+        0       b         100    300   399
+        """
+        check_is_fitted(self)
+        frame = self._frame(X)
+        if isinstance(X, pd.DataFrame):
+            frame = frame[self.channels_]
+        readings = frame.to_numpy(dtype=np.float64)
+        low, high = self.channel_range_
+        distance = np.maximum(low - readings, readings - high) / self.channel_scale_
+        distance = np.where(np.isnan(distance), 0.0, np.maximum(distance, 0.0))
+        rows = []
+        for j, channel in enumerate(self.channels_):
+            out = np.flatnonzero(distance[:, j] > n_sd)
+            if len(out):
+                rows.append(
+                    {
+                        "channel": channel,
+                        "n_readings": len(out),
+                        "first": frame.index[out[0]],
+                        "last": frame.index[out[-1]],
+                        "max_sd": float(distance[:, j].max()),
+                    }
+                )
+        columns = ["channel", "n_readings", "first", "last", "max_sd"]
+        report = pd.DataFrame(rows, columns=columns)
+        return report.sort_values("max_sd", ascending=False, ignore_index=True)
+
+    def _warn_drift(self, X: Any) -> None:
+        if not hasattr(self, "channel_range_"):  # an older model file: no ranges
+            return
+        report = self.drift(X)
+        if report.empty:
+            return
+        parts = [
+            f"'{row.channel}' ({row.n_readings} readings, {row.first} to "
+            f"{row.last}, up to {row.max_sd:.0f} SD)"
+            for row in report.itertuples()
+        ]
+        warnings.warn(
+            DriftWarning(
+                f"Readings left the training range of {len(parts)} channel(s) by "
+                f"more than {DRIFT_SD:g} training standard deviations: "
+                f"{'; '.join(parts)}. Alarms there may mark a new operating regime "
+                "rather than a fault; check those channels, or refit on a "
+                "recording that covers their range.",
+                report,
+            ),
+            stacklevel=3,
+        )
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Per-timestamp score minus ``offset_`` (negative = anomaly).
