@@ -250,7 +250,10 @@ def _as_times(values: pd.Series) -> pd.Series:
 def threshold_text(detector: Any) -> str:
     """Say in words how a fitted detector's threshold was set."""
     inner = inner_model(detector)
-    rule = repr(inner.threshold_)
+    method = inner.threshold_
+    params = method.get_params() if hasattr(method, "get_params") else {}
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    rule = f"{type(method).__name__}({shown})"  # every parameter, defaults too
     if isinstance(detector, SequenceVAEDetector):
         n_fit = inner.n_samples_fit_
         if detector.n_calibration_ < n_fit:

@@ -1196,7 +1196,7 @@ def test_windowed_self_fit_learns_the_start_and_says_how(runner, faulty):
     assert "--train-rows N or --train-until TIME" in result.stderr
     assert "Trained on 200 rows" in result.stderr
     assert (
-        "Threshold: RobustZScoreThreshold(z=3.5, orientation='normality') on the "
+        "Threshold: RobustZScoreThreshold(orientation='normality', z=3.5) on the "
         "scores of the last 50 training rows, from a second model fitted on the "
         "150 before them." in result.stderr
     )

@@ -447,3 +447,12 @@ def test_a_diverging_fit_stops_with_a_clear_error():
     with pytest.raises(TrainingError, match="Lower learning_rate.*standardize=True"):
         det.fit(X)
     assert not hasattr(det, "offset_")
+
+
+def test_unknown_device_and_duplicate_columns_are_named(rng):
+    X = rng.normal(size=(20, 2))
+    with pytest.raises(ValueError, match="device='tpu' is not a device torch knows"):
+        VAEAnomalyDetector(device="tpu").fit(X)
+    twice = pd.DataFrame(X, columns=["a", "a"])
+    with pytest.raises(ValueError, match=r"Column name\(s\) \['a'\] appear more"):
+        VAEAnomalyDetector(**TINY).fit(twice)

@@ -243,3 +243,13 @@ def test_skab_anomaly_free_recording_drifts_on_named_channels(shared_dir):
     assert report["channel"].iloc[0] == "Thermocouple"
     assert report["max_sd"].iloc[0] > 40
     assert report["first"].iloc[0] > frame.index[399]
+
+
+def test_a_text_channel_is_named():
+    import pandas as pd
+
+    from vaeanomaly.sequence import SequenceVAEDetector
+
+    rec = pd.DataFrame({"p": np.arange(50.0), "state": ["on"] * 50})
+    with pytest.raises(ValueError, match="Channel 'state' holds text .*'on'"):
+        SequenceVAEDetector(window=3).fit(rec)

@@ -440,7 +440,14 @@ class TableSchema:
 
 
 def check_no_dates_as_data_error(X: Any) -> None:
-    """:func:`~vaeanomaly._encoding.check_no_dates`, raising ``DataError``."""
+    """Refuse duplicate column names and columns of dates, as ``DataError``."""
+    columns = getattr(X, "columns", None)
+    if columns is not None and columns.has_duplicates:
+        twice = sorted({str(c) for c in columns[columns.duplicated()]})
+        raise DataError(
+            f"Column name(s) {twice} appear more than once in X. Rename or drop "
+            "the duplicates: each column must have its own name."
+        )
     try:
         check_no_dates(X)
     except ValueError as exc:

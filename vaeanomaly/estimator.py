@@ -105,7 +105,18 @@ def _tagged(callback: Any, fit_pass: int) -> Any:
 def _resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"device={device!r} is not a device torch knows. Use 'auto', 'cpu', "
+            "'cuda' or 'cuda:N'."
+        ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or "
+            "'cuda:N'."
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but torch sees no CUDA device. "
@@ -613,7 +624,7 @@ default="from_dtype"
             validate_data(self, X, skip_check_array=True, reset=True)
             self.schema_ = schema
             return values
-        if not hasattr(X, "iloc") and np.ndim(X) != 2:
+        if not hasattr(X, "iloc") and getattr(X, "ndim", 2) != 2:
             return self.schema_.transform(X)  # scikit-learn's "Expected 2D array"
         validate_data(self, X, skip_check_array=True, reset=False)
         return self.schema_.transform(X)

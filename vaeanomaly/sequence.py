@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from vaeanomaly._compat import HasMethods, Interval, StrOptions, _fit_context
 from vaeanomaly._state import FittedStateMixin
 from vaeanomaly.estimator import VAEAnomalyDetector
+from vaeanomaly.exceptions import DataError
 from vaeanomaly.innovations import LinearInnovations
 from vaeanomaly.thresholds import fit_offset, make_threshold
 from vaeanomaly.windows import SlidingWindows, fill_gaps
@@ -186,11 +187,19 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
             if isinstance(X, pd.DataFrame)
             else pd.DataFrame(np.asarray(X, dtype=float))
         )
-        frame = (
-            frame.apply(pd.to_numeric, errors="raise")
-            if not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes)
-            else frame
-        )
+        for name, column in frame.items():
+            if pd.api.types.is_numeric_dtype(column.dtype):
+                continue
+            numbers = pd.to_numeric(column, errors="coerce")
+            text = numbers.isna() & column.notna()
+            if text.any():
+                raise DataError(
+                    f"Channel {str(name)!r} holds text where readings belong "
+                    f"({column[text].iloc[0]!r}). A windowed model reads numbers "
+                    "only: drop or exclude the channel, or encode it as numbers."
+                )
+        if not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
+            frame = frame.apply(pd.to_numeric, errors="raise")
         return fill_gaps(frame, self.max_gap, keep_longer=self._masks_gaps())
 
     @_fit_context(prefer_skip_nested_validation=False)
