@@ -63,13 +63,14 @@ _SCORING_BUDGET = 2**22
 _MAX_VALID_ROWS = 16_384
 
 
-#: Most optimizer steps of the first fit when ``trim`` is set. That fit only
-#: ranks the training rows for trimming; on 10,000 x 20 rows an unbounded one
-#: ran 61 epochs (4,300 steps) and doubled the fit time. On the 23 ADBench
-#: sets (seeds 0-2) a cap of 2000 steps gave mean AUROC 0.832 / AP 0.437
-#: against 0.830 / 0.436 unbounded, and 500 steps 0.830 / 0.430
-#: (benchmarks/README.md); small tables stop by patience before either.
-_RANKING_STEPS = 2000
+#: Most optimizer steps of the first fit when ``trim`` is set (``None``: it
+#: stops by patience alone). That fit only ranks the training rows; unbounded,
+#: it about doubles the fit time. A cap of 2000 steps gave mean AUROC 0.832 /
+#: AP 0.437 on the 23 ADBench sets (0.830 / 0.436 unbounded; 4 sets won, 2
+#: lost) but lost on the categorical tables (chess -0.068, apascal -0.014
+#: AUROC; none won), and 500 steps lost AP on ADBench (benchmarks/README.md):
+#: no cap is the default until one wins on both.
+_RANKING_STEPS: int | None = None
 
 
 def _default_latent_dim(n_features: int) -> int:
@@ -223,9 +224,8 @@ default="from_dtype"
         repeated values and the likelihood grow without bound. Continuous
         columns are unaffected.
     trim : "auto", float or None, default="auto"
-        Robustness to anomalies in the training data. A first, short fit
-        (stopped by ``patience`` or after 2000 optimizer steps, without
-        ``min_steps``) scores the training rows,
+        Robustness to anomalies in the training data. A first fit (stopped
+        by ``patience`` alone, without ``min_steps``) scores the training rows,
         the rows it finds least likely are left out, and the model is trained
         afresh on the rest: with ``"auto"``, the rows whose score lies more
         than 3.5 robust standard deviations below the median (the
@@ -541,7 +541,7 @@ default="from_dtype"
         with _torch_threads(self.n_jobs), torch.random.fork_rng(devices=devices):
             torch.manual_seed(fit_seed)
             # With trimming, the first fit only ranks the training rows: it
-            # stops by patience or after _RANKING_STEPS steps, and the final
+            # stops by patience (or after _RANKING_STEPS steps), and the final
             # fit starts afresh.
             if self.trim is None:
                 trainer = self._train(x_all, _tagged(callback, 1), self.min_steps)
