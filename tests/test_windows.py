@@ -4,7 +4,7 @@ import pytest
 from conftest import TINY
 from numpy.testing import assert_allclose, assert_array_equal
 
-from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly import DriftWarning, VAEAnomalyDetector
 from vaeanomaly.sequence import (
     SequenceVAEDetector,
     _covering_mean,
@@ -129,6 +129,26 @@ def test_sequence_detector_missing_channel(recording):
     ).fit(recording)
     with pytest.raises(ValueError, match=r"Channel\(s\) \['temp'\] were used in fit"):
         det.score_samples(recording.drop(columns="temp"))
+
+
+def test_integer_channel_labels_fit_score_blame_and_drift(recording):
+    # A frame with integer column labels (say, from a numpy array) used to
+    # fit and then fail to score: channels_ holds the labels as text.
+    unnamed = recording.set_axis([0, 1, 2], axis=1)
+    det = SequenceVAEDetector(
+        window=3, detector=VAEAnomalyDetector(**TINY, random_state=0)
+    ).fit(unnamed.iloc[:300])
+    assert det.channels_ == ["0", "1", "2"]
+    scores = det.score_samples(unnamed.iloc[300:400])
+    assert scores.shape == (100,) and np.all(np.isfinite(scores))
+    assert list(det.score_features(unnamed.iloc[300:400]).columns) == ["0", "1", "2"]
+    shifted = unnamed.iloc[300:400].copy()
+    shifted[1] += 100.0
+    assert list(det.drift(shifted)["channel"]) == ["1"]
+    with pytest.warns(DriftWarning, match="'1'"):
+        det.score_samples(shifted)
+    with pytest.raises(ValueError, match=r"Channel\(s\) \['2'\] were used in fit"):
+        det.score_samples(unnamed.drop(columns=2))
 
 
 def test_flagged_periods_without_blame():

@@ -200,7 +200,24 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
                 )
         if not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
             frame = frame.apply(pd.to_numeric, errors="raise")
+        # Channels are known by their names as text (``channels_``), so that a
+        # frame with integer column labels scores like the one it was fit on.
+        frame = frame.set_axis([str(name) for name in frame.columns], axis=1)
         return fill_gaps(frame, self.max_gap, keep_longer=self._masks_gaps())
+
+    def _fitted_channels(self, X: Any) -> pd.DataFrame:
+        """``X`` as a frame of the channels seen in fit, in their order."""
+        check_is_fitted(self)
+        frame = self._frame(X)
+        if isinstance(X, pd.DataFrame):
+            missing = [c for c in self.channels_ if c not in frame.columns]
+            if missing:
+                raise ValueError(
+                    f"Channel(s) {missing} were used in fit but are missing. "
+                    "Pass a frame with the same channels."
+                )
+            frame = frame[self.channels_]
+        return frame
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(
@@ -266,17 +283,7 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
         return window_scores
 
     def _windows(self, X: Any) -> pd.DataFrame:
-        check_is_fitted(self)
-        frame = self._frame(X)
-        if isinstance(X, pd.DataFrame):
-            missing = [c for c in self.channels_ if c not in map(str, frame.columns)]
-            if missing:
-                raise ValueError(
-                    f"Channel(s) {missing} were used in fit but are missing. "
-                    "Pass a frame with the same channels."
-                )
-            frame = frame[self.channels_]
-        return self._transform(frame)
+        return self._transform(self._fitted_channels(X))
 
     def _transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Windows of ``frame``; refuse timestamps whose window holds no reading."""
@@ -350,10 +357,7 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
           channel  n_readings  first  last
         0       b         100    300   399
         """
-        check_is_fitted(self)
-        frame = self._frame(X)
-        if isinstance(X, pd.DataFrame):
-            frame = frame[self.channels_]
+        frame = self._fitted_channels(X)
         readings = frame.to_numpy(dtype=np.float64)
         low, high = self.channel_range_
         distance = np.maximum(low - readings, readings - high) / self.channel_scale_
