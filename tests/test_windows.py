@@ -140,7 +140,8 @@ def test_integer_channel_labels_fit_score_blame_and_drift(recording):
     ).fit(unnamed.iloc[:300])
     assert det.channels_ == ["0", "1", "2"]
     scores = det.score_samples(unnamed.iloc[300:400])
-    assert scores.shape == (100,) and np.all(np.isfinite(scores))
+    assert scores.shape == (100,)
+    assert np.all(np.isfinite(scores))
     assert list(det.score_features(unnamed.iloc[300:400]).columns) == ["0", "1", "2"]
     shifted = unnamed.iloc[300:400].copy()
     shifted[1] += 100.0
