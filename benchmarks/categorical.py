@@ -46,6 +46,7 @@ from vaeanomaly import VAEAnomalyDetector
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "categorical"
 BASELINES = ("AVF", "IsolationForest", "PyOD VAE")
+SCORE_METHODS = ("elbo", "iwae", "recon_prob", "recon_error")
 
 
 def load(name: str, seed: int):
@@ -83,9 +84,9 @@ def baseline_scores(detector: str, X_train, X_test, seed: int) -> np.ndarray:
 
 
 def evaluate(
-    name: str, seed: int, detectors: list[str], vae_params: dict
+    name: str, seed: int, detectors: list[str], vae_params: dict, all_scores: bool
 ) -> list[dict]:
-    """Fit each detector on one table and seed; return one row per detector."""
+    """Fit each detector on one table and seed; return one row per score."""
     X_train, X_test, y_test = load(name, seed)
     rows = []
     for detector in detectors:
@@ -95,10 +96,14 @@ def evaluate(
             if detector == "vae":
                 vae = VAEAnomalyDetector(random_state=seed, **vae_params).fit(X_train)
                 seconds = time.perf_counter() - start
-                scores = -vae.score_samples(X_test)
-            else:
-                scores = baseline_scores(detector, X_train, X_test, seed)
-                seconds = time.perf_counter() - start
+                methods = SCORE_METHODS if all_scores else (vae.score_method,)
+                for method in methods:
+                    scores = -vae.set_params(score_method=method).score_samples(X_test)
+                    label = f"vae[{method}]" if all_scores else "vae"
+                    rows.append(result_row(name, seed, label, y_test, scores, seconds))
+                continue
+            scores = baseline_scores(detector, X_train, X_test, seed)
+            seconds = time.perf_counter() - start
         rows.append(result_row(name, seed, detector, y_test, scores, seconds))
     return rows
 
@@ -116,12 +121,15 @@ def main() -> None:
         default=["vae", *BASELINES],
         choices=["vae", *BASELINES],
     )
+    parser.add_argument(
+        "--all-scores", action="store_true", help="report every VAE score method"
+    )
     add_report_arguments(parser)
     args = parser.parse_args()
     vae_params = parse_params(args.set)
     names = args.datasets or sorted(p.name.split(".")[0] for p in DATA.glob("*.csv.gz"))
     tasks = [
-        (name, seed, args.detectors, vae_params)
+        (name, seed, args.detectors, vae_params, args.all_scores)
         for name in names
         for seed in args.seeds
     ]
