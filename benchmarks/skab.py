@@ -57,7 +57,7 @@ from sklearn.preprocessing import StandardScaler
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly._range_metrics import auc_pr, vus_pr
-from vaeanomaly.sequence import SequenceVAEDetector
+from vaeanomaly.sequence import WINDOW_LIKELIHOOD, SequenceVAEDetector
 
 SKAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skab"
 DATA = SKAB / "valve1"
@@ -112,7 +112,10 @@ def run(
             scaler.transform(frame), index=frame.index, columns=frame.columns
         )
         inner = VAEAnomalyDetector(
-            random_state=seed, standardize=False, threshold=threshold, **params
+            random_state=seed,
+            standardize=False,
+            threshold=threshold,
+            **{"likelihood": WINDOW_LIKELIHOOD, **params},
         )
         detector = SequenceVAEDetector(
             window=window,

@@ -204,7 +204,8 @@ training_options = _compose(
         default="auto",
         show_default=True,
         type=click.Choice(["auto", *LIKELIHOOD_NAMES]),
-        help="Observation model p(x|z).",
+        help="Observation model p(x|z). auto: Bernoulli for 0/1 columns, "
+        "student_t_column for other numbers (gaussian_column with --window).",
     ),
     click.option(
         "--missing",

@@ -169,7 +169,7 @@ def test_categories_and_gaps(runner, tmp_path, rng):
     info = runner.invoke(vaeanomaly, ["info", str(model)])
     assert (
         "mode (categorical, 2 levels), line (categorical, 2 levels), "
-        "reading (gaussian_column)"
+        "reading (student_t_column)"
     ) in info.stdout
     new = frame.head(6).copy()
     new.loc[0, "mode"] = "turbo"  # a level never seen in training
@@ -249,13 +249,13 @@ def test_evaluate_and_info(runner, table, model, tmp_path):
     result = runner.invoke(vaeanomaly, ["info", str(model)])
     assert result.exit_code == 0
     assert (
-        "temp (gaussian_column), pressure (gaussian_column), flow (gaussian_column)"
+        "temp (student_t_column), pressure (student_t_column), flow (student_t_column)"
         in result.stdout
     )
     assert "300 rows x 3 columns" in result.stdout
     meta = json.loads(runner.invoke(vaeanomaly, ["info", str(model), "--json"]).stdout)
     assert meta["columns"] == ["temp", "pressure", "flow"]
-    assert meta["likelihoods"] == ["gaussian_column"] * 3
+    assert meta["likelihoods"] == ["student_t_column"] * 3
 
 
 def _write(tmp_path, name, text):
@@ -545,6 +545,8 @@ def test_window_fit_score_detect(runner, recording, tmp_path):
     info = runner.invoke(vaeanomaly, ["info", str(model)])
     assert "windows of 4 readings" in info.stdout
     assert "prediction from the 4 readings before each" in info.stdout
+    # --likelihood auto gives windows the Gaussian head (WINDOW_LIKELIHOOD).
+    assert "model inputs: gaussian_column)" in info.stdout
     result = runner.invoke(
         vaeanomaly, ["detect", str(recording), "-m", str(model), "--features", "-q"]
     )

@@ -175,8 +175,8 @@ def test_anomalies_in_the_categorical_column_are_found(mixed):
     detector, train, test, y = mixed
     assert detector.schema_.heads_ == [
         "categorical",
-        "gaussian_column",
-        "gaussian_column",
+        "student_t_column",
+        "student_t_column",
     ]
     assert detector.schema_.categories_[0] == ["boost", "idle", "run"]
     auroc = roc_auc_score(y, -detector.score_samples(test))
@@ -230,7 +230,7 @@ def test_bool_and_category_dtypes_and_forced_integer_codes(rng):
     assert np.isfinite(detector.score_samples(frame)).all()
     # From dtype alone, the integer codes stay numeric.
     auto = VAEAnomalyDetector(**TINY, random_state=0).fit(frame)
-    assert auto.schema_.heads_[3] == "gaussian_column"
+    assert auto.schema_.heads_[3] == "student_t_column"
 
 
 def test_rows_with_gaps_are_scored_on_what_they_have(blob_frame):
@@ -252,7 +252,8 @@ def test_rows_with_gaps_are_scored_on_what_they_have(blob_frame):
     hidden = far.copy()
     hidden.iloc[0, 1] = np.nan
     assert detector.predict(far)[0] == -1
-    assert detector.score_samples(hidden)[0] > detector.score_samples(far)[0] + 50
+    assert detector.predict(hidden)[0] == 1
+    assert detector.score_samples(hidden)[0] > detector.score_samples(far)[0] + 20
 
 
 def test_gaps_only_at_score_time_are_masked(blob_frame):
@@ -361,7 +362,7 @@ def test_discrete_columns_cannot_collapse_the_gaussian_scale(rng):
     X = np.column_stack([codes, codes + 0.1 * rng.normal(size=600)])
     params = {**TINY, "max_epochs": 80, "min_steps": 0, "trim": None}
     det = VAEAnomalyDetector(**params, random_state=0).fit(X)
-    head = det.module_.likelihood.heads["gaussian_column"]
+    head = det.module_.likelihood.heads["student_t_column"]
     floor = 1.0 / det.schema_.scale_[0] / np.sqrt(12)
     assert head.min_scale[0].item() == pytest.approx(floor, rel=1e-5)
     assert head.min_scale[1].item() == pytest.approx(1e-2)

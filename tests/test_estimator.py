@@ -119,9 +119,9 @@ def test_auto_likelihood_picks_bernoulli_for_binary_columns(rng):
     X = np.c_[rng.normal(size=200), rng.integers(0, 2, 200), rng.normal(size=200)]
     det = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
     assert det.schema_.heads_ == [
-        "gaussian_column",
+        "student_t_column",
         "bernoulli",
-        "gaussian_column",
+        "student_t_column",
     ]
     assert det.schema_.mean_[1] == 0
     assert det.schema_.scale_[1] == 1
@@ -375,8 +375,8 @@ def test_column_transformer_with_one_hot(rng):
     assert pipe[-1].schema_.heads_ == [
         "bernoulli",
         "bernoulli",
-        "gaussian_column",
-        "gaussian_column",
+        "student_t_column",
+        "student_t_column",
     ]
     assert np.all(np.isfinite(pipe.score_samples(frame)))
 

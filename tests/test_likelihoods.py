@@ -153,19 +153,70 @@ def test_shared_scale_normal_equals_torch_normal_with_gradients():
         assert_allclose(got, want, rtol=1e-10)
 
 
+def test_shared_scale_student_t_equals_torch_student_t_with_gradients():
+    from torch.distributions import StudentT
+
+    from vaeanomaly.likelihoods import SharedScaleStudentT
+
+    generator = torch.Generator().manual_seed(4)
+    loc = torch.randn(4, 6, 3, generator=generator, dtype=torch.float64)
+    scale = torch.rand(3, generator=generator, dtype=torch.float64) + 0.1
+    loc.requires_grad_(True)
+    scale.requires_grad_(True)
+    x = 3 * torch.randn(6, 3, generator=generator, dtype=torch.float64)
+    ours = SharedScaleStudentT(loc, scale, 4.0).log_prob(x)
+    reference = StudentT(4.0, loc, scale.expand_as(loc)).log_prob(x)
+    assert_allclose(ours.detach(), reference.detach(), rtol=1e-12)
+    grads = torch.autograd.grad(ours.sum(), (loc, scale))
+    expected = torch.autograd.grad(reference.sum(), (loc, scale))
+    for got, want in zip(grads, expected, strict=True):
+        assert_allclose(got, want, rtol=1e-10)
+
+
+def test_student_t_head_matches_scipy_and_has_heavy_tails():
+    from vaeanomaly.likelihoods import STUDENT_T_DF
+
+    head = HEADS["student_t_column"](2)
+    head.raw_scale.data[:] = torch.tensor([0.3, -1.0])
+    params = torch.tensor([[[0.5, -1.0]]])  # (members, rows, columns)
+    x = torch.tensor([[0.0, 9.0]])
+    scale = np.log1p(np.exp([0.3, -1.0])) + head.min_scale.numpy()
+    expected = scipy_stats.t.logpdf(
+        [0.0, 9.0], STUDENT_T_DF, loc=[0.5, -1.0], scale=scale
+    )
+    dist = head(params)
+    got = dist.base_dist.log_prob(x).detach().numpy()[0, 0]
+    assert_allclose(got, expected, rtol=1e-5)
+    assert_allclose(dist.mean.detach().numpy(), params.numpy())
+    # A cell 20 scales out costs about 10 nats more than one at 2 scales,
+    # not the Gaussian's 194 more.
+    cell = torch.tensor([[[2.0], [20.0]]])
+    t_cost = -HEADS["student_t_column"](1)(torch.zeros(1, 2, 1)).base_dist.log_prob(
+        cell
+    )
+    gauss = HEADS["gaussian_column"](1)(torch.zeros(1, 2, 1)).base_dist.log_prob(cell)
+    k = np.array([2.0, 20.0]) / 1.01  # both heads start at scale 1 + floor 0.01
+    assert (t_cost[0, 1] - t_cost[0, 0]).item() == pytest.approx(
+        2.5 * np.diff(np.log1p(k**2 / 4)).item(), rel=1e-4
+    )
+    assert (-gauss[0, 1] + gauss[0, 0]).item() == pytest.approx(
+        np.diff(k**2 / 2).item(), rel=1e-4
+    )
+
+
 def test_scale_floor_is_the_sd_of_uniform_noise_over_a_step():
     # A step of 1 gives the standard deviation of U(-1/2, 1/2); continuous
     # columns (tiny steps) keep the global floor.
     assert scale_floors([1.0, 1e-6, 0.0]) == pytest.approx([12**-0.5, 1e-2, 1e-2])
 
 
-@pytest.mark.parametrize("name", ["gaussian", "gaussian_column"])
+@pytest.mark.parametrize("name", ["gaussian", "gaussian_column", "student_t_column"])
 def test_per_column_floors_reach_the_right_columns(name):
     # Columns 0 and 2 are Gaussian (floors 0.5 and 0.2), column 1 Bernoulli.
     lik = FactorizedLikelihood([name, "bernoulli", name], min_scales=[0.5, 9.0, 0.2])
     head = lik.heads[name]
     assert_allclose(head.min_scale.numpy(), [0.5, 0.2])
-    if name == "gaussian_column":
+    if name != "gaussian":
         head.raw_scale.data.fill_(-1e4)
     with torch.no_grad():
         scale = lik(torch.full((1, 1, lik.n_params), -1e4)).parts[0].base_dist.scale

@@ -48,7 +48,7 @@ def test_reparameterisation_is_loc_plus_scale_times_eps(n_members):
     )
 
 
-@pytest.mark.parametrize("head", ["gaussian", "gaussian_column"])
+@pytest.mark.parametrize("head", ["gaussian", "gaussian_column", "student_t_column"])
 def test_each_member_is_the_vae_it_would_be_alone(head):
     # Copy member 1 of an ensemble into a one-member VAE: same outputs.
     ensemble = make_vae(n_members=3, head=head)

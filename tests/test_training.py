@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from vaeanomaly._model import VAE, as_rows
@@ -40,16 +41,17 @@ def test_heads_without_own_parameters_give_one_group():
     assert len(trainer.optimizer.param_groups) == 1
 
 
-def test_column_scales_move_several_times_faster_than_any_network_weight():
+@pytest.mark.parametrize("head", ["gaussian_column", "student_t_column"])
+def test_column_scales_move_several_times_faster_than_any_network_weight(head):
     # Adam moves a parameter by at most about its learning rate per step, so
     # with the base rate alone a column scale would crawl like the weights.
-    module, trainer = make_trainer(["gaussian_column"] * 3)
+    module, trainer = make_trainer([head] * 3)
     before = {name: p.detach().clone() for name, p in module.named_parameters()}
     x = as_rows(0.05 * torch.randn(32, 3))  # far less spread than the unit start
     module.train()
     for _ in range(10):
         trainer.train_step(x, beta=1.0)
-    scale_name = "likelihood.heads.gaussian_column.raw_scale"
+    scale_name = f"likelihood.heads.{head}.raw_scale"
     moved = {
         name: (p.detach() - before[name]).abs() for name, p in module.named_parameters()
     }

@@ -152,6 +152,16 @@ def test_integer_channel_labels_fit_score_blame_and_drift(recording):
         det.score_samples(unnamed.drop(columns=2))
 
 
+def test_default_window_model_keeps_the_gaussian_head(recording):
+    from vaeanomaly.sequence import WINDOW_LIKELIHOOD
+
+    assert WINDOW_LIKELIHOOD == "gaussian_column"
+    det = SequenceVAEDetector(window=3, calibration_fraction=0.0)
+    det.fit(recording.iloc[:100])
+    assert set(det.detector_.schema_.heads_) == {"gaussian_column"}
+    assert det.detector is None  # the parameter is left as given
+
+
 def test_flagged_periods_without_blame():
     periods = flagged_periods([True, True, False, True])
     assert periods[["start", "end", "length"]].to_numpy().tolist() == [

@@ -6,7 +6,13 @@ second; tests check that they match ``likelihoods.HEADS``,
 ``scoring.SCORE_METHODS`` and ``thresholds.THRESHOLDS``.
 """
 
-LIKELIHOOD_NAMES = ("bernoulli", "gaussian", "gaussian_column", "gaussian_fixed")
+LIKELIHOOD_NAMES = (
+    "bernoulli",
+    "gaussian",
+    "gaussian_column",
+    "gaussian_fixed",
+    "student_t_column",
+)
 SCORE_METHOD_NAMES = ("elbo", "iwae", "recon_error", "recon_prob")
 
 #: Head name of categorical columns: the table schema chooses it per column

@@ -41,7 +41,7 @@ __all__ = ["TableSchema"]
 
 #: Heads that ``likelihood="auto"`` picks: 0/1 columns and the others.
 AUTO_BINARY = "bernoulli"
-AUTO_GAUSSIAN = "gaussian_column"
+AUTO_CONTINUOUS = "student_t_column"
 
 
 def _as_data_error(exc: ValueError) -> DataError:
@@ -61,7 +61,7 @@ class TableSchema:
         (``None`` or a ``(low, high)`` pair its values must lie in).
     likelihood : str, default="auto"
         Head of the non-categorical columns: a key of ``heads``, or
-        ``"auto"`` (Bernoulli for 0/1 columns, ``"gaussian_column"`` else).
+        ``"auto"`` (Bernoulli for 0/1 columns, ``"student_t_column"`` else).
     categorical_features : "from_dtype", None or sequence, default="from_dtype"
         Which columns are categories (see ``VAEAnomalyDetector``).
     missing : {"mask", "error"}, default="mask"
@@ -209,7 +209,7 @@ class TableSchema:
         if self.likelihood == "auto":
             binary = np.all((values == 0) | (values == 1) | ~observed, axis=0)
             binary &= observed.any(axis=0)
-            heads = [AUTO_BINARY if b else AUTO_GAUSSIAN for b in binary]
+            heads = [AUTO_BINARY if b else AUTO_CONTINUOUS for b in binary]
         else:
             heads = [self.likelihood] * values.shape[1]
             value_range = getattr(self.heads[self.likelihood], "value_range", None)

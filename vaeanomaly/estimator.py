@@ -46,9 +46,6 @@ __all__ = ["VAEAnomalyDetector"]
 #: given (see the class docstring).
 AUTO_THRESHOLD = "robust_z"
 
-#: Head that ``likelihood="auto"`` gives to columns that are not 0/1.
-AUTO_GAUSSIAN = "gaussian_column"
-
 #: Upper bound on the number of floats in one scoring batch's widest
 #: activation (draws x rows x width): 16 MiB in float32 per array. A few such
 #: arrays live at once; at 2**24 the CLI peaked at 850-975 MiB scoring a
@@ -149,18 +146,23 @@ class VAEAnomalyDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
     hidden_dims : tuple of int, default=None
         Encoder layer widths; the decoder mirrors them. ``None`` uses
         ``(w, w // 2)`` with ``w = 2 * n_features`` clipped to [32, 256].
-    likelihood : {"auto", "gaussian_column", "gaussian", "gaussian_fixed", \
-"bernoulli"}, default="auto"
-        Observation model p(x|z). ``"gaussian_column"`` predicts a mean per
-        cell and learns one standard deviation per column; ``"gaussian"``
-        predicts a standard deviation per cell too (floored at 0.01 in
-        standardized units); ``"gaussian_fixed"`` uses unit variance (the
-        squared-error case); ``"bernoulli"`` is for values in [0, 1].
-        ``"auto"`` picks Bernoulli for columns that hold only 0 and 1 and
-        ``"gaussian_column"`` for the others: on the ADBench development sets
-        it gave a mean AUROC of 0.866 against 0.851 for per-cell variances,
-        which let the decoder explain unusual rows away with a wide variance.
-        Categorical columns always get the Categorical head.
+    likelihood : {"auto", "student_t_column", "gaussian_column", "gaussian", \
+"gaussian_fixed", "bernoulli"}, default="auto"
+        Observation model p(x|z). ``"student_t_column"`` predicts a location
+        per cell and learns one scale per column, with heavy tails (Student-t,
+        4 degrees of freedom); ``"gaussian_column"`` is the same with a
+        Gaussian; ``"gaussian"`` predicts a standard deviation per cell too
+        (floored at 0.01 in standardized units); ``"gaussian_fixed"`` uses
+        unit variance (the squared-error case); ``"bernoulli"`` is for values
+        in [0, 1]. ``"auto"`` picks Bernoulli for columns that hold only 0 and
+        1 and ``"student_t_column"`` for the others. Per-cell variances let the
+        decoder explain unusual rows away with a wide variance (mean AUROC
+        0.851 against 0.866 for one per column on the first ten ADBench sets);
+        under a Gaussian, one stray cell in a column the model predicts well
+        costs more than a row unusual in many columns, and the heavy tails
+        fix that: on the 23 ADBench development sets (seeds 0-2) mean AP
+        0.470 against 0.436 for ``"gaussian_column"``, mean AUROC 0.838
+        against 0.830. Categorical columns always get the Categorical head.
     categorical_features : "from_dtype", sequence of str, int or bool, or None, \
 default="from_dtype"
         Columns modelled as categories. ``"from_dtype"`` takes the columns of a

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.distributions import Bernoulli, Distribution, Independent, Normal
+from torch.distributions import Bernoulli, Distribution, Independent, Normal, StudentT
 from torch.nn.functional import softplus
 
 from vaeanomaly._names import CATEGORICAL
@@ -30,12 +30,15 @@ __all__ = [
     "BernoulliHead",
     "CategoricalHead",
     "ColumnGaussianHead",
+    "ColumnStudentTHead",
     "ColumnwiseDistribution",
     "FactorizedLikelihood",
     "FixedGaussianHead",
     "GaussianHead",
     "LevelsDistribution",
+    "STUDENT_T_DF",
     "SharedScaleNormal",
+    "SharedScaleStudentT",
     "scale_floors",
 ]
 
@@ -50,6 +53,16 @@ MIN_SCALE = 1e-2
 #: 0.1% chance, so it scores as unusual without dominating every other column.
 UNKNOWN_LEVEL_MASS = 1e-3
 
+
+#: Degrees of freedom of :class:`ColumnStudentTHead`, the default head of
+#: measured columns. With 4 (the robust choice of Lange, Little & Taylor,
+#: 1989), a cell k scales away from the decoded value costs
+#: ``2.5 * log(1 + k**2 / 4)`` nats instead of the Gaussian's ``k**2 / 2``:
+#: one stray reading in a column the model predicts well can no longer
+#: outweigh a row that is unusual in many columns. On the 23 ADBench
+#: development sets it raised the mean AP from 0.436 to 0.470 and the mean
+#: AUROC from 0.830 to 0.838 (benchmarks/README.md).
+STUDENT_T_DF = 4.0
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -114,6 +127,47 @@ class SharedScaleNormal(Normal):
         """Log-density of each cell, equal to ``Normal.log_prob``."""
         standardized = (value - self.loc) * self._inv_scale
         return -0.5 * standardized.square() - self._log_norm
+
+
+class SharedScaleStudentT(StudentT):
+    """Student-t whose scale is one value per column, shared by all rows.
+
+    As :class:`SharedScaleNormal`, the per-column logarithms are computed once
+    per column instead of once per cell.
+
+    Parameters
+    ----------
+    loc : torch.Tensor of shape (..., n_columns)
+        Locations (the means, for ``df > 1``).
+    column_scale : torch.Tensor of shape (n_columns,) or (n_members, 1, n_columns)
+        Scale of each column (of each ensemble member).
+    df : float
+        Degrees of freedom, the same for every column.
+    """
+
+    def __init__(
+        self, loc: torch.Tensor, column_scale: torch.Tensor, df: float
+    ) -> None:
+        super().__init__(
+            torch.tensor(float(df), dtype=loc.dtype, device=loc.device),
+            loc,
+            column_scale.expand_as(loc),
+            validate_args=False,
+        )
+        self._inv_scale = column_scale.reciprocal()
+        self._half_df_plus_one = 0.5 * (float(df) + 1.0)
+        self._inv_df = 1.0 / float(df)
+        self._log_norm = column_scale.log() - (
+            math.lgamma(self._half_df_plus_one)
+            - math.lgamma(0.5 * float(df))
+            - 0.5 * math.log(float(df) * math.pi)
+        )
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        """Log-density of each cell, equal to ``StudentT.log_prob``."""
+        standardized = (value - self.loc) * self._inv_scale
+        spread = torch.log1p(standardized.square() * self._inv_df)
+        return -self._half_df_plus_one * spread - self._log_norm
 
 
 class _ColumnHead(nn.Module):
@@ -215,6 +269,33 @@ class ColumnGaussianHead(_ScaledHead):
         return Independent(SharedScaleNormal(params, scale), 1)
 
 
+class ColumnStudentTHead(ColumnGaussianHead):
+    """Student-t with a predicted location and one learned scale per column.
+
+    :class:`ColumnGaussianHead` with heavy tails (:data:`STUDENT_T_DF`
+    degrees of freedom): a cell far from the decoded value costs nats that
+    grow with the logarithm of its distance, not its square, so a single
+    stray cell weighs less against a row unusual in many columns. The
+    default head of measured columns (``likelihood="auto"``).
+
+    Parameters
+    ----------
+    n_columns : int
+        Number of columns the head models.
+    min_scale : float or sequence of float, default=MIN_SCALE
+        Floor of the scale, one value or one per column (see
+        :func:`scale_floors`).
+    n_members : int, default=1
+        Number of ensemble members, each with its own scales (see
+        :class:`vaeanomaly._model.VAE`).
+    """
+
+    def forward(self, params: torch.Tensor) -> Distribution:
+        """Return ``Independent(StudentT(df, loc, scale), 1)`` over the columns."""
+        scale = softplus(self.raw_scale) + self.min_scale
+        return Independent(SharedScaleStudentT(params, scale, STUDENT_T_DF), 1)
+
+
 class FixedGaussianHead(_ColumnHead):
     """Gaussian with a predicted mean and a fixed standard deviation of 1.
 
@@ -256,6 +337,7 @@ HEADS: dict[str, type[nn.Module]] = {
     "gaussian": GaussianHead,
     "gaussian_column": ColumnGaussianHead,
     "gaussian_fixed": FixedGaussianHead,
+    "student_t_column": ColumnStudentTHead,
     "bernoulli": BernoulliHead,
 }
 
