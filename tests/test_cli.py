@@ -25,7 +25,10 @@ def table(tmp_path, rng):
     X[:, 1] = X[:, 0] + 0.1 * X[:, 1]
     frame = pd.DataFrame(X, columns=["temp", "pressure", "flow"])
     frame.insert(0, "id", [f"r{i}" for i in range(300)])
-    frame.loc[5, ["temp", "pressure"]] = [4.0, -4.0]
+    # Row 5 breaks the pressure-temp relation. At +-4 the 25-epoch model of
+    # TINY_ARGS, with the Student-t head, scores it level with row 73 (about 3
+    # SD out in every column); +-5 leaves no doubt which row was planted.
+    frame.loc[5, ["temp", "pressure"]] = [5.0, -5.0]
     path = tmp_path / "data.csv"
     frame.to_csv(path, index=False)
     return path
