@@ -3,7 +3,7 @@
 :class:`TableSchema` learns, in ``fit``, what a table looks like to the model:
 the column names, which columns are categories and their levels, the
 likelihood head of each column, which columns had gaps (and so get a missing
-indicator), and the mean, scale and resolution of the Gaussian columns. It
+indicator), and the mean, scale and resolution of the measured columns. It
 then checks new tables against that description (``transform``) and encodes
 them for the network (``encode``). Every problem with the data is a
 :class:`~vaeanomaly.exceptions.DataError` that names the column.
@@ -358,7 +358,7 @@ class TableSchema:
 
     @property
     def standardized(self) -> np.ndarray:
-        """Which columns the heads read centred and scaled (Gaussian columns)."""
+        """Which columns the heads read centred and scaled (measured columns)."""
         return np.array(
             [
                 h != CATEGORICAL and bool(getattr(self.heads[h], "standardized", False))

@@ -215,11 +215,11 @@ default="from_dtype"
         Epochs over which the KL weight rises linearly from 0 to ``beta``, a
         guard against posterior collapse. Early stopping waits for it to end.
     standardize : bool, default=True
-        Learn each Gaussian column's mean and standard deviation in ``fit`` and
+        Learn each measured column's mean and standard deviation in ``fit`` and
         scale by them, so raw units work. Set to False when an earlier pipeline
         step already scales. 0/1 columns modelled as Bernoulli are never scaled.
     dequantize : bool, default=True
-        Floor the standard deviation of each Gaussian column at its
+        Floor the scale of each measured (Student-t or Gaussian) column at its
         resolution (the smallest step between its values in ``fit``) divided
         by sqrt(12), the scale that uniform dequantisation gives. Without it,
         columns of counts or codes let the learned scale shrink around their
@@ -314,7 +314,7 @@ default="from_dtype"
         head of each column (``schema_.heads_``; ``"categorical"`` for
         categories), the levels of categorical columns (``categories_``),
         the columns with missing indicators (``indicators_``), and the mean,
-        scale and resolution of the Gaussian columns (``mean_``, ``scale_``,
+        scale and resolution of the measured columns (``mean_``, ``scale_``,
         ``resolution_``; see ``dequantize``). It validates and encodes new
         data.
     n_samples_fit_ : int
