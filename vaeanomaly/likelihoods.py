@@ -2,7 +2,7 @@
 
 Each head models a group of columns with one family of distributions and says
 how many decoder outputs it needs per column. :class:`FactorizedLikelihood`
-puts heads side by side so that a table can mix families (Gaussian for
+puts heads side by side so that a table can mix families (Student-t for
 measurements, Bernoulli for 0/1 flags, Categorical for text categories); the
 log-likelihood of a row is the sum of its columns' terms, which keeps
 per-column contributions available for explanations and lets the terms of
