@@ -49,13 +49,16 @@ BASELINES = ("AVF", "IsolationForest", "PyOD VAE")
 SCORE_METHODS = ("elbo", "iwae", "recon_prob", "recon_error")
 
 
-def load(name: str, seed: int):
-    """Train and test tables (text columns) and the test labels."""
+def split(name: str, seed: int):
+    """Train and test tables (text columns) and their labels."""
     frame = pd.read_csv(DATA / f"{name}.csv.gz", dtype=str, keep_default_na=False)
     y = frame.pop("label").astype(int).to_numpy()
-    X_train, X_test, _, y_test = train_test_split(
-        frame, y, test_size=0.3, stratify=y, random_state=seed
-    )
+    return train_test_split(frame, y, test_size=0.3, stratify=y, random_state=seed)
+
+
+def load(name: str, seed: int):
+    """Train and test tables (text columns) and the test labels."""
+    X_train, X_test, _, y_test = split(name, seed)
     return X_train, X_test, y_test
 
 

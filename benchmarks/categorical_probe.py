@@ -21,26 +21,14 @@ import json
 import time
 import warnings
 
-import pandas as pd
 import torch
 from _evaluation import add_set_argument, parse_params
-from categorical import DATA, avf_scores, baseline_scores, load
+from categorical import avf_scores, baseline_scores, split
 from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import train_test_split
 
 from vaeanomaly import VAEAnomalyDetector
 
 SCORE_METHODS = ("elbo", "iwae", "recon_prob", "recon_error")
-
-
-def load_labels(name: str, seed: int):
-    """Labels of the training part of ``load(name, seed)``."""
-    frame = pd.read_csv(DATA / f"{name}.csv.gz", dtype=str, keep_default_na=False)
-    y = frame.pop("label").astype(int).to_numpy()
-    _, _, y_train, _ = train_test_split(
-        frame, y, test_size=0.3, stratify=y, random_state=seed
-    )
-    return y_train
 
 
 def _metrics(y, anomaly_scores) -> list[float]:
@@ -60,12 +48,11 @@ def main() -> None:
     add_set_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    X_train, X_test, y = load(args.table, args.seed)
+    X_train, X_test, y_train, y = split(args.table, args.seed)
     log_indep = -avf_scores(X_train, X_test)  # log p under independence
     out: dict = {"table": args.table, "seed": args.seed, "set": args.set}
     # How many cells of a row hold a level other than the column's most
     # common one, for the anomalies and the normal rows of the training part.
-    y_train = load_labels(args.table, args.seed)
     unusual = (X_train != X_train.mode().iloc[0]).sum(axis=1).to_numpy()
     out["uncommon levels per row (anomalies, normal)"] = [
         round(float(unusual[y_train == 1].mean()), 2),

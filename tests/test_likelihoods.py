@@ -133,39 +133,24 @@ def test_level_counts_must_match_categorical_columns():
         FactorizedLikelihood(["categorical", "categorical"], n_levels=[3])
 
 
-def test_shared_scale_normal_equals_torch_normal_with_gradients():
-    from torch.distributions import Normal
+@pytest.mark.parametrize("family", ["normal", "student_t"])
+def test_shared_scale_distributions_equal_torch_with_gradients(family):
+    from torch.distributions import Normal, StudentT
 
-    from vaeanomaly.likelihoods import SharedScaleNormal
+    from vaeanomaly.likelihoods import SharedScaleNormal, SharedScaleStudentT
 
     generator = torch.Generator().manual_seed(3)
     loc = torch.randn(4, 6, 3, generator=generator, dtype=torch.float64)
     scale = torch.rand(3, generator=generator, dtype=torch.float64) + 0.1
     loc.requires_grad_(True)
     scale.requires_grad_(True)
-    x = torch.randn(6, 3, generator=generator, dtype=torch.float64)
-    ours = SharedScaleNormal(loc, scale).log_prob(x)
-    reference = Normal(loc, scale.expand_as(loc)).log_prob(x)
-    assert_allclose(ours.detach(), reference.detach(), rtol=1e-12)
-    grads = torch.autograd.grad(ours.sum(), (loc, scale))
-    expected = torch.autograd.grad(reference.sum(), (loc, scale))
-    for got, want in zip(grads, expected, strict=True):
-        assert_allclose(got, want, rtol=1e-10)
-
-
-def test_shared_scale_student_t_equals_torch_student_t_with_gradients():
-    from torch.distributions import StudentT
-
-    from vaeanomaly.likelihoods import SharedScaleStudentT
-
-    generator = torch.Generator().manual_seed(4)
-    loc = torch.randn(4, 6, 3, generator=generator, dtype=torch.float64)
-    scale = torch.rand(3, generator=generator, dtype=torch.float64) + 0.1
-    loc.requires_grad_(True)
-    scale.requires_grad_(True)
     x = 3 * torch.randn(6, 3, generator=generator, dtype=torch.float64)
-    ours = SharedScaleStudentT(loc, scale, 4.0).log_prob(x)
-    reference = StudentT(4.0, loc, scale.expand_as(loc)).log_prob(x)
+    if family == "normal":
+        ours = SharedScaleNormal(loc, scale).log_prob(x)
+        reference = Normal(loc, scale.expand_as(loc)).log_prob(x)
+    else:
+        ours = SharedScaleStudentT(loc, scale, 4.0).log_prob(x)
+        reference = StudentT(4.0, loc, scale.expand_as(loc)).log_prob(x)
     assert_allclose(ours.detach(), reference.detach(), rtol=1e-12)
     grads = torch.autograd.grad(ours.sum(), (loc, scale))
     expected = torch.autograd.grad(reference.sum(), (loc, scale))
