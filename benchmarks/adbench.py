@@ -46,6 +46,7 @@ from sklearn.neighbors import LocalOutlierFactor
 from sklearn.preprocessing import MinMaxScaler
 
 from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly.scoring import SCORE_METHODS
 
 __all__ = [
     "DATA",
@@ -57,7 +58,6 @@ __all__ = [
 ]
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adbench"
-SCORE_METHODS = ("elbo", "iwae", "recon_prob", "recon_error")
 
 
 def _pyod(name: str, seed: int):

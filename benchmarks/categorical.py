@@ -43,10 +43,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder
 
 from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly.scoring import SCORE_METHODS
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "categorical"
 BASELINES = ("AVF", "IsolationForest", "PyOD VAE")
-SCORE_METHODS = ("elbo", "iwae", "recon_prob", "recon_error")
 
 
 def split(name: str, seed: int):

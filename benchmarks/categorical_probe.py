@@ -27,8 +27,7 @@ from categorical import avf_scores, baseline_scores, split
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from vaeanomaly import VAEAnomalyDetector
-
-SCORE_METHODS = ("elbo", "iwae", "recon_prob", "recon_error")
+from vaeanomaly.scoring import SCORE_METHODS
 
 
 def _metrics(y, anomaly_scores) -> list[float]:
