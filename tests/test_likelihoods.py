@@ -158,6 +158,32 @@ def test_shared_scale_distributions_equal_torch_with_gradients(family):
         assert_allclose(got, want, rtol=1e-10)
 
 
+@pytest.mark.parametrize("family", ["normal", "student_t"])
+def test_shared_scale_distributions_keep_torchs_moments_and_sampling(family):
+    # They skip torch's constructor (per-step broadcasting, Chi2 for sampling),
+    # so the attributes it would set must still be there and agree.
+    from torch.distributions import Normal, StudentT
+
+    from vaeanomaly.likelihoods import SharedScaleNormal, SharedScaleStudentT
+
+    loc = torch.randn(2, 5, 3, dtype=torch.float64)
+    scale = torch.rand(3, dtype=torch.float64) + 0.1
+    if family == "normal":
+        ours = SharedScaleNormal(loc, scale)
+        reference = Normal(loc, scale.expand_as(loc))
+    else:
+        ours = SharedScaleStudentT(loc, scale, 4.0)
+        reference = StudentT(4.0, loc, scale.expand_as(loc))
+        assert_allclose(ours.df, reference.df)
+    assert ours.batch_shape == reference.batch_shape == loc.shape
+    assert_allclose(ours.mean, reference.mean)
+    assert_allclose(ours.variance, reference.variance)
+    torch.manual_seed(0)
+    draws = ours.sample((4000,))
+    assert draws.shape == (4000, *loc.shape)
+    assert_allclose(draws.mean(0), loc, atol=0.15)
+
+
 def test_student_t_head_matches_scipy_and_has_heavy_tails():
     from vaeanomaly.likelihoods import STUDENT_T_DF
 

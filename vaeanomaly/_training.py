@@ -102,6 +102,8 @@ class Trainer:
         self.module = module
         self.config = config
         self.optimizer = _adam(module, config.learning_rate)
+        # Listed once: module.parameters() walks the module tree on every call.
+        self._parameters = list(module.parameters())
         self.history: list[dict] = []
         self.best_epoch = 0
         self.n_steps = 0
@@ -141,7 +143,7 @@ class Trainer:
         losses.sum().backward()
         if self.config.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(
-                self.module.parameters(), self.config.clip_grad_norm, foreach=True
+                self._parameters, self.config.clip_grad_norm, foreach=True
             )
         self.optimizer.step()
         return losses.detach()

@@ -19,7 +19,14 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.distributions import Bernoulli, Distribution, Independent, Normal, StudentT
+from torch.distributions import (
+    Bernoulli,
+    Chi2,
+    Distribution,
+    Independent,
+    Normal,
+    StudentT,
+)
 from torch.nn.functional import softplus
 
 from vaeanomaly._names import CATEGORICAL
@@ -119,7 +126,12 @@ class SharedScaleNormal(Normal):
     """
 
     def __init__(self, loc: torch.Tensor, column_scale: torch.Tensor) -> None:
-        super().__init__(loc, column_scale.expand_as(loc), validate_args=False)
+        # Normal.__init__ broadcasts loc and scale into new tensors on every
+        # training step; the attributes are set directly instead (the same
+        # distribution, without argument validation).
+        self.loc = loc
+        self.scale = column_scale.expand_as(loc)
+        Distribution.__init__(self, loc.shape, validate_args=False)
         self._inv_scale = column_scale.reciprocal()
         self._log_norm = column_scale.log() + _LOG_SQRT_2PI
 
@@ -148,12 +160,14 @@ class SharedScaleStudentT(StudentT):
     def __init__(
         self, loc: torch.Tensor, column_scale: torch.Tensor, df: float
     ) -> None:
-        super().__init__(
-            torch.tensor(float(df), dtype=loc.dtype, device=loc.device),
-            loc,
-            column_scale.expand_as(loc),
-            validate_args=False,
-        )
+        # StudentT.__init__ builds a df tensor, broadcasts the arguments and a
+        # Chi2 distribution (for sampling) on every training step, a tenth of
+        # a step's time on a small model; only what log_prob needs is built
+        # here, the rest on first use (see ``df`` and ``_chi2``).
+        self.loc = loc
+        self.scale = column_scale.expand_as(loc)
+        self._df_value = float(df)
+        Distribution.__init__(self, loc.shape, validate_args=False)
         self._inv_scale = column_scale.reciprocal()
         self._half_df_plus_one = 0.5 * (float(df) + 1.0)
         self._inv_df = 1.0 / float(df)
@@ -168,6 +182,16 @@ class SharedScaleStudentT(StudentT):
         standardized = (value - self.loc) * self._inv_scale
         spread = torch.log1p(standardized.square() * self._inv_df)
         return -self._half_df_plus_one * spread - self._log_norm
+
+    @property
+    def df(self) -> torch.Tensor:
+        """Degrees of freedom, one per cell (as ``StudentT.df``)."""
+        return self.loc.new_tensor(self._df_value).expand_as(self.loc)
+
+    @property
+    def _chi2(self) -> Chi2:
+        """The Chi2 distribution that ``StudentT.rsample`` draws from."""
+        return Chi2(self.df)
 
 
 class _ColumnHead(nn.Module):
