@@ -111,9 +111,11 @@ def run(
         scaled = pd.DataFrame(
             scaler.transform(frame), index=frame.index, columns=frame.columns
         )
+        # The window model's own defaults, as SequenceVAEDetector and the
+        # command line build it (standardize=True: the windows hold prediction
+        # errors, whose spread differs by channel even on scaled readings).
         inner = VAEAnomalyDetector(
             random_state=seed,
-            standardize=False,
             threshold=threshold,
             **{"likelihood": WINDOW_LIKELIHOOD, **params},
         )
