@@ -57,7 +57,7 @@ from sklearn.preprocessing import StandardScaler
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly._range_metrics import auc_pr, vus_pr
-from vaeanomaly.sequence import WINDOW_LIKELIHOOD, SequenceVAEDetector
+from vaeanomaly.sequence import SequenceVAEDetector
 
 SKAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skab"
 DATA = SKAB / "valve1"
@@ -114,11 +114,7 @@ def run(
         # The window model's own defaults, as SequenceVAEDetector and the
         # command line build it (standardize=True: the windows hold prediction
         # errors, whose spread differs by channel even on scaled readings).
-        inner = VAEAnomalyDetector(
-            random_state=seed,
-            threshold=threshold,
-            **{"likelihood": WINDOW_LIKELIHOOD, **params},
-        )
+        inner = VAEAnomalyDetector(random_state=seed, threshold=threshold, **params)
         detector = SequenceVAEDetector(
             window=window,
             ar_order=ar_order,

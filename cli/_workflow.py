@@ -17,7 +17,7 @@ import pandas as pd
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.cli._errors import CLIError
-from vaeanomaly.sequence import WINDOW_LIKELIHOOD, SequenceVAEDetector
+from vaeanomaly.sequence import SequenceVAEDetector
 from vaeanomaly.tables import (
     check_columns,
     choose_features,
@@ -335,8 +335,6 @@ def fit_table(
         report_empty_rows(empty, len(empty), source, quiet)
     X = to_frame(frame, features, source, categorical=categories, allow_nan=allow_nan)
     model = VAEAnomalyDetector(**params, categorical_features=categories or None)
-    if window is not None and model.likelihood == "auto":
-        model.set_params(likelihood=WINDOW_LIKELIHOOD)  # see its comment
     if threshold is not None:
         model.set_params(threshold=threshold)
     detector = model if window is None else SequenceVAEDetector(window, detector=model)

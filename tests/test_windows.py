@@ -1,8 +1,11 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import TINY
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 
 from vaeanomaly import DriftWarning, VAEAnomalyDetector
 from vaeanomaly.sequence import (
@@ -160,6 +163,16 @@ def test_default_window_model_keeps_the_gaussian_head(recording):
     det.fit(recording.iloc[:100])
     assert set(det.detector_.schema_.heads_) == {"gaussian_column"}
     assert det.detector is None  # the parameter is left as given
+    # A window model given with likelihood="auto" gets the same head; a head
+    # named by the user is kept.
+    for given, expected in [("auto", "gaussian_column"), ("student_t_column",) * 2]:
+        model = VAEAnomalyDetector(likelihood=given, max_epochs=2, min_steps=0)
+        det = SequenceVAEDetector(window=3, calibration_fraction=0.0, detector=model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            det.fit(recording.iloc[:100])
+        assert set(det.detector_.schema_.heads_) == {expected}
+        assert model.likelihood == given
 
 
 def test_flagged_periods_without_blame():
