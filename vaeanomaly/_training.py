@@ -49,10 +49,9 @@ class TrainingConfig:
 #: How many times the base learning rate the likelihood's own parameters get
 #: (the per-column scales of ``student_t_column`` and ``gaussian_column``).
 #: Adam moves each parameter by about the learning rate per step, whatever its
-#: gradient;
-#: a column's log scale must travel from 0 (unit variance) to the log of its
-#: residual noise, often -2 to -4, which took thousands of steps at 1e-3 and
-#: set the length of training. Network weights need only small moves.
+#: gradient; a column's log scale must travel from 0 (unit variance) to the
+#: log of its residual noise, often -2 to -4, which took thousands of steps at
+#: 1e-3 and set the length of training. Network weights need only small moves.
 LIKELIHOOD_LR_FACTOR = 10.0
 
 

@@ -169,12 +169,13 @@ class SharedScaleStudentT(StudentT):
         self._df_value = float(df)
         Distribution.__init__(self, loc.shape, validate_args=False)
         self._inv_scale = column_scale.reciprocal()
-        self._half_df_plus_one = 0.5 * (float(df) + 1.0)
-        self._inv_df = 1.0 / float(df)
+        df = self._df_value
+        self._half_df_plus_one = 0.5 * (df + 1.0)
+        self._inv_df = 1.0 / df
         self._log_norm = column_scale.log() - (
             math.lgamma(self._half_df_plus_one)
-            - math.lgamma(0.5 * float(df))
-            - 0.5 * math.log(float(df) * math.pi)
+            - math.lgamma(0.5 * df)
+            - 0.5 * math.log(df * math.pi)
         )
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
