@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from vaeanomaly import VAEAnomalyDetector, save_model
+from vaeanomaly._model import MemberLinear
 
 
 def make_data(n_rows: int, n_columns: int, seed: int = 0) -> np.ndarray:
@@ -49,23 +50,23 @@ def make_data(n_rows: int, n_columns: int, seed: int = 0) -> np.ndarray:
     )
 
 
-def fit_seconds(make, X) -> tuple[float, object]:
+def fit_seconds(make, X, **fit_params) -> tuple[float, object]:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = make().fit(X)
+        model = make().fit(X, **fit_params)
     return time.perf_counter() - start, model
+
+
+def _layers(part: torch.nn.Module) -> list[torch.Tensor]:
+    """Weights ``(n_in, n_out)`` of the first member's layers, in order."""
+    return [m.weight.detach()[0] for m in part.modules() if isinstance(m, MemberLinear)]
 
 
 def matmul_flops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> float:
     """FLOPs of the encoder (once per row) and decoder (once per draw) matmuls."""
-    flops_enc = flops_dec = 0
-    for layer in det.module_.encoder.modules():
-        if isinstance(layer, torch.nn.Linear):
-            flops_enc += 2 * layer.in_features * layer.out_features
-    for layer in det.module_.decoder.modules():
-        if isinstance(layer, torch.nn.Linear):
-            flops_dec += 2 * layer.in_features * layer.out_features
+    flops_enc = sum(2 * w.shape[0] * w.shape[1] for w in _layers(det.module_.encoder))
+    flops_dec = sum(2 * w.shape[0] * w.shape[1] for w in _layers(det.module_.decoder))
     return float(n_rows * (flops_enc + n_draws * flops_dec))
 
 
@@ -74,19 +75,9 @@ def matmul_chain_gflops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> f
 
     This is the machine's practical limit for the scoring's matmul work.
     """
-    enc = [
-        m.weight.detach().T.contiguous()
-        for m in det.module_.encoder.modules()
-        if isinstance(m, torch.nn.Linear)
-    ]
-    dec = [
-        m.weight.detach().T.contiguous()
-        for m in det.module_.decoder.modules()
-        if isinstance(m, torch.nn.Linear)
-    ]
+    enc = [w.double().contiguous() for w in _layers(det.module_.encoder)]
+    dec = [w.double().contiguous() for w in _layers(det.module_.decoder)]
     rows = min(n_rows, 4096)
-    enc = [w.double() for w in enc]
-    dec = [w.double() for w in dec]
     x = torch.randn(rows, enc[0].shape[0], dtype=torch.float64)
     z = torch.randn(n_draws, rows, dec[0].shape[0], dtype=torch.float64)
     threads = torch.get_num_threads()
@@ -106,6 +97,29 @@ def matmul_chain_gflops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> f
             best = min(best, time.perf_counter() - start)
     torch.set_num_threads(threads)
     return matmul_flops(det, rows, n_draws) / best / 1e9
+
+
+class TrainingMeter:
+    """Epoch callback that adds up the rows trained and the seconds spent.
+
+    Both fits count (the ranking fit of ``trim`` and the final one), so
+    ``rows_per_second`` is the loop's throughput: epochs x rows / training
+    time, validation included.
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.seconds = 0.0
+        self.epochs = {1: 0, 2: 0}
+
+    def __call__(self, record: dict) -> None:
+        self.rows += record["rows"]
+        self.seconds += record["dur"]
+        self.epochs[record["fit_pass"]] += 1
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("nan")
 
 
 def peak_rss_scoring(model_path: str, n_rows: int, n_columns: int) -> tuple:
@@ -130,6 +144,34 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 det.score_samples(X)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(before / 1024, peak / 1024, X.nbytes / 2**20)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return tuple(map(float, out.stdout.split()))
+
+
+def peak_rss_fit(n_rows: int, n_columns: int, n_jobs: int | None) -> tuple:
+    """Peak RSS (MiB) of a fresh process that fits on n_rows x n_columns.
+
+    Returns the high-water mark before the fit (the float64 input built),
+    after it, the input's size, and the fit's seconds: the rise should be a
+    small multiple of the input (its encoded copies), not grow with epochs.
+    """
+    code = f"""
+import resource, sys, time, warnings, numpy as np
+sys.path.insert(0, {__file__.rsplit("/", 1)[0]!r})
+from speed import make_data
+from vaeanomaly import VAEAnomalyDetector
+X = make_data({n_rows}, {n_columns})
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    VAEAnomalyDetector(random_state=0, n_jobs={n_jobs!r}, device="cpu").fit(X)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before / 1024, peak / 1024, X.nbytes / 2**20, seconds)
 """
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -172,6 +214,20 @@ def main() -> None:
     parser.add_argument(
         "--memory-rows", nargs="*", type=int, default=[100_000, 1_000_000]
     )
+    parser.add_argument(
+        "--n-jobs", type=int, default=None, help="VAEAnomalyDetector(n_jobs=...)"
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="VAEAnomalyDetector(device=...)"
+    )
+    parser.add_argument("--no-pyod", action="store_true", help="skip PyOD's fits")
+    parser.add_argument(
+        "--fit-memory-rows",
+        nargs="*",
+        type=int,
+        default=[],
+        help="peak RSS of a fit of this many rows x 20 columns, fresh process",
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
@@ -179,7 +235,16 @@ def main() -> None:
     results = {"fit": [], "score": [], "memory": []}
 
     print("## Fit time (defaults)\n")
-    header("rows", "cols", "ours s", "epochs", "PyOD VAE s", "PyOD / ours")
+    header(
+        "rows",
+        "cols",
+        "ours s",
+        "epochs (ranking + final)",
+        "batch",
+        "rows trained/s",
+        "PyOD VAE s",
+        "ours / PyOD",
+    )
     try:
         from pyod.models.vae import VAE as PyODVAE
     except ImportError:
@@ -189,16 +254,25 @@ def main() -> None:
     # for 2, and the one timed epoch at 1M rows is multiplied by 30.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        VAEAnomalyDetector(max_epochs=1, random_state=0).fit(make_data(500, 5))
+        VAEAnomalyDetector(max_epochs=1, random_state=0, device=args.device).fit(
+            make_data(500, 5)
+        )
         if PyODVAE is not None:
             PyODVAE(epoch_num=1, verbose=0).fit(make_data(500, 5))
     for n_columns in args.columns:
         for n_rows in args.rows:
             X = make_data(n_rows, n_columns)
-            ours, det = fit_seconds(lambda: VAEAnomalyDetector(random_state=0), X)
+            meter = TrainingMeter()
+            ours, det = fit_seconds(
+                lambda: VAEAnomalyDetector(
+                    random_state=0, n_jobs=args.n_jobs, device=args.device
+                ),
+                X,
+                callback=meter,
+            )
             # epochs: PyOD's epoch count when its time is one epoch x epochs.
             pyod, epochs = None, None
-            if PyODVAE is not None:
+            if PyODVAE is not None and not args.no_pyod:
                 # Same thread count as ours (n_jobs=None is one torch thread):
                 # with two OpenMP threads beside another process on a 2-core
                 # machine, PyOD spent 87 ms per step spin-waiting.
@@ -224,9 +298,11 @@ def main() -> None:
                 f"{n_rows:,}",
                 n_columns,
                 f"{ours:.1f}",
-                det.n_iter_,
+                f"{meter.epochs[1]} + {meter.epochs[2]}",
+                det.batch_size_,
+                f"{meter.rows_per_second:,.0f}",
                 _pyod_text(pyod, epochs),
-                f"{pyod / ours:.2f}" if pyod else "–",
+                f"{ours / pyod:.2f}" if pyod else "–",
             )
             results["fit"].append(
                 {
@@ -234,6 +310,11 @@ def main() -> None:
                     "cols": n_columns,
                     "ours_s": ours,
                     "epochs": det.n_iter_,
+                    "ranking_epochs": meter.epochs[1],
+                    "batch_size": det.batch_size_,
+                    "rows_trained": meter.rows,
+                    "training_s": meter.seconds,
+                    "rows_per_s": meter.rows_per_second,
                     "pyod_s": pyod,
                     "pyod_extrapolated": epochs is not None,
                 }
@@ -323,6 +404,31 @@ def main() -> None:
                     "input_mib": nbytes,
                     "before_mib": before,
                     "peak_mib": peak,
+                }
+            )
+    if args.fit_memory_rows:
+        print(
+            "\n## Peak memory while fitting (fresh process, 20 columns, float64 "
+            "input)\n"
+        )
+        header("rows", "input MiB", "peak RSS before fit MiB", "after MiB", "fit s")
+        results["fit_memory"] = []
+        for n_rows in args.fit_memory_rows:
+            before, peak, nbytes, seconds = peak_rss_fit(n_rows, 20, args.n_jobs)
+            row(
+                f"{n_rows:,}",
+                f"{nbytes:.0f}",
+                f"{before:.0f}",
+                f"{peak:.0f}",
+                f"{seconds:.1f}",
+            )
+            results["fit_memory"].append(
+                {
+                    "rows": n_rows,
+                    "input_mib": nbytes,
+                    "before_mib": before,
+                    "peak_mib": peak,
+                    "fit_s": seconds,
                 }
             )
     if args.json:

@@ -400,7 +400,7 @@ def test_long_tables_get_epochs_of_bounded_length(blob, monkeypatch):
     import vaeanomaly._training as training
 
     X, _ = blob
-    monkeypatch.setattr(training, "MAX_EPOCH_STEPS", 2)
+    monkeypatch.setattr(training, "MAX_EPOCH_ROWS", 128)
     seen = []
     original = training.Trainer.train_step
 
@@ -419,8 +419,8 @@ def test_long_tables_get_epochs_of_bounded_length(blob, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         det.fit(X)
-    # 408 rows: every epoch is 2 steps of 64 rows, and the next epoch goes on
-    # where the last stopped, so 3 epochs see 384 different rows.
+    # 408 rows: every epoch is 128 rows, 2 steps of 64, and the next epoch
+    # goes on where the last stopped, so 3 epochs see 384 different rows.
     assert det.n_iter_ == 6
     assert [len(batch) for batch in seen] == [64] * 12
     assert len({value for batch in seen[:6] for value in batch}) == 384
@@ -456,3 +456,22 @@ def test_unknown_device_and_duplicate_columns_are_named(rng):
     twice = pd.DataFrame(X, columns=["a", "a"])
     with pytest.raises(ValueError, match=r"Column name\(s\) \['a'\] appear more"):
         VAEAnomalyDetector(**TINY).fit(twice)
+
+
+def test_auto_batch_grows_with_the_table_and_the_step_size_with_it(rng):
+    small = VAEAnomalyDetector(**TINY, trim=None, random_state=0)
+    small.fit(rng.normal(size=(300, 3)))
+    # 270 training rows: the smallest batch, at the base rate.
+    assert small.batch_size_ == 128
+    assert small.learning_rate_ == pytest.approx(1e-3)
+    large = VAEAnomalyDetector(**{**TINY, "max_epochs": 2}, trim=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        large.fit(rng.normal(size=(20_000, 3)))
+    # 18,000 training rows: eight steps an epoch, rounded to a power of two.
+    assert large.batch_size_ == 2048
+    assert large.learning_rate_ == pytest.approx(1e-3 * 4)
+    fixed = VAEAnomalyDetector(
+        **TINY, batch_size=50, learning_rate=0.01, trim=None, random_state=0
+    ).fit(rng.normal(size=(300, 3)))
+    assert (fixed.batch_size_, fixed.learning_rate_) == (50, 0.01)

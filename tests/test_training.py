@@ -2,7 +2,14 @@ import pytest
 import torch
 
 from vaeanomaly._model import VAE, as_rows
-from vaeanomaly._training import LIKELIHOOD_LR_FACTOR, Trainer, TrainingConfig
+from vaeanomaly._training import (
+    LIKELIHOOD_LR_FACTOR,
+    Trainer,
+    TrainingConfig,
+    _batch_bounds,
+    auto_batch_size,
+    scaled_learning_rate,
+)
 from vaeanomaly.likelihoods import FactorizedLikelihood
 
 
@@ -85,3 +92,36 @@ def test_each_member_keeps_its_own_best_weights_and_stops_when_all_have_waited()
     for name, value in module.state_dict().items():
         assert torch.equal(value[0], snapshots[2][name][0])
         assert torch.equal(value[1], snapshots[5][name][1])
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "expected"),
+    [
+        (10, 128),
+        (1_500, 128),
+        (3_000, 256),
+        (6_300, 1024),
+        (9_000, 1024),
+        (20_000, 2048),
+        (1_000_000, 4096),
+    ],
+)
+def test_auto_batch_size_aims_at_eight_steps_an_epoch(n_rows, expected):
+    assert auto_batch_size(n_rows) == expected
+
+
+def test_learning_rate_grows_with_the_square_root_of_the_batch():
+    assert scaled_learning_rate(128) == pytest.approx(1e-3)
+    assert scaled_learning_rate(512) == pytest.approx(2e-3)
+    assert scaled_learning_rate(2048, base=5e-4) == pytest.approx(2e-3)
+
+
+def test_an_epoch_is_split_into_batches_of_equal_size():
+    bounds = _batch_bounds(100, 1_000, 300)
+    sizes = [stop - start for start, stop in bounds]
+    # 1,000 rows in about 300s: three batches, none a small remainder.
+    assert sizes == [333, 333, 334]
+    assert bounds[0][0] == 100
+    assert bounds[-1][1] == 1_100
+    assert [s for s, _ in bounds[1:]] == [e for _, e in bounds[:-1]]
+    assert _batch_bounds(0, 50, 128) == [(0, 50)]

@@ -67,7 +67,14 @@ class MemberLinear(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return ``x @ weight + bias`` for each member."""
+        """Return ``x @ weight + bias`` for each member.
+
+        Inputs of shape ``(n_members, n_rows, n_in)``, as a training step
+        gives them, take one fused ``baddbmm`` (product and bias in one
+        kernel, forward and backward); other shapes broadcast.
+        """
+        if x.dim() == 3 and x.shape[0] == self.weight.shape[0]:
+            return torch.baddbmm(self.bias, x, self.weight)
         return torch.matmul(x, self.weight) + self.bias
 
 
@@ -150,6 +157,8 @@ class Decoder(nn.Module):
         ``z`` has shape ``(..., n_members, n_rows, latent_dim)``; the result
         ``(..., n_members, n_rows, n_params)``.
         """
+        if z.dim() == 4 and z.shape[0] == 1:  # one draw: member-batched layers
+            return self.params(self.body(z[0])).unsqueeze(0)
         return self.params(self.body(z))
 
 

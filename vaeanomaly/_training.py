@@ -20,13 +20,84 @@ from vaeanomaly._model import VAE, Rows
 from vaeanomaly.exceptions import TrainingError
 from vaeanomaly.scoring import member_elbo
 
-__all__ = ["LIKELIHOOD_LR_FACTOR", "MAX_EPOCH_STEPS", "TrainingConfig", "Trainer"]
+__all__ = [
+    "BASE_BATCH_SIZE",
+    "LIKELIHOOD_LR_FACTOR",
+    "MAX_EPOCH_ROWS",
+    "MIN_ROWS_SEEN",
+    "TrainingConfig",
+    "Trainer",
+    "auto_batch_size",
+    "scaled_learning_rate",
+]
 
-#: Most optimizer steps in one epoch. On tables larger than this many batches,
-#: an epoch is a slice of a pass over the rows (the next epoch goes on where it
-#: stopped), so the validation check and early stopping come as often, in
-#: steps, as on a 128,000-row table, instead of after up to millions of rows.
-MAX_EPOCH_STEPS = 1000
+#: Most rows in one epoch. On larger tables an epoch is a slice of a pass over
+#: the rows (the next epoch goes on where it stopped), so the validation check
+#: and early stopping come as often as on a 128,000-row table, instead of
+#: after up to millions of rows, whatever the batch size.
+MAX_EPOCH_ROWS = 128_000
+
+#: The batch size the base learning rate (1e-3) belongs to, and the smallest
+#: batch ``batch_size="auto"`` picks.
+BASE_BATCH_SIZE = 128
+
+#: Optimizer steps an epoch aims at with ``batch_size="auto"``.
+AUTO_STEPS_PER_EPOCH = 8
+
+#: The largest batch ``batch_size="auto"`` picks.
+MAX_AUTO_BATCH_SIZE = 4096
+
+#: Exponent of the learning rate's growth with the batch (see
+#: :func:`scaled_learning_rate`).
+LR_BATCH_EXPONENT = 0.5
+
+#: Rows trained on (repeats counted) before early stopping may stop, when
+#: ``min_steps="auto"``: what 2000 steps of 128 rows saw, whatever the batch.
+MIN_ROWS_SEEN = 2000 * BASE_BATCH_SIZE
+
+
+def auto_batch_size(n_rows: int) -> int:
+    """Batch size for ``n_rows`` training rows: about eight steps an epoch.
+
+    A step of a small network costs about the same at 128 rows as at 1,024:
+    framework overhead, not arithmetic, sets its time. So the batch grows
+    with the table, as a power of two between :data:`BASE_BATCH_SIZE` and
+    :data:`MAX_AUTO_BATCH_SIZE` (epochs of more than
+    :data:`MAX_EPOCH_ROWS` rows count as that many).
+
+    Parameters
+    ----------
+    n_rows : int
+        Training rows.
+
+    Returns
+    -------
+    int
+    """
+    target = min(n_rows, MAX_EPOCH_ROWS) / AUTO_STEPS_PER_EPOCH
+    power = 2 ** round(math.log2(max(target, 1.0)))
+    return int(min(MAX_AUTO_BATCH_SIZE, max(BASE_BATCH_SIZE, power)))
+
+
+def scaled_learning_rate(batch_size: int, base: float = 1e-3) -> float:
+    """Adam's step size for ``batch_size``: ``base * sqrt(batch / 128)``.
+
+    A larger batch averages away gradient noise, so a step can be longer;
+    for Adam the square root of the batch ratio keeps the noise of a step's
+    update the same (the linear rule of plain SGD overshoots).
+
+    Parameters
+    ----------
+    batch_size : int
+        Rows per step.
+    base : float, default=1e-3
+        The rate at :data:`BASE_BATCH_SIZE` rows.
+
+    Returns
+    -------
+    float
+    """
+    return base * (batch_size / BASE_BATCH_SIZE) ** LR_BATCH_EXPONENT
 
 
 @dataclass(frozen=True)
@@ -73,6 +144,18 @@ def _adam(module: VAE, learning_rate: float) -> torch.optim.Adam:
         return torch.optim.Adam(groups, lr=learning_rate)
 
 
+def _batch_bounds(start: int, n_rows: int, batch_size: int) -> list[tuple[int, int]]:
+    """Split ``n_rows`` rows from ``start`` into batches of about ``batch_size``.
+
+    The batches are of equal size (within one row), as many as the nearest
+    whole number of ``batch_size`` batches: no small last batch, whose
+    noisy gradient would count as much as a full one.
+    """
+    n_batches = max(1, round(n_rows / batch_size))
+    edges = [start + (n_rows * k) // n_batches for k in range(n_batches + 1)]
+    return list(zip(edges[:-1], edges[1:], strict=False))
+
+
 class Trainer:
     """Train a :class:`~vaeanomaly._model.VAE` with Adam on tensors in memory.
 
@@ -87,7 +170,8 @@ class Trainer:
     ----------
     history : list of dict
         One entry per epoch: ``epoch``, ``train_loss``, ``valid_loss``
-        (``None`` without validation rows), ``beta`` and ``dur`` (seconds).
+        (``None`` without validation rows), ``beta``, ``rows`` (rows trained
+        on in the epoch) and ``dur`` (seconds).
         Losses are the negative ELBO per row, in nats (the mean over the
         ensemble members).
     best_epoch : int
@@ -193,7 +277,7 @@ class Trainer:
         best_loss = torch.full((n_members,), math.inf, dtype=torch.float64)
         best_epoch = torch.zeros(n_members, dtype=torch.long)
         best_state = copy.deepcopy(self.module.state_dict())
-        rows_per_epoch = min(n_rows, MAX_EPOCH_STEPS * cfg.batch_size)
+        rows_per_epoch = min(n_rows, max(MAX_EPOCH_ROWS, cfg.batch_size))
         order, position = None, n_rows  # "pass used up": the first epoch shuffles
         for epoch in range(1, cfg.max_epochs + 1):
             start_time = time.perf_counter()
@@ -203,8 +287,7 @@ class Trainer:
             self.module.train()
             # Summed on the device, read once per epoch: no sync per step.
             weighted = torch.zeros(n_members, dtype=torch.float64, device=device)
-            for start in range(position, position + rows_per_epoch, cfg.batch_size):
-                stop = min(start + cfg.batch_size, position + rows_per_epoch)
+            for start, stop in _batch_bounds(position, rows_per_epoch, cfg.batch_size):
                 batch = x_train.take(order[start:stop])
                 weighted += self.train_step(batch, beta).double() * batch.n_rows
                 self.n_steps += 1
@@ -221,6 +304,7 @@ class Trainer:
                 if valid_losses is None
                 else valid_losses.mean().item(),
                 "beta": beta,
+                "rows": rows_per_epoch,
                 "dur": time.perf_counter() - start_time,
             }
             self.history.append(record)

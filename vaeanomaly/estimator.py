@@ -29,7 +29,13 @@ from vaeanomaly._compat import (
 from vaeanomaly._model import VAE, Rows
 from vaeanomaly._schema import TableSchema
 from vaeanomaly._state import FittedStateMixin
-from vaeanomaly._training import Trainer, TrainingConfig
+from vaeanomaly._training import (
+    MIN_ROWS_SEEN,
+    Trainer,
+    TrainingConfig,
+    auto_batch_size,
+    scaled_learning_rate,
+)
 from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood, scale_floors
 from vaeanomaly.scoring import SCORE_METHODS, feature_contributions
 from vaeanomaly.thresholds import (
@@ -237,30 +243,37 @@ default="from_dtype"
         reconstruct them, so they score as more normal than they are.
         ``offset_`` still comes from the scores of all training rows.
     max_epochs : int, default=200
-        Most epochs. An epoch is a pass over the training rows, or 1000
-        batches (128,000 rows at the default batch size) on larger tables, so
+        Most epochs. An epoch is a pass over the training rows, or 128,000
+        rows on larger tables (the next epoch goes on where it stopped), so
         that early stopping checks a 1,000,000-row table as often as a
         128,000-row one.
-    batch_size : int, default=128
-        Rows per training step.
-    learning_rate : float, default=1e-3
-        Adam's step size for the network. The likelihood's own parameters (the
-        per-column standard deviations of ``"gaussian_column"``) take ten
-        times larger steps: they must travel far from their unit start, and at
-        the network's rate that set the length of training.
+    batch_size : "auto" or int, default="auto"
+        Rows per training step. ``"auto"`` aims at eight steps an epoch: a
+        power of two between 128 and 4096 (see
+        ``vaeanomaly._training.auto_batch_size``). A step of the small
+        networks of tabular data costs nearly the same at 128 rows as at
+        1,024, so on larger tables fewer, larger steps train in a fraction
+        of the time. The batches of an epoch are of equal size.
+    learning_rate : "auto" or float, default="auto"
+        Adam's step size for the network. ``"auto"`` is 1e-3 at 128 rows per
+        batch and grows with the square root of the batch size. The
+        likelihood's own parameters (the per-column scales of
+        ``"student_t_column"`` and ``"gaussian_column"``) take ten times
+        larger steps: they must travel far from their unit start, and at the
+        network's rate that set the length of training.
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping, at most 16,384
         rows. 0 monitors the training loss instead.
     patience : int, default=10
         Epochs without improvement of the monitored loss before training stops;
         the weights of the best epoch are restored. ``None`` never stops early.
-    min_steps : int, default=2000
-        Optimizer steps (minibatches) to take before early stopping may stop
-        training (``max_epochs`` still caps it). Small tables give few steps
-        per epoch, and a VAE's validation loss often stalls for a while before
-        it falls again: on the ADBench development sets 2000 raised the mean
-        AUROC from 0.866 to 0.877, all of it on the two smallest sets
-        (Ionosphere +0.059, wine +0.056); the other eight stopped later anyway.
+    min_steps : "auto" or int, default="auto"
+        Optimizer steps to take before early stopping may stop training
+        (``max_epochs`` still caps it). ``"auto"`` is as many steps as
+        train on 256,000 rows (2000 steps of 128 rows), whatever the batch
+        size. Small tables give few steps per epoch, and a VAE's validation
+        loss often stalls for a while before it falls again; on tables
+        under about 1,300 rows the cap of ``max_epochs`` comes first.
     clip_grad_norm : float, default=10.0
         Largest gradient norm per step; ``None`` disables clipping.
     contamination : "auto" or float, default="auto"
@@ -303,6 +316,10 @@ default="from_dtype"
         of the final fit (the one after trimming, see ``trim``).
     n_iter_ : int
         Number of epochs of the final fit.
+    batch_size_ : int
+        Rows per training step of the final fit (see ``batch_size``).
+    learning_rate_ : float
+        Adam's step size of the final fit (see ``learning_rate``).
     best_epoch_ : int
         Epoch whose weights were kept.
     latent_dim_ : int
@@ -367,11 +384,17 @@ default="from_dtype"
         "dequantize": ["boolean"],
         "trim": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="neither"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
-        "min_steps": [Interval(Integral, 0, None, closed="left")],
+        "min_steps": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "threshold": [
@@ -404,11 +427,11 @@ default="from_dtype"
         dequantize: bool = True,
         trim: str | float | None = "auto",
         max_epochs: int = 200,
-        batch_size: int = 128,
-        learning_rate: float = 1e-3,
+        batch_size: int | str = "auto",
+        learning_rate: float | str = "auto",
         validation_fraction: float = 0.1,
         patience: int | None = 10,
-        min_steps: int = 2000,
+        min_steps: int | str = "auto",
         clip_grad_norm: float | None = 10.0,
         contamination: str | float = "auto",
         threshold: Any = None,
@@ -575,14 +598,28 @@ default="from_dtype"
         return self
 
     def _train(
-        self, x: Rows, callback: Any, min_steps: int, max_steps: int | None = None
+        self, x: Rows, callback: Any, min_steps: Any, max_steps: int | None = None
     ) -> Trainer:
-        """Build ``module_`` and train it on ``x``, a validation share held out."""
+        """Build ``module_`` and train it on ``x``, a validation share held out.
+
+        Sets ``batch_size_`` and ``learning_rate_``, the values this fit used.
+        """
         n_valid = min(int(x.n_rows * self.validation_fraction), _MAX_VALID_ROWS)
+        n_train = x.n_rows - n_valid
+        if self.batch_size == "auto":
+            self.batch_size_ = auto_batch_size(n_train)
+        else:
+            self.batch_size_ = int(self.batch_size)
+        if self.learning_rate == "auto":
+            self.learning_rate_ = scaled_learning_rate(self.batch_size_)
+        else:
+            self.learning_rate_ = float(self.learning_rate)
+        if min_steps == "auto":
+            min_steps = math.ceil(MIN_ROWS_SEEN / self.batch_size_)
         config = TrainingConfig(
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
+            batch_size=self.batch_size_,
+            learning_rate=self.learning_rate_,
             patience=self.patience,
             min_steps=min_steps,
             max_steps=max_steps,
