@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from _require import skip_or_fail
 from click.testing import CliRunner
 
 from vaeanomaly.cli.main import vaeanomaly
@@ -479,7 +480,9 @@ def test_version(runner):
 def test_console_script_in_subprocess(table, tmp_path):
     exe = shutil.which("vaeanomaly")
     if exe is None:
-        pytest.skip("the vaeanomaly console script is not installed (pip install -e .)")
+        skip_or_fail(
+            "the vaeanomaly console script is not installed (pip install -e .)"
+        )
     model = tmp_path / "m.vae"
     fit = subprocess.run(
         [exe, "fit", str(table), "-o", str(model), *TINY_ARGS],

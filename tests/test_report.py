@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _require import importorskip, skip_or_fail
 from click.testing import CliRunner
 
-pytest.importorskip("jinja2")
-pytest.importorskip("matplotlib")
+importorskip("jinja2", "the report extra is not installed (jinja2)")
+importorskip("matplotlib", "the report extra is not installed (matplotlib)")
 
 import _chromium  # noqa: E402  (tests/ is on sys.path: pytest's rootdir-less import)
 
@@ -38,7 +39,7 @@ PWN = '<img src=x onerror="window.__pwned=1">'
 def browser():
     executable = _chromium.find()
     if executable is None:
-        pytest.skip(
+        skip_or_fail(
             "headless Chromium not found (apt-get install chromium, or set "
             "VAEANOMALY_CHROMIUM to its path)"
         )
