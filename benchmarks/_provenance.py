@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,7 @@ def provenance(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "git_commit": None if commit is None else commit.strip(),
         "git_dirty": None if changes is None else bool(changes),
         "git_changes": changes,
-        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "torch": torch_version,
         "numpy": _version("numpy"),
