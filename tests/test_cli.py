@@ -1108,6 +1108,7 @@ def test_headerless_file_is_refused(runner, tmp_path, rng):
     assert "no header line" in result.stderr
 
 
+@pytest.mark.slow  # about 2.5 s: a child process is stopped mid-run
 def test_sigterm_mid_run_leaves_no_partial_file(model, tmp_path, rng):
     import signal
     import time
@@ -1300,6 +1301,7 @@ def test_drift_warning_on_stderr(runner, faulty, tmp_path):
     assert "may mark a new operating regime rather than a fault" in result.stderr
 
 
+@pytest.mark.slow  # about 3 s: fits a window model
 def test_evaluate_a_recording(runner, faulty, tmp_path):
     result = runner.invoke(
         vaeanomaly,

@@ -6,6 +6,9 @@ import pytest
 from _require import importorskip
 from numpy.testing import assert_allclose
 
+# A LocalCluster of two worker processes, and fits: about 13 s in all.
+pytestmark = pytest.mark.slow
+
 importorskip("dask.dataframe", "the dask extra is not installed")
 distributed = importorskip("distributed", "the dask extra is not installed")
 

@@ -88,6 +88,7 @@ def test_browser_checks_catch_a_bad_page(browser, tmp_path):
     assert facts["images"][0]["width"] == 0
 
 
+@pytest.mark.slow  # about 5 s: the demo recording
 def test_demo_recording_in_chromium(browser, tmp_path):
     frame = pd.read_csv(MACHINE, parse_dates=["timestamp"])
     X = frame.drop(columns="timestamp")
@@ -303,6 +304,7 @@ def readme_report_command():
     return shlex.split(command)
 
 
+@pytest.mark.slow  # about 12 s: fits the README's model
 def test_readme_first_command_makes_a_page_a_person_can_read(browser, tmp_path):
     # Run exactly as a new user would, from a copy of the files it reads, with
     # the installed console script; then look at the page in Chromium.

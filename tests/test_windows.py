@@ -78,6 +78,7 @@ def recording(rng):
 # scales had barely left their unit start when training stopped, so the
 # encoder moved z to explain the valve's jump. The scales' larger step size
 # (LIKELIHOOD_LR_FACTOR) fixed it; both heads must attribute the jump right.
+@pytest.mark.slow  # about 2 s per head
 @pytest.mark.parametrize("likelihood", ["gaussian", "gaussian_column"])
 def test_sequence_detector_finds_a_broken_relation_and_blames_the_channel(
     recording, likelihood
