@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from _provenance import read_rows, write_result
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -218,16 +218,25 @@ def run_tasks(
 def report(
     rows: list[dict], names: list[str], args: argparse.Namespace, vae: str = "vae"
 ) -> None:
-    """Write ``--json``, then print tables, ranks, comparison and seed spread."""
+    """Write ``--json``, then print tables, ranks, comparison and seed spread.
+
+    The rows are written with their provenance (``_provenance.write_result``);
+    ``--baselines`` and ``--reference`` files are read with or without it.
+    """
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=1))
+        write_result(
+            args.json,
+            rows,
+            parameters=parse_params(args.set),
+            seeds=args.seeds,
+            jobs=args.jobs,
+        )
     everything = list(rows)
     if args.baselines:
         ours = {r["detector"] for r in rows}
         everything += [
             r
-            for r in json.loads(args.baselines.read_text())
+            for r in read_rows(args.baselines)
             if r["detector"] not in ours and r["seed"] in args.seeds
         ]
     detectors = list(dict.fromkeys(r["detector"] for r in everything))
@@ -239,9 +248,7 @@ def report(
     if len(detectors) > 1:
         print_ranks(everything, names, detectors)
     if args.reference and any(r["detector"] == vae for r in rows):
-        reference = [
-            r for r in json.loads(args.reference.read_text()) if r["seed"] in args.seeds
-        ]
+        reference = [r for r in read_rows(args.reference) if r["seed"] in args.seeds]
         reference = [r for r in reference if r["detector"] == vae]
         print_comparison(rows, reference, names, vae)
     for d in dict.fromkeys(r["detector"] for r in rows):

@@ -12,6 +12,7 @@ unlikely rows. ``--pyod`` adds PyOD's VAE on one-hot columns.
 Usage::
 
     python benchmarks/categorical_probe.py w7a --seed 0 --set trim=None --pyod
+    python benchmarks/categorical_probe.py w7a --json benchmarks/results/probe.json
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import argparse
 import json
 import time
 import warnings
+from pathlib import Path
 
 import torch
 from _evaluation import add_set_argument, parse_params
+from _provenance import write_result
 from categorical import avf_scores, baseline_scores, split
 from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -44,6 +47,9 @@ def main() -> None:
     parser.add_argument("table", help="table name in ../shared/data/categorical")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pyod", action="store_true", help="add PyOD's VAE")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the result here"
+    )
     add_set_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -76,6 +82,8 @@ def main() -> None:
         )
         out["pyod_fit_s"] = round(time.perf_counter() - start, 1)
     print(json.dumps(out))
+    if args.json:
+        write_result(args.json, out)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Usage::
     python benchmarks/cli_stream.py                          # 500k and 2M rows x 20
     python benchmarks/cli_stream.py --rows 100000 1000000 --chunksize 50000
     python benchmarks/cli_stream.py --workdir /tmp/clistream --columns 20
+    python benchmarks/cli_stream.py --json benchmarks/results/cli_stream.json
 
 The verdict line compares the peak RSS of the largest file with that of the
 smallest (a ratio near 1 means memory does not grow with the file) and with
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _provenance import write_result
 
 N_FACTORS = 4
 TRAIN_ROWS = 20_000
@@ -142,6 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--chunksize", type=int, default=None, help="Default: the CLI's default."
     )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the result rows here"
+    )
     args = parser.parse_args(argv)
     if min(args.rows) < TRAIN_ROWS:
         parser.error(f"--rows must be at least {TRAIN_ROWS:,} (the training rows)")
@@ -186,6 +191,17 @@ def main(argv: list[str] | None = None) -> None:
         f"{base_wall:.1f} s wall, {base_peak:,.0f} MiB peak RSS; "
         "rows/s above include that startup."
     )
+
+    if args.json:
+        keys = ("rows", "file_mb", "wall_s", "rows_per_s", "peak_rss_mib")
+        write_result(
+            args.json,
+            [dict(zip(keys, r, strict=True)) for r in results],
+            argv=[sys.argv[0], *(sys.argv[1:] if argv is None else argv)],
+            columns=args.columns,
+            chunksize=args.chunksize,
+            baseline={"wall_s": base_wall, "peak_rss_mib": base_peak},
+        )
 
     top = max(r[-1] for r in results)
     fits = top < BUDGET_MIB

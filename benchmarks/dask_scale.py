@@ -16,6 +16,7 @@ Usage::
 
     python benchmarks/dask_scale.py                      # 10M rows x 20, 2 workers
     python benchmarks/dask_scale.py --rows 1000000 --workers 2
+    python benchmarks/dask_scale.py --json benchmarks/results/dask_scale.json
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+from _provenance import write_result
 from distributed import Client, LocalCluster
 
 from vaeanomaly import VAEAnomalyDetector
@@ -62,6 +64,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--workdir", type=Path, default=Path("/tmp/vaeanomaly-dask-bench")
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the result rows here"
     )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -108,6 +113,18 @@ def main() -> None:
     mode = f"LocalCluster, {args.workers} workers x 1 thread"
     print(f"| {mode} | {cluster_s:.1f} | {args.rows / cluster_s:,.0f} |")
     print(f"\nspeed-up: {single_s / cluster_s:.2f}x")
+    if args.json:
+        write_result(
+            args.json,
+            [
+                {"mode": "single process", "seconds": single_s},
+                {"mode": mode, "seconds": cluster_s},
+            ],
+            n_rows=args.rows,
+            columns=args.columns,
+            partitions=args.partitions,
+            workers=args.workers,
+        )
 
 
 if __name__ == "__main__":

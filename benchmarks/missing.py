@@ -18,6 +18,7 @@ Usage::
 
     python benchmarks/missing.py
     python benchmarks/missing.py --datasets 6_cardio --seeds 0 --share 0.4
+    python benchmarks/missing.py --json benchmarks/results/missing_defaults.json
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
+from _provenance import write_result
 from adbench import (  # benchmarks/ is on sys.path as the script folder
     DATA,
     add_set_argument,
@@ -105,6 +108,9 @@ def main() -> None:
     parser.add_argument(
         "--share", type=float, default=0.2, help="share of cells hidden"
     )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the result rows here"
+    )
     add_set_argument(parser)
     args = parser.parse_args()
     params = parse_params(args.set)
@@ -114,6 +120,15 @@ def main() -> None:
         for seed in args.seeds:
             rows += run(name, seed, args.share, params)
             print(f"done {name} seed {seed}", flush=True)
+    if args.json:
+        write_result(
+            args.json,
+            rows,
+            parameters=params,
+            seeds=args.seeds,
+            share=args.share,
+            datasets=names,
+        )
     print(f"\n{args.share:.0%} of cells hidden; seeds {args.seeds}\n")
     print_mean_tables(rows, names, list(DETECTORS))
 

@@ -41,13 +41,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _provenance import write_result
 from adbench import (  # benchmarks/ is on sys.path as the script folder
     add_set_argument,
     parse_params,
@@ -240,7 +240,15 @@ def main() -> None:
         rows.append(row)
         print({k: v for k, v in row.items() if k != "files"}, flush=True)
     if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=1))
+        write_result(
+            args.json,
+            rows,
+            parameters=params,
+            sequence_parameters=sequence_params,
+            threshold=args.threshold,
+            seeds=args.seeds,
+            anomaly_free=args.anomaly_free,
+        )
     print(
         f"\nthreshold: {args.threshold or 'detector default (robust_z)'}; "
         f"params: {params or 'defaults'}; sequence: {sequence_params or 'defaults'}; "

@@ -11,6 +11,7 @@ Usage::
 
     python benchmarks/skab_selffit.py
     python benchmarks/skab_selffit.py --files 0 5 -- --seed 1
+    python benchmarks/skab_selffit.py --json benchmarks/results/skab_selffit.json
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from _provenance import write_result
 from sklearn.metrics import roc_auc_score
 
 from vaeanomaly._range_metrics import vus_pr
@@ -44,8 +46,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--files", nargs="*", type=int, default=list(range(16)))
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the result rows here"
+    )
     parser.add_argument("extra", nargs="*", help="arguments for `vaeanomaly detect`")
     args = parser.parse_args()
+    rows = []
     print("| file | rows | anomalies | flagged | recall | FAR % | AUROC | VUS-PR |")
     print("|---|---|---|---|---|---|---|---|")
     tp = fp = n_pos = n_neg = 0
@@ -66,6 +72,18 @@ def main() -> None:
         n_pos += int(labels.sum())
         n_neg += int((~labels).sum())
         anomaly_scores = -out["score"].to_numpy()
+        rows.append(
+            {
+                "file": number,
+                "rows": len(out),
+                "anomalies": int(labels.sum()),
+                "flagged": int(flags.sum()),
+                "recall": float((flags & labels).sum() / labels.sum()),
+                "FAR%": float(100 * (flags & ~labels).sum() / (~labels).sum()),
+                "AUROC": float(roc_auc_score(labels, anomaly_scores)),
+                "VUS-PR": float(vus_pr(labels, anomaly_scores)),
+            }
+        )
         print(
             f"| {number} | {len(out)} | {labels.sum()} | {flags.sum()} "
             f"| {(flags & labels).sum() / labels.sum():.2f} "
@@ -80,6 +98,14 @@ def main() -> None:
         f"| pooled | {n_pos + n_neg} | {n_pos} | {tp + fp} | {tp / n_pos:.2f} "
         f"| {100 * fp / n_neg:.1f} | – | – |"
     )
+    if args.json:
+        pooled = {"rows": n_pos + n_neg, "anomalies": n_pos, "flagged": tp + fp}
+        pooled |= {"recall": tp / n_pos, "FAR%": 100 * fp / n_neg}
+        write_result(
+            args.json,
+            {"files": rows, "pooled": pooled},
+            detect_arguments=[*COMMAND, *args.extra],
+        )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 import time
 import warnings
@@ -60,6 +59,7 @@ from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _provenance import write_result
 from adbench import DATA, add_set_argument, load, parse_params
 
 from vaeanomaly import VAEAnomalyDetector
@@ -258,7 +258,13 @@ def main() -> None:
                 flush=True,
             )
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1, default=float))
+        write_result(
+            args.json,
+            rows,
+            parameters=vae_params,
+            seeds=args.seeds,
+            datasets=names,
+        )
     print(f"\nVAE parameters: {vae_params or 'defaults'}; seeds {args.seeds}")
     failures = [r for r in rows if "error" in r]
     for r in failures:

@@ -21,6 +21,8 @@ CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 # Run in the page after it has loaded; returns what the tests check.
 PAGE_FACTS = """JSON.stringify({
+  title: document.title,
+  flagged: (document.getElementById('n-flagged') || {}).textContent || null,
   images: Array.from(document.images).map(i => ({
     alt: i.alt, complete: i.complete, width: i.naturalWidth})),
   anomalyRows: document.querySelectorAll('#anomaly-table tbody tr').length,

@@ -1,14 +1,20 @@
 """Shared fixtures: tiny seeded data and a tiny fitted detector."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _require import skip_or_fail
 
 from vaeanomaly import VAEAnomalyDetector
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# ../shared beside the repository; VAEANOMALY_SHARED points elsewhere.
+SHARED = Path(
+    os.environ.get("VAEANOMALY_SHARED")
+    or Path(__file__).resolve().parents[1].parent / "shared"
+)
 
 TINY = {
     "hidden_dims": (16,),
@@ -54,5 +60,5 @@ def fitted_tiny():
 @pytest.fixture
 def shared_dir():
     if not SHARED.is_dir():
-        pytest.skip(f"shared data folder not found at {SHARED}")
+        skip_or_fail(f"shared data folder not found at {SHARED}")
     return SHARED

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from _require import skip_or_fail
 from click.testing import CliRunner
 
 from vaeanomaly.cli.main import vaeanomaly
@@ -19,27 +20,53 @@ def runner():
     return CliRunner()
 
 
-@pytest.fixture
-def table(tmp_path, rng):
+def _table_values(rng):
     X = rng.normal(size=(300, 3))
     X[:, 1] = X[:, 0] + 0.1 * X[:, 1]
-    frame = pd.DataFrame(X, columns=["temp", "pressure", "flow"])
+    return X
+
+
+@pytest.fixture(scope="module")
+def table_file(tmp_path_factory):
+    """The table, written once per module; tests get a copy (``table``)."""
+    frame = pd.DataFrame(
+        _table_values(np.random.default_rng(0)), columns=["temp", "pressure", "flow"]
+    )
     frame.insert(0, "id", [f"r{i}" for i in range(300)])
     # Row 5 breaks the pressure-temp relation. At +-4 the 25-epoch model of
     # TINY_ARGS, with the Student-t head, scores it level with row 73 (about 3
     # SD out in every column); +-5 leaves no doubt which row was planted.
     frame.loc[5, ["temp", "pressure"]] = [5.0, -5.0]
-    path = tmp_path / "data.csv"
+    path = tmp_path_factory.mktemp("table") / "data.csv"
     frame.to_csv(path, index=False)
     return path
 
 
-@pytest.fixture
-def model(runner, table, tmp_path):
-    path = tmp_path / "model.vae"
-    result = runner.invoke(vaeanomaly, ["fit", str(table), "-o", str(path), *TINY_ARGS])
+@pytest.fixture(scope="module")
+def model_file(table_file):
+    """The model of ``table_file``, fitted once per module (--seed 0: the same
+    model a fit in each test would give); tests get a copy (``model``)."""
+    path = table_file.with_name("model.vae")
+    result = CliRunner().invoke(
+        vaeanomaly, ["fit", str(table_file), "-o", str(path), *TINY_ARGS]
+    )
     assert result.exit_code == 0, result.output
     return path
+
+
+@pytest.fixture
+def table(tmp_path, rng, table_file):
+    # Draw what the table is made of, so that a test's own draws from ``rng``
+    # stay those it had when this fixture made the table.
+    _table_values(rng)
+    return shutil.copyfile(table_file, tmp_path / "data.csv")
+
+
+@pytest.fixture
+def model(table, model_file):
+    # Beside the table, as a fit in the test would put it; a copy, so tests
+    # may damage or replace it.
+    return shutil.copyfile(model_file, table.with_name("model.vae"))
 
 
 def read_stdout(result):
@@ -479,7 +506,9 @@ def test_version(runner):
 def test_console_script_in_subprocess(table, tmp_path):
     exe = shutil.which("vaeanomaly")
     if exe is None:
-        pytest.skip("the vaeanomaly console script is not installed (pip install -e .)")
+        skip_or_fail(
+            "the vaeanomaly console script is not installed (pip install -e .)"
+        )
     model = tmp_path / "m.vae"
     fit = subprocess.run(
         [exe, "fit", str(table), "-o", str(model), *TINY_ARGS],
@@ -1079,6 +1108,7 @@ def test_headerless_file_is_refused(runner, tmp_path, rng):
     assert "no header line" in result.stderr
 
 
+@pytest.mark.slow  # about 2.5 s: a child process is stopped mid-run
 def test_sigterm_mid_run_leaves_no_partial_file(model, tmp_path, rng):
     import signal
     import time
@@ -1271,6 +1301,7 @@ def test_drift_warning_on_stderr(runner, faulty, tmp_path):
     assert "may mark a new operating regime rather than a fault" in result.stderr
 
 
+@pytest.mark.slow  # about 3 s: fits a window model
 def test_evaluate_a_recording(runner, faulty, tmp_path):
     result = runner.invoke(
         vaeanomaly,

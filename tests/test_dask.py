@@ -3,12 +3,14 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _require import importorskip
 from numpy.testing import assert_allclose
 
-pytest.importorskip("dask.dataframe", reason="the dask extra is not installed")
-distributed = pytest.importorskip(
-    "distributed", reason="the dask extra is not installed"
-)
+# A LocalCluster of two worker processes, and fits: about 13 s in all.
+pytestmark = pytest.mark.slow
+
+importorskip("dask.dataframe", "the dask extra is not installed")
+distributed = importorskip("distributed", "the dask extra is not installed")
 
 import dask.array as da  # noqa: E402
 import dask.dataframe as dd  # noqa: E402
@@ -130,7 +132,7 @@ def test_fit_sample(client, data):
 
 
 def test_parallel_post_fit(client, data):
-    dask_ml = pytest.importorskip("dask_ml.wrappers", reason="dask-ml is not installed")
+    dask_ml = importorskip("dask_ml.wrappers", "dask-ml is not installed")
     det, frame = data
     wrapped = dask_ml.ParallelPostFit(det)
     ddf = dd.from_pandas(frame, npartitions=4)

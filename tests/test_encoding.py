@@ -171,6 +171,7 @@ def test_masked_cells_do_not_change_any_score():
 
 
 # ------------------------------------------------------------------ detector
+@pytest.mark.slow  # about 4.5 s: fits a one-hot baseline too
 def test_anomalies_in_the_categorical_column_are_found(mixed):
     detector, train, test, y = mixed
     assert detector.schema_.heads_ == [
@@ -313,6 +314,7 @@ def test_columns_must_keep_their_kind(mixed):
         detector.score_samples(test.rename(columns={"mode": "state"}))
 
 
+@pytest.mark.slow  # about 2.5 s: an ADBench set
 def test_hiding_a_fifth_of_the_cells_loses_little_auroc(shared_dir):
     """ADBench Ionosphere, 20% of cells hidden in train and test parts."""
     from sklearn.model_selection import train_test_split

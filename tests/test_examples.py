@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# A fresh interpreter per script (2-13 s each, about 30 s in all).
+pytestmark = pytest.mark.slow
+
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 
 

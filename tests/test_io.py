@@ -182,10 +182,11 @@ def test_loaded_model_is_on_cpu(tmp_path, fitted_tiny):
     assert np.isfinite(loaded.offset_)
 
 
-@pytest.fixture
-def fitted_sequence(rng):
+@pytest.fixture(scope="module")
+def fitted_sequence():
     import pandas as pd
 
+    rng = np.random.default_rng(0)
     t = np.arange(300)
     frame = pd.DataFrame(
         {"warm": 0.01 * t + 0.05 * rng.normal(size=300), "flow": rng.normal(size=300)}

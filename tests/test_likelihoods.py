@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from _require import importorskip
 from numpy.testing import assert_allclose
 
 from vaeanomaly.likelihoods import (
@@ -11,7 +12,7 @@ from vaeanomaly.likelihoods import (
     scale_floors,
 )
 
-scipy_stats = pytest.importorskip("scipy.stats")
+scipy_stats = importorskip("scipy.stats")
 
 
 def test_gaussian_head_log_prob_matches_scipy():

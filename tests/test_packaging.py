@@ -1,10 +1,11 @@
+import ast
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
-import pytest
-import tomllib
+from _require import importorskip, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +55,7 @@ def test_thresholds_need_no_torch():
 
 
 def test_wheel_contains_cli_under_vaeanomaly(tmp_path):
-    pytest.importorskip("setuptools")
+    importorskip("setuptools")
     result = subprocess.run(
         [
             sys.executable,
@@ -73,7 +74,7 @@ def test_wheel_contains_cli_under_vaeanomaly(tmp_path):
         check=False,
     )
     if result.returncode != 0:
-        pytest.skip(f"could not build a wheel here: {result.stderr[-300:]}")
+        skip_or_fail(f"could not build a wheel here: {result.stderr[-300:]}")
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "vaeanomaly/cli/main.py" in names
@@ -114,3 +115,56 @@ def test_cli_choices_match_the_library():
 
     assert sorted(HEADS) == list(LIKELIHOOD_NAMES)
     assert sorted(SCORE_METHODS) == list(SCORE_METHOD_NAMES)
+
+
+# Standard-library modules newer than the oldest Python the package could claim,
+# with the version that added them.
+NEWER_STDLIB = {"tomllib": (3, 11), "zoneinfo": (3, 9), "graphlib": (3, 9)}
+
+
+def _sources():
+    for folder in ("vaeanomaly", "cli", "tests", "benchmarks", "examples"):
+        yield from sorted((ROOT / folder).rglob("*.py"))
+
+
+def _imported_top_names(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module.split(".")[0]
+
+
+def _lowest_python():
+    from packaging.specifiers import SpecifierSet
+
+    spec = SpecifierSet(pyproject()["project"]["requires-python"])
+    (lower,) = [s for s in spec if s.operator == ">="]
+    return tuple(int(part) for part in lower.version.split(".")[:2]), spec
+
+
+def test_requires_python_covers_what_the_code_imports():
+    lowest, _ = _lowest_python()
+    needed = {}
+    for path in _sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for name in _imported_top_names(tree):
+            if name in NEWER_STDLIB:
+                needed.setdefault(name, []).append(path.relative_to(ROOT).as_posix())
+    too_new = {n: f for n, f in needed.items() if NEWER_STDLIB[n] > lowest}
+    assert not too_new, f"requires-python allows {lowest}; these need more: {too_new}"
+    assert "tomllib" in needed  # the scan sees the imports it is meant to
+
+
+def test_sources_parse_as_the_oldest_python_allowed():
+    # Syntax newer than requires-python's lower bound (a PEP 695 `type` alias,
+    # say) fails here even when the running interpreter accepts it.
+    lowest, _ = _lowest_python()
+    for path in _sources():
+        ast.parse(path.read_text(encoding="utf-8"), feature_version=lowest)
+
+
+def test_ruff_targets_the_oldest_python_allowed_and_this_one_is_allowed():
+    lowest, spec = _lowest_python()
+    assert pyproject()["tool"]["ruff"]["target-version"] == "py{}{}".format(*lowest)
+    assert spec.contains(".".join(map(str, sys.version_info[:3])))

@@ -1,16 +1,21 @@
 """The HTML report: its content, its escaping, and how it behaves in Chromium."""
 
+import os
 import re
+import shlex
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _require import importorskip, skip_or_fail
 from click.testing import CliRunner
 
-pytest.importorskip("jinja2")
-pytest.importorskip("matplotlib")
+importorskip("jinja2", "the report extra is not installed (jinja2)")
+importorskip("matplotlib", "the report extra is not installed (matplotlib)")
 
 import _chromium  # noqa: E402  (tests/ is on sys.path: pytest's rootdir-less import)
 
@@ -38,7 +43,7 @@ PWN = '<img src=x onerror="window.__pwned=1">'
 def browser():
     executable = _chromium.find()
     if executable is None:
-        pytest.skip(
+        skip_or_fail(
             "headless Chromium not found (apt-get install chromium, or set "
             "VAEANOMALY_CHROMIUM to its path)"
         )
@@ -83,6 +88,7 @@ def test_browser_checks_catch_a_bad_page(browser, tmp_path):
     assert facts["images"][0]["width"] == 0
 
 
+@pytest.mark.slow  # about 5 s: the demo recording
 def test_demo_recording_in_chromium(browser, tmp_path):
     frame = pd.read_csv(MACHINE, parse_dates=["timestamp"])
     X = frame.drop(columns="timestamp")
@@ -284,6 +290,60 @@ def test_a_long_series_makes_a_small_page(tmp_path):
         detector, frame, time=pd.date_range("2026-01-01", periods=n, freq="s")
     )
     assert len(page.encode()) < 600_000
+
+
+# ------------------------------------------------- the README's first command
+def readme_report_command():
+    """The README's first command, less its ``pip install`` part."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^```bash\n(.*?)^```", text, re.S | re.M)
+    assert block, "README.md has no ```bash block"
+    install, command = block.group(1).splitlines()[0].split(" && ", 1)
+    assert install.startswith("pip install "), install
+    assert command.startswith("vaeanomaly report "), command
+    return shlex.split(command)
+
+
+@pytest.mark.slow  # about 12 s: fits the README's model
+def test_readme_first_command_makes_a_page_a_person_can_read(browser, tmp_path):
+    # Run exactly as a new user would, from a copy of the files it reads, with
+    # the installed console script; then look at the page in Chromium.
+    argv = readme_report_command()
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    exe = shutil.which(argv[0], path=path)
+    if exe is None:
+        skip_or_fail(
+            "the vaeanomaly console script is not installed (pip install -e .)"
+        )
+    done = subprocess.run(
+        [exe, *argv[1:]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == ""
+    page = tmp_path / argv[argv.index("-o") + 1]
+    assert f"Wrote the report to '{page.name}'" in done.stderr
+    flagged = int(re.search(r"; ([\d,]+) flagged as anomalies", done.stderr)[1])
+    top_rows = re.findall(r"^  timestamp (\S+ \S+)  score", done.stderr, re.M)
+    assert flagged > 0
+    assert top_rows
+
+    facts = browser.visit(page, screenshot=tmp_path / "readme.png")
+    source = argv[argv.index("report") + 1]
+    assert facts["title"] == f"Anomaly report: {source}"
+    assert facts["flagged"] == f"{flagged:,}"
+    n_periods = facts["periodRows"]
+    # histogram, timeline, up to 3 period plots, heatmap, training curve
+    assert_clean(facts, n_images=4 + min(n_periods, 3))
+    assert facts["anomalyRows"] == min(20, flagged)
+    assert facts["anomalyLabels"][: len(top_rows)] == top_rows
+    assert "Top anomalies" in facts["text"]
+    assert (tmp_path / "readme.png").stat().st_size > 10_000
 
 
 # ------------------------------------------------------------------ the CLI

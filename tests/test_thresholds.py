@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _require import importorskip
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
@@ -226,7 +227,7 @@ def test_iqr_matches_tukey_fence_on_normal_data():
     ("shape", "n"), [(-0.3, 300), (0.0, 2000), (0.3, 500), (1.0, 200)]
 )
 def test_gpd_fit_matches_scipy(shape, n):
-    stats = pytest.importorskip("scipy.stats")
+    stats = importorskip("scipy.stats")
     excesses = gpd_sample(np.random.default_rng(7), shape, 2.0, n)
     gamma, sigma = fit_gpd(excesses)
     ref_gamma, _, ref_sigma = stats.genpareto.fit(excesses, floc=0)

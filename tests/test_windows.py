@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _require import skip_or_fail
 from conftest import TINY
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
@@ -77,6 +78,7 @@ def recording(rng):
 # scales had barely left their unit start when training stopped, so the
 # encoder moved z to explain the valve's jump. The scales' larger step size
 # (LIKELIHOOD_LR_FACTOR) fixed it; both heads must attribute the jump right.
+@pytest.mark.slow  # about 2 s per head
 @pytest.mark.parametrize("likelihood", ["gaussian", "gaussian_column"])
 def test_sequence_detector_finds_a_broken_relation_and_blames_the_channel(
     recording, likelihood
@@ -276,7 +278,7 @@ def test_skab_anomaly_free_recording_drifts_on_named_channels(shared_dir):
 
     path = shared_dir / "data" / "skab" / "anomaly-free" / "anomaly-free.csv"
     if not path.exists():
-        pytest.skip(f"SKAB's anomaly-free recording not found at {path}")
+        skip_or_fail(f"SKAB's anomaly-free recording not found at {path}")
     frame = pd.read_csv(path, sep=";", index_col="datetime", parse_dates=True)
     # The drift check needs the training ranges only: a 2-epoch window model.
     inner = VAEAnomalyDetector(**{**TINY, "max_epochs": 2}, random_state=0)
