@@ -8,6 +8,7 @@ from vaeanomaly._training import (
     TrainingConfig,
     _batch_bounds,
     auto_batch_size,
+    auto_min_steps,
     scaled_learning_rate,
 )
 from vaeanomaly.likelihoods import FactorizedLikelihood
@@ -98,16 +99,26 @@ def test_each_member_keeps_its_own_best_weights_and_stops_when_all_have_waited()
     ("n_rows", "expected"),
     [
         (10, 128),
-        (1_500, 128),
-        (3_000, 256),
-        (6_300, 1024),
-        (9_000, 1024),
-        (20_000, 2048),
+        (300, 128),
+        (1_000, 256),
+        (1_500, 512),
+        (3_000, 1024),
+        (6_300, 2048),
+        (9_000, 4096),
         (1_000_000, 4096),
     ],
 )
-def test_auto_batch_size_aims_at_eight_steps_an_epoch(n_rows, expected):
-    assert auto_batch_size(n_rows) == expected
+def test_auto_batch_size_gives_at_least_two_steps_an_epoch(n_rows, expected):
+    batch = auto_batch_size(n_rows)
+    assert batch == expected
+    # The largest power of two that leaves two steps (within the bounds).
+    assert batch == 128 or batch == 4096 or 2 * batch <= n_rows < 4 * batch
+
+
+def test_min_steps_shrink_with_the_square_root_of_the_batch():
+    assert auto_min_steps(128) == 2000
+    assert auto_min_steps(512) == 1000
+    assert auto_min_steps(2048) == 500
 
 
 def test_learning_rate_grows_with_the_square_root_of_the_batch():

@@ -24,10 +24,11 @@ __all__ = [
     "BASE_BATCH_SIZE",
     "LIKELIHOOD_LR_FACTOR",
     "MAX_EPOCH_ROWS",
-    "MIN_ROWS_SEEN",
+    "BASE_MIN_STEPS",
     "TrainingConfig",
     "Trainer",
     "auto_batch_size",
+    "auto_min_steps",
     "scaled_learning_rate",
 ]
 
@@ -51,9 +52,11 @@ MAX_AUTO_BATCH_SIZE = 4096
 #: :func:`scaled_learning_rate`).
 LR_BATCH_EXPONENT = 0.5
 
-#: Rows trained on (repeats counted) before early stopping may stop, when
-#: ``min_steps="auto"``: what 2000 steps of 128 rows saw, whatever the batch.
-MIN_ROWS_SEEN = 2000 * BASE_BATCH_SIZE
+#: Steps of :data:`BASE_BATCH_SIZE` rows before early stopping may stop.
+BASE_MIN_STEPS = 2000
+
+#: How ``min_steps="auto"`` shrinks with the batch (see :func:`auto_min_steps`).
+MIN_STEPS_EXPONENT = 0.5
 
 
 def auto_batch_size(n_rows: int) -> int:
@@ -77,6 +80,27 @@ def auto_batch_size(n_rows: int) -> int:
     target = min(n_rows, MAX_EPOCH_ROWS) / AUTO_STEPS_PER_EPOCH
     power = 2 ** math.floor(math.log2(max(target, 1.0)))
     return int(min(MAX_AUTO_BATCH_SIZE, max(BASE_BATCH_SIZE, power)))
+
+
+def auto_min_steps(batch_size: int) -> int:
+    """Return the steps before early stopping may stop: ``2000 / sqrt(b / 128)``.
+
+    With the learning rate of :func:`scaled_learning_rate`, a step of ``b``
+    rows moves the weights about ``sqrt(b / 128)`` times as far as a step of
+    128 rows, so this many steps make about the progress of 2000 steps of
+    128 rows.
+
+    Parameters
+    ----------
+    batch_size : int
+        Rows per step.
+
+    Returns
+    -------
+    int
+    """
+    ratio = max(batch_size, 1) / BASE_BATCH_SIZE
+    return math.ceil(BASE_MIN_STEPS / ratio**MIN_STEPS_EXPONENT)
 
 
 def scaled_learning_rate(batch_size: int, base: float = 1e-3) -> float:

@@ -30,10 +30,10 @@ from vaeanomaly._model import VAE, Rows
 from vaeanomaly._schema import TableSchema
 from vaeanomaly._state import FittedStateMixin
 from vaeanomaly._training import (
-    MIN_ROWS_SEEN,
     Trainer,
     TrainingConfig,
     auto_batch_size,
+    auto_min_steps,
     scaled_learning_rate,
 )
 from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood, scale_floors
@@ -269,11 +269,12 @@ default="from_dtype"
         the weights of the best epoch are restored. ``None`` never stops early.
     min_steps : "auto" or int, default="auto"
         Optimizer steps to take before early stopping may stop training
-        (``max_epochs`` still caps it). ``"auto"`` is as many steps as
-        train on 256,000 rows (2000 steps of 128 rows), whatever the batch
-        size. Small tables give few steps per epoch, and a VAE's validation
-        loss often stalls for a while before it falls again; on tables
-        under about 1,300 rows the cap of ``max_epochs`` comes first.
+        (``max_epochs`` still caps it). ``"auto"`` is 2000 at 128 rows per
+        batch and ``2000 / sqrt(batch_size / 128)`` for larger batches: with
+        the learning rate of ``learning_rate="auto"`` a larger step moves the
+        weights further, and these make about the progress of 2000 steps of
+        128 rows. A VAE's validation loss often stalls for a while before it
+        falls again; on small tables the cap of ``max_epochs`` comes first.
     clip_grad_norm : float, default=10.0
         Largest gradient norm per step; ``None`` disables clipping.
     contamination : "auto" or float, default="auto"
@@ -615,7 +616,11 @@ default="from_dtype"
         else:
             self.learning_rate_ = float(self.learning_rate)
         if min_steps == "auto":
-            min_steps = math.ceil(MIN_ROWS_SEEN / self.batch_size_)
+            min_steps = auto_min_steps(self.batch_size_)
+        elif min_steps == "ranking":
+            min_steps = math.ceil(
+                _RANKING_MIN_FRACTION * auto_min_steps(self.batch_size_)
+            )
         config = TrainingConfig(
             max_epochs=self.max_epochs,
             batch_size=self.batch_size_,
