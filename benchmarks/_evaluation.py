@@ -101,6 +101,36 @@ def _per_set(rows: list[dict], detector: str, metric: str) -> dict[str, float]:
     return {name: float(np.mean(v)) for name, v in values.items()}
 
 
+def mean_over_sets(rows: list[dict], names: list[str], detector: str, metric: str):
+    """Mean over ``names`` of the per-set means over seeds (NaN if a set is missing)."""
+    table = _per_set(rows, detector, metric)
+    return float(np.mean([table.get(n, np.nan) for n in names]))
+
+
+def average_ranks(
+    rows: list[dict], names: list[str], detectors: list[str]
+) -> tuple[dict[str, float], int]:
+    """Average AUROC rank (1 = best) of each detector over the sets all of them ran.
+
+    Returns the ranks by detector and the number of sets they are averaged over.
+    """
+    table = np.array(
+        [[_per_set(rows, d, "auroc").get(n, np.nan) for d in detectors] for n in names]
+    )
+    complete = ~np.isnan(table).any(axis=1)
+    ranks = np.array([rankdata(-row) for row in table[complete]])
+    means = ranks.mean(axis=0)
+    return {d: float(means[j]) for j, d in enumerate(detectors)}, int(complete.sum())
+
+
+def won_lost(deltas: dict[str, float]) -> tuple[int, int]:
+    """Sets won and lost: per-set changes of the mean over seeds beyond :data:`TIE`."""
+    return (
+        sum(d > TIE for d in deltas.values()),
+        sum(d < -TIE for d in deltas.values()),
+    )
+
+
 def print_mean_tables(rows: list[dict], names: list[str], detectors: list[str]) -> None:
     """Print AUROC and AP tables: mean over seeds per dataset, then the mean row."""
     for metric in ("auroc", "ap"):
@@ -111,21 +141,16 @@ def print_mean_tables(rows: list[dict], names: list[str], detectors: list[str]) 
         for name in names:
             cells = [f"{table[d].get(name, np.nan):.3f}" for d in detectors]
             print(f"| {name} | " + " | ".join(cells) + " |")
-        means = [np.mean([table[d].get(n, np.nan) for n in names]) for d in detectors]
+        means = [mean_over_sets(rows, names, d, metric) for d in detectors]
         print("| **mean** | " + " | ".join(f"**{m:.3f}**" for m in means) + " |\n")
 
 
 def print_ranks(rows: list[dict], names: list[str], detectors: list[str]) -> None:
     """Print each detector's average AUROC rank over the datasets (1 = best)."""
-    table = np.array(
-        [[_per_set(rows, d, "auroc").get(n, np.nan) for d in detectors] for n in names]
-    )
-    complete = ~np.isnan(table).any(axis=1)
-    ranks = np.array([rankdata(-row) for row in table[complete]])
-    order = np.argsort(ranks.mean(axis=0))
-    print(f"### Average AUROC rank over {complete.sum()} sets (1 = best)\n")
-    for j in order:
-        print(f"- {detectors[j]}: {ranks[:, j].mean():.2f}")
+    ranks, n_sets = average_ranks(rows, names, detectors)
+    print(f"### Average AUROC rank over {n_sets} sets (1 = best)\n")
+    for d in sorted(ranks, key=ranks.get):
+        print(f"- {d}: {ranks[d]:.2f}")
     print()
 
 
@@ -150,8 +175,7 @@ def print_comparison(
         shared = [n for n in names if n in new and n in old]
         deltas = {n: new[n] - old[n] for n in shared}
         tally[metric] = (
-            sum(d > TIE for d in deltas.values()),
-            sum(d < -TIE for d in deltas.values()),
+            *won_lost(deltas),
             float(np.mean([new[n] for n in shared])),
             float(np.mean([old[n] for n in shared])),
             deltas,

@@ -113,11 +113,10 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
         recording without that end and scores it, so the threshold comes from
         readings no model has seen; the detector kept is fitted on the whole
         recording. Scores of training readings are optimistic, and later
-        normal data spread wider, so a threshold from them flags too much:
-        on SKAB valve1 (window 5, ``benchmarks/skab.py``) FAR fell from
-        26.6% to 7.8% with MAR from 13.9% to 24.7%. It costs a second fit on
-        the shorter recording. 0, or fewer than ``MIN_CALIBRATION`` timestamps
-        on either side, fits the threshold on the training scores instead.
+        normal data spread wider, so a threshold from them flags too much.
+        It costs a second fit on the shorter recording. 0, or fewer than
+        ``MIN_CALIBRATION`` timestamps on either side, fits the threshold on
+        the training scores instead.
     max_gap : int, default=5
         Missing readings are forward-filled over at most this many rows. The
         rest of a longer gap stays missing: the window model leaves those

@@ -1,0 +1,455 @@
+"""README.md's figures agree with the result files in benchmarks/results/ (issue #26).
+
+Every table of figures in README.md and every figure in its prose is declared
+below (``TABLES``, ``PROSE``) with the result file it comes from and how the
+benchmark computes it (``benchmarks/_evaluation.py``: means over seeds per set,
+then over sets; average ranks; sets won and lost). The test recomputes each one,
+rounds it as the README prints it, and compares the text. A regenerated result
+file or an edited README table is checked as it is; the test needs editing only
+when a table, a row label or a sentence that carries a figure is new. It fails
+
+- when a README figure differs from its file, rounded as printed;
+- when a table holds decimal figures but is not declared, or has a row or a
+  column its declaration does not know;
+- when a declared sentence is gone from the README (declare the new wording);
+- when the prose holds a decimal number or a percentage that is neither a
+  declared figure nor a declared non-figure (a parameter, a formula).
+
+Everything is read from the repository: nothing is fitted and nothing skipped.
+"""
+
+import ast
+import csv
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _evaluation import _per_set, average_ranks, mean_over_sets, won_lost  # noqa: E402
+from _provenance import read_rows  # noqa: E402
+
+README = ROOT / "README.md"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+# ---------------------------------------------------------------- result files
+@cache
+def rows_of(file: str) -> list | dict:
+    return read_rows(RESULTS / file)
+
+
+@dataclass(frozen=True)
+class Source:
+    """The rows of one detector in one result file (``*`` in a file of baselines)."""
+
+    file: str
+    detector: str
+
+
+def set_names(file: str) -> list[str]:
+    """The datasets a run covered, sorted as the benchmark scripts sort them."""
+    return sorted({r["dataset"] for r in rows_of(file)})
+
+
+def seeds_of(file: str) -> set[int]:
+    return {r["seed"] for r in rows_of(file)}
+
+
+def mean_of(source: Source, metric: str, names: list[str]) -> float:
+    return mean_over_sets(rows_of(source.file), names, source.detector, metric)
+
+
+def sets_won_lost(new: Source, old: Source, metric: str) -> tuple[int, int]:
+    """As ``print_comparison``: per-set means over shared sets, won/lost by > TIE."""
+    a = _per_set(rows_of(new.file), new.detector, metric)
+    b = _per_set(rows_of(old.file), old.detector, metric)
+    return won_lost({n: a[n] - b[n] for n in a if n in b})
+
+
+def median_fit_s(file: str) -> float:
+    return float(np.median([r["fit_s"] for r in rows_of(file)]))
+
+
+def speed_ratio(columns: int) -> float:
+    """``speed.py``: our fit time over PyOD's VAE's, on the table with ``columns``."""
+    (row,) = [r for r in rows_of("speed_defaults.json")["fit"] if r["cols"] == columns]
+    return row["ours_s"] / row["pyod_s"]
+
+
+def code_constant(path: str, name: str) -> float:
+    """A module-level constant, read without importing the module (no torch)."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(getattr(t, "id", None) == name for t in targets):
+                return ast.literal_eval(node.value)
+    raise AssertionError(f"{name} is not a module constant of {path}.")
+
+
+def machine_csv() -> tuple[int, int]:
+    """Rows and sensor columns of the demo recording of the README's first command."""
+    with open(ROOT / "examples/data/machine.csv", newline="", encoding="utf-8") as f:
+        header, *body = list(csv.reader(f))
+    return len(body), len([c for c in header if c != "timestamp"])
+
+
+# ---------------------------------------------------------------- tables
+@dataclass(frozen=True)
+class Table:
+    """A README table of detectors (rows) by figures (columns), and its sources.
+
+    ``rows`` maps the start of a first-column label to its source (the longest
+    matching start wins); a label not there is looked up as a detector name in
+    ``baselines``. Means are over the datasets and seeds of ``sets_from``; the
+    rank column ranks the ``rank_pool`` source against every detector of
+    ``baselines``, as ``adbench.py --baselines`` does.
+    """
+
+    sets_from: str
+    rows: dict[str, Source]
+    baselines: str
+    columns: dict[str, Callable[["Table", Source], float | None]]
+    rank_pool: Source
+
+    def source(self, label: str) -> Source:
+        plain = label.replace("**", "").strip()
+        starts = [k for k in self.rows if plain.startswith(k)]
+        if starts:
+            return self.rows[max(starts, key=len)]
+        detectors = {r["detector"] for r in rows_of(self.baselines)}
+        assert plain.strip("`") in detectors, (
+            f"README row {label!r} has no source: add it to TABLES' rows, or name "
+            f"a detector of {self.baselines} ({sorted(detectors)})."
+        )
+        return Source(self.baselines, plain.strip("`"))
+
+    def names(self) -> list[str]:
+        return set_names(self.sets_from)
+
+    def pool(self) -> list[Source]:
+        baselines = dict.fromkeys(r["detector"] for r in rows_of(self.baselines))
+        return [self.rank_pool, *(Source(self.baselines, d) for d in baselines)]
+
+
+def mean_column(metric: str):
+    def figure(table: Table, source: Source) -> float:
+        return mean_of(source, metric, table.names())
+
+    return figure
+
+
+def rank_column(table: Table, source: Source) -> float | None:
+    """Average AUROC rank among ``table.pool()``, seeds of ``sets_from`` only."""
+    pool = table.pool()
+    seeds = seeds_of(table.sets_from)
+    rows = [
+        {**r, "detector": (s.file, s.detector)}
+        for s in pool
+        for r in rows_of(s.file)
+        if r["detector"] == s.detector and r["seed"] in seeds
+    ]
+    ranks, n_sets = average_ranks(
+        rows, table.names(), [(s.file, s.detector) for s in pool]
+    )
+    assert n_sets == len(table.names())
+    return ranks[(source.file, source.detector)]
+
+
+ADBENCH_VAE = Source("adbench_defaults.json", "vae")
+
+#: README heading -> the table under it.
+TABLES = {
+    "Detection quality": Table(
+        sets_from="adbench_defaults.json",
+        rows={
+            "`VAEAnomalyDetector()`": ADBENCH_VAE,
+            '`VAEAnomalyDetector(likelihood="gaussian_column")`': Source(
+                "adbench_gaussian_defaults.json", "vae"
+            ),
+            "`VAEAnomalyDetector()` of 0.3.0": Source("adbench_v0.3.json", "vae"),
+        },
+        baselines="adbench_baselines.json",
+        columns={
+            "mean AUROC": mean_column("auroc"),
+            "mean AP": mean_column("ap"),
+            "average AUROC rank (of {n})": rank_column,
+        },
+        rank_pool=ADBENCH_VAE,
+    ),
+}
+
+
+# ---------------------------------------------------------------- prose
+@dataclass(frozen=True)
+class Figure:
+    """A figure in README prose: a regex whose one group is the printed number."""
+
+    pattern: str
+    value: Callable[[], float | int]
+
+
+def categorical_five() -> list[str]:
+    """The five tables of the categorical runs with every seed (w7a is seed 0 only)."""
+    return set_names("categorical_all_scores.json")
+
+
+def categorical_mean(file: str, detector: str) -> float:
+    return mean_of(Source(file, detector), "auroc", categorical_five())
+
+
+def w7a_seed0() -> float:
+    (row,) = [
+        r
+        for r in rows_of("categorical_defaults.json")
+        if (r["detector"], r["dataset"], r["seed"]) == ("vae", "w7a", 0)
+    ]
+    return row["auroc"]
+
+
+ADBENCH_GAUSSIAN = Source("adbench_gaussian_defaults.json", "vae")
+ADBENCH_03 = Source("adbench_v0.3.json", "vae")
+
+PROSE = [
+    Figure(r"`examples/data/machine\.csv`, ([\d,]+) rows", lambda: machine_csv()[0]),
+    Figure(r"machine\.csv`, [\d,]+ rows, (\w+) sensors", lambda: machine_csv()[1]),
+    Figure(
+        r"mean AP on the (\d+) ADBench sets",
+        lambda: len(set_names("adbench_defaults.json")),
+    ),
+    Figure(
+        r"ADBench sets from ([\d.]+) to [\d.]+ \(see below\)",
+        lambda: mean_of(ADBENCH_GAUSSIAN, "ap", set_names(ADBENCH_VAE.file)),
+    ),
+    Figure(
+        r"ADBench sets from [\d.]+ to ([\d.]+) \(see below\)",
+        lambda: mean_of(ADBENCH_VAE, "ap", set_names(ADBENCH_VAE.file)),
+    ),
+    Figure(
+        r"On the (\d+) ADBench development sets",
+        lambda: len(set_names("adbench_defaults.json")),
+    ),
+    Figure(
+        r"against 0\.3\.0 it wins on (\d+) sets",
+        lambda: sets_won_lost(ADBENCH_VAE, ADBENCH_03, "auroc")[0],
+    ),
+    Figure(
+        r"against 0\.3\.0 it wins on \d+ sets and loses on (\d+) \(AUROC\)",
+        lambda: sets_won_lost(ADBENCH_VAE, ADBENCH_03, "auroc")[1],
+    ),
+    Figure(
+        r"A default fit takes ([\d.]+) s on the median set",
+        lambda: median_fit_s("adbench_fit_time_seed0_now.json"),
+    ),
+    Figure(
+        r"([\d.]+) times 0\.3\.0's",
+        lambda: (
+            median_fit_s("adbench_fit_time_seed0_now.json")
+            / median_fit_s("adbench_fit_time_seed0_v0.3.json")
+        ),
+    ),
+    Figure(
+        r"on 10,000 x 20 rows it takes ([\d.]+) times as long as PyOD's",
+        lambda: speed_ratio(20),
+    ),
+    Figure(
+        r"its mean AUROC \(([\d.]+)\) leads",
+        lambda: categorical_mean("categorical_defaults.json", "vae"),
+    ),
+    Figure(
+        r"AVF \(the model of independent columns, ([\d.]+)\)",
+        lambda: categorical_mean("categorical_baselines.json", "AVF"),
+    ),
+    Figure(
+        r"IsolationForest \(([\d.]+)\) and PyOD's VAE",
+        lambda: categorical_mean("categorical_baselines.json", "IsolationForest"),
+    ),
+    Figure(
+        r"PyOD's VAE on one-hot columns \(([\d.]+)\)",
+        lambda: categorical_mean("categorical_all_scores.json", "PyOD VAE"),
+    ),
+    Figure(r"binary columns, ([\d.]+), seed 0\)", w7a_seed0),
+    Figure(
+        r"it gets probability (\d\.\d+), so it scores",
+        lambda: code_constant("vaeanomaly/likelihoods.py", "UNKNOWN_LEVEL_MASS"),
+    ),
+    Figure(
+        r"scores as unusual \(([\d.]+) nats",
+        lambda: (
+            -np.log(code_constant("vaeanomaly/likelihoods.py", "UNKNOWN_LEVEL_MASS"))
+        ),
+    ),
+    Figure(
+        r"each of ([\d,]+) stretches",
+        lambda: code_constant("vaeanomaly/_report_plots.py", "MAX_POINTS") // 2,
+    ),
+]
+
+#: Decimal numbers and percentages in the prose that are not measured figures.
+NOT_FIGURES = {
+    "costs 2.5 log(1 + k": "the Student-t density's formula",
+    "more than 3.5 robust": "the trim rule's cut, a parameter",
+    "median + 3.5 MADs": "robust_z's cut, a parameter",
+    "initial 98% quantile": "pot's initial_quantile, a parameter",
+}
+
+WORDS = "zero one two three four five six seven eight nine ten".split()
+
+
+# ---------------------------------------------------------------- README parsing
+def readme() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def without_code_blocks(text: str) -> str:
+    return re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+
+
+def cells(line: str) -> list[str]:
+    """Cells of a markdown table line; ``\\|`` is a pipe inside a cell."""
+    parts = re.split(r"(?<!\\)\|", line.strip())
+    return [p.strip() for p in parts[1:-1]]
+
+
+def readme_tables() -> list[tuple[str, list[str], list[list[str]]]]:
+    """(heading above, header cells, body rows) of each table of README.md."""
+    tables, heading, block = [], None, []
+    for line in [*without_code_blocks(readme()).splitlines(), ""]:
+        if line.startswith("|"):
+            block.append(line)
+            continue
+        if block:
+            header, _, *body = (cells(b) for b in block)
+            tables.append((heading, header, body))
+            block = []
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+    return tables
+
+
+def prose() -> str:
+    """README text outside code blocks and tables, whitespace runs made one space."""
+    lines = without_code_blocks(readme()).splitlines()
+    return re.sub(r"\s+", " ", " ".join(x for x in lines if not x.startswith("|")))
+
+
+def as_printed(value: float, printed: str) -> str:
+    """``value`` written as the README wrote ``printed``: decimals, commas, words."""
+    if printed in WORDS:
+        return WORDS[int(value)] if float(value).is_integer() else repr(value)
+    decimals = len(printed.split(".")[1]) if "." in printed else 0
+    return f"{value:,.{decimals}f}" if "," in printed else f"{value:.{decimals}f}"
+
+
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+# ---------------------------------------------------------------- tests
+def figure_tables():
+    return [t for t in readme_tables() if t[0] in TABLES]
+
+
+def test_every_table_of_figures_is_declared():
+    for heading, header, body in readme_tables():
+        decimals = [c for row in body for c in row[1:] if re.search(r"\d\.\d", c)]
+        assert heading in TABLES or not decimals, (
+            f"README table under {heading!r} ({header}) holds figures {decimals[:3]} "
+            "but no source: declare it in TABLES of tests/test_readme_figures.py "
+            "with the result file it comes from."
+        )
+    assert {t[0] for t in figure_tables()} == set(TABLES), (
+        "A table declared in TABLES is gone from README.md; remove its declaration."
+    )
+
+
+def table_cells():
+    for heading, header, body in figure_tables():
+        table = TABLES[heading]
+        for row in body:
+            for name, cell in zip(header[1:], row[1:], strict=True):
+                yield pytest.param(
+                    heading, table, name, row[0], cell, id=f"{row[0]}|{name}"
+                )
+
+
+def column_figure(table: Table, name: str):
+    for pattern, figure in table.columns.items():
+        match = re.fullmatch(re.escape(pattern).replace(r"\{n\}", r"(\d+)"), name)
+        if match:
+            return figure, match.groups()
+    raise AssertionError(
+        f"README column {name!r} is not in TABLES' columns ({list(table.columns)})."
+    )
+
+
+@pytest.mark.parametrize(
+    ("heading", "table", "column", "label", "cell"), list(table_cells())
+)
+def test_table_figure_matches_its_result_file(heading, table, column, label, cell):
+    figure, groups = column_figure(table, column)
+    if groups:  # "(of 8)": the size of the rank pool
+        assert int(groups[0]) == len(table.pool()), (
+            f"README's {column!r} ranks among {groups[0]} detectors; "
+            f"the result files hold {len(table.pool())}."
+        )
+    source = table.source(label)
+    printed = cell.replace("**", "").strip()
+    if not NUMBER.fullmatch(printed):
+        assert not re.search(r"\d", printed), f"Unreadable figure {cell!r}."
+        return  # "–": no figure
+    value = figure(table, source)
+    assert as_printed(value, printed) == printed, (
+        f"README {heading!r}, row {label!r}, column {column!r} says {printed}; "
+        f"{source.file} ({source.detector}) gives {value:.6g}."
+    )
+
+
+def test_tables_name_their_result_files():
+    text = without_code_blocks(readme())
+    for heading, table in TABLES.items():
+        section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+        files = {
+            table.sets_from,
+            table.baselines,
+            *(s.file for s in table.rows.values()),
+        }
+        missing = sorted(f for f in files if f not in section)
+        assert not missing, f"README section {heading!r} does not name {missing}."
+
+
+@pytest.mark.parametrize("figure", PROSE, ids=[f.pattern for f in PROSE])
+def test_prose_figure_matches_its_source(figure):
+    matches = list(re.finditer(figure.pattern, prose()))
+    assert len(matches) == 1, (
+        f"README prose has {len(matches)} matches of {figure.pattern!r}; "
+        "declare the figure's new wording in PROSE (or remove it)."
+    )
+    printed = matches[0].group(1)
+    value = figure.value()
+    assert as_printed(value, printed) == printed.replace("−", "-"), (
+        f"README says {printed} ({figure.pattern!r}); its source gives {value:.6g}."
+    )
+
+
+def test_prose_has_no_undeclared_figure():
+    text = prose()
+    covered = [m.span(1) for f in PROSE for m in re.finditer(f.pattern, text)] + [
+        m.span() for p in NOT_FIGURES for m in re.finditer(re.escape(p), text)
+    ]
+    versions = [m.span() for m in re.finditer(r"\d+\.\d+\.\d+|`[^`]*`", text)]
+    stray = []
+    for m in re.finditer(r"\d+\.\d+|\d+(?:\.\d+)?\s?%", text):
+        if not any(a <= m.start() and m.end() <= b for a, b in covered + versions):
+            stray.append(text[max(0, m.start() - 40) : m.end() + 10])
+    assert not stray, (
+        f"README figures with no declared source: {stray}. Declare each in PROSE "
+        "with its result file, or in NOT_FIGURES when it is a parameter."
+    )
