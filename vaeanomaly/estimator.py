@@ -617,10 +617,6 @@ default="from_dtype"
             self.learning_rate_ = float(self.learning_rate)
         if min_steps == "auto":
             min_steps = auto_min_steps(self.batch_size_)
-        elif min_steps == "ranking":
-            min_steps = math.ceil(
-                _RANKING_MIN_FRACTION * auto_min_steps(self.batch_size_)
-            )
         config = TrainingConfig(
             max_epochs=self.max_epochs,
             batch_size=self.batch_size_,
