@@ -26,7 +26,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import warnings
 
 import numpy as np
 import torch
+from _provenance import write_result  # benchmarks/ is on sys.path
 
 from vaeanomaly import VAEAnomalyDetector, save_model
 from vaeanomaly._model import MemberLinear
@@ -432,8 +432,7 @@ def main() -> None:
                 }
             )
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(results, handle, indent=1)
+        write_result(args.json, results)
 
 
 if __name__ == "__main__":
