@@ -130,9 +130,10 @@ def test_learning_rate_grows_with_the_square_root_of_the_batch():
 def test_an_epoch_is_split_into_batches_of_equal_size():
     bounds = _batch_bounds(100, 1_000, 300)
     sizes = [stop - start for start, stop in bounds]
-    # 1,000 rows in about 300s: three batches, none a small remainder.
-    assert sizes == [333, 333, 334]
+    # 1,000 rows in batches of at most 300: four of 250, not 300 x 3 + 100.
+    assert sizes == [250, 250, 250, 250]
     assert bounds[0][0] == 100
     assert bounds[-1][1] == 1_100
+    assert [b - a for a, b in _batch_bounds(0, 1_001, 500)] == [333, 334, 334]
     assert [s for s, _ in bounds[1:]] == [e for _, e in bounds[:-1]]
     assert _batch_bounds(0, 50, 128) == [(0, 50)]

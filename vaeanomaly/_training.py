@@ -171,11 +171,11 @@ def _adam(module: VAE, learning_rate: float) -> torch.optim.Adam:
 def _batch_bounds(start: int, n_rows: int, batch_size: int) -> list[tuple[int, int]]:
     """Split ``n_rows`` rows from ``start`` into batches of about ``batch_size``.
 
-    The batches are of equal size (within one row), as many as the nearest
-    whole number of ``batch_size`` batches: no small last batch, whose
-    noisy gradient would count as much as a full one.
+    The batches are as many as ``batch_size`` rows need (the last one
+    partly filled) and of equal size, within one row: no small last batch,
+    whose noisy gradient would count as much as a full one.
     """
-    n_batches = max(1, round(n_rows / batch_size))
+    n_batches = max(1, math.ceil(n_rows / batch_size))
     edges = [start + (n_rows * k) // n_batches for k in range(n_batches + 1)]
     return list(zip(edges[:-1], edges[1:], strict=False))
 
