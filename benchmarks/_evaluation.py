@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from _fit_time import print_fit_times
 from _provenance import read_rows, write_result
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -284,4 +285,7 @@ def report(
     print(
         "fit seconds (median over tasks): "
         + ", ".join(f"{d}: {t:.2f}" for d, t in fit_times.items())
+        + "\n"
     )
+    reference_rows = read_rows(args.reference) if args.reference else None
+    print_fit_times(rows, names, vae, reference=reference_rows)
