@@ -468,9 +468,9 @@ def test_auto_batch_grows_with_the_table_and_the_step_size_with_it(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         large.fit(rng.normal(size=(20_000, 3)))
-    # 18,000 training rows: the largest batch, four times the base rate.
-    assert large.batch_size_ == 4096
-    assert large.learning_rate_ == pytest.approx(1e-3 * (4096 / 128) ** 0.5)
+    # 18,000 training rows: the largest batch, at sqrt(8) times the base rate.
+    assert large.batch_size_ == 1024
+    assert large.learning_rate_ == pytest.approx(1e-3 * 8**0.5)
     fixed = VAEAnomalyDetector(
         **TINY, batch_size=50, learning_rate=0.01, trim=None, random_state=0
     ).fit(rng.normal(size=(300, 3)))

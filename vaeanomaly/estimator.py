@@ -162,13 +162,11 @@ class VAEAnomalyDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
         unit variance (the squared-error case); ``"bernoulli"`` is for values
         in [0, 1]. ``"auto"`` picks Bernoulli for columns that hold only 0 and
         1 and ``"student_t_column"`` for the others. Per-cell variances let the
-        decoder explain unusual rows away with a wide variance (mean AUROC
-        0.851 against 0.866 for one per column on the first ten ADBench sets);
-        under a Gaussian, one stray cell in a column the model predicts well
-        costs more than a row unusual in many columns, and the heavy tails
-        fix that: on the 23 ADBench development sets (seeds 0-2) mean AP
-        0.473 against 0.436 for ``"gaussian_column"``, mean AUROC 0.840
-        against 0.830. Categorical columns always get the Categorical head.
+        decoder explain unusual rows away with a wide variance; under a
+        Gaussian, one stray cell in a column the model predicts well costs
+        more than a row unusual in many columns, and the heavy tails fix
+        that (benchmarks/README.md gives the ADBench figures). Categorical
+        columns always get the Categorical head.
     categorical_features : "from_dtype", sequence of str, int or bool, or None, \
 default="from_dtype"
         Columns modelled as categories. ``"from_dtype"`` takes the columns of a
@@ -208,13 +206,10 @@ default="from_dtype"
         its ``score_features`` the mean of their contributions. Each member
         keeps the weights of its own best epoch, and training ends when every
         member has stopped improving. One VAE's ranking depends on where its
-        training started (on ADBench's donors, one seed in five gave AUROC
-        0.68 where the others gave 0.85-0.88); the mean of several does much
-        less. The members are held in one network of batched layers, so a
-        step costs little more than one member's, but training runs until the
-        slowest member has stopped: on the ADBench development sets,
-        ``n_members=5`` fitted in about 1.5-3 times as long and narrowed the
-        spread over seeds without raising the mean AUROC.
+        training started; the mean of several depends on it much less. The
+        members are held in one network of batched layers, so a step costs
+        little more than one member's, but training runs until the slowest
+        member has stopped, so fits take longer.
     beta : float, default=1.0
         Weight of the KL term in the training loss (1 is the true ELBO).
     kl_warmup : int, default=0
@@ -248,12 +243,14 @@ default="from_dtype"
         that early stopping checks a 1,000,000-row table as often as a
         128,000-row one.
     batch_size : "auto" or int, default="auto"
-        Rows per training step. ``"auto"`` aims at eight steps an epoch: a
-        power of two between 128 and 4096 (see
+        Rows per training step. ``"auto"`` gives at least two steps an
+        epoch: the largest power of two up to half the training rows,
+        between 128 and 1024 (see
         ``vaeanomaly._training.auto_batch_size``). A step of the small
         networks of tabular data costs nearly the same at 128 rows as at
         1,024, so on larger tables fewer, larger steps train in a fraction
-        of the time. The batches of an epoch are of equal size.
+        of the time. The batches of an epoch are of equal size (the last
+        one is not a small remainder).
     learning_rate : "auto" or float, default="auto"
         Adam's step size for the network. ``"auto"`` is 1e-3 at 128 rows per
         batch and grows with the square root of the batch size. The
