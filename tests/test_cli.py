@@ -3,6 +3,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -1331,3 +1332,35 @@ def test_evaluate_a_recording(runner, faulty, tmp_path):
     )
     assert table.exit_code == 0, table.stderr
     assert "vus_pr" not in json.loads(table.stdout)
+
+
+@pytest.mark.slow  # about 6 s: two child processes score 20,000 rows
+@pytest.mark.parametrize(
+    ("command", "lines_read"),
+    [("score", 3), ("detect", 3), ("score", 0)],  # 0: closed before any write
+)
+def test_closed_stdout_pipe_ends_quietly_with_status_0(
+    model, tmp_path, rng, command, lines_read
+):
+    # `vaeanomaly score big.csv -m m.vae | head -3`: 1 would mean "anomalies
+    # found", so a reader that goes away is not an error.
+    exe = shutil.which("vaeanomaly", path=Path(sys.executable).parent)
+    if exe is None:
+        skip_or_fail(
+            "the vaeanomaly console script is not installed (pip install -e .)"
+        )
+    frame = pd.DataFrame(
+        rng.normal(size=(20_000, 3)), columns=["temp", "pressure", "flow"]
+    )
+    big = tmp_path / "big.csv"
+    frame.to_csv(big, index=False)  # about 0.5 MB of scores: more than a pipe holds
+    argv = [exe, command, str(big), "-m", str(model), "--chunksize", "1000"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        lines = [proc.stdout.readline() for _ in range(lines_read)]
+        proc.stdout.close()
+        stderr = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode == 0, stderr
+    assert all(line.endswith(b"\n") for line in lines)
+    assert "Traceback" not in stderr
+    assert "Broken pipe" not in stderr
+    assert "BrokenPipeError" not in stderr
