@@ -23,6 +23,7 @@ from vaeanomaly.tables import (
     choose_features,
     drop_empty_rows,
     iter_csv,
+    line_of,
     looks_like_dates,
     number_format,
     to_frame,
@@ -129,11 +130,11 @@ def report_empty_rows(rows: list[int], count: int, source: Path, quiet: bool) ->
     if not count or quiet:
         return
     where = "standard input" if str(source) == "-" else f"'{source}'"
-    shown = ", ".join(map(str, rows[:5])) + (", ..." if count > 5 else "")
+    shown = ", ".join(str(line_of(row)) for row in rows[:5])
+    shown += ", ..." if count > 5 else ""
     click.echo(
         f"Warning: skipped {count:,} row(s) of {where} with no value in any feature "
-        f"column (data row {shown}; 0 is the first row after the header). They "
-        "are not in the output.",
+        f"column (line {shown}; line 1 is the header). They are not in the output.",
         err=True,
     )
 
@@ -156,17 +157,17 @@ def check_time_order(frame: pd.DataFrame, time_col: str | None, source: Path) ->
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise CLIError(
             f"--time-col '{time_col}' of '{source}' holds "
-            f"{frame[time_col].iloc[row]!r} at data row {row}, which is neither a "
-            "date nor a number. Fix or drop that row."
+            f"{frame[time_col].iloc[row]!r} on line {line_of(frame.index[row])}, "
+            "which is neither a date nor a number. Fix or drop that row."
         )
     stamps = values.to_numpy()
     backwards = np.flatnonzero(stamps[1:] < stamps[:-1])
     if len(backwards):
         row = int(backwards[0]) + 1
         raise CLIError(
-            f"Rows of '{source}' are not in time order: '{time_col}' goes back at "
-            f"data row {row} ({frame[time_col].iloc[row]!r}). Sort the file by "
-            f"'{time_col}' first."
+            f"Rows of '{source}' are not in time order: '{time_col}' goes back on "
+            f"line {line_of(frame.index[row])} ({frame[time_col].iloc[row]!r}). Sort "
+            f"the file by '{time_col}' first."
         )
 
 

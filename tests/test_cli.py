@@ -257,7 +257,7 @@ def test_failed_run_leaves_no_partial_output(runner, table, model, tmp_path):
         ["score", str(bad), "-m", str(model), "-o", str(target), "--chunksize", "100"],
     )
     assert result.exit_code == 2
-    assert "'oops' at data row 250" in result.stderr
+    assert "'oops' on line 252" in result.stderr
     assert not target.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["bad.csv", "data.csv", "model.vae"]
@@ -823,7 +823,7 @@ def test_rows_with_no_value_are_skipped_and_counted(
     assert result.exit_code == 0, result.output
     assert (
         "skipped 3 row(s) of '" + str(path) + "' with no value in any feature "
-        "column (data row 150, 151, 290;"
+        "column (line 152, 153, 292; line 1 is the header)."
     ) in result.stderr
     if name == "evaluate":
         assert json.loads(result.stdout)["rows"] == 297
@@ -998,6 +998,8 @@ def test_readme_documents_the_command_line():
         "sum to minus the score up to the KL term",
     ]:
         assert words in section, words
+    flowing = " ".join(section.split())  # free of the README's line breaks
+    assert "line 1 is the header, so the first data row is line 2" in flowing
     assert "sum to minus the score up to the KL term" in readme.split("## ", 2)[1]
 
 
@@ -1364,3 +1366,35 @@ def test_closed_stdout_pipe_ends_quietly_with_status_0(
     assert "Traceback" not in stderr
     assert "Broken pipe" not in stderr
     assert "BrokenPipeError" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "argv", "expected"),
+    [
+        ("r2,1.0,abc,0.5", ["score"], "('abc' on line 4)"),
+        ("r2,1.0,inf,0.5", ["score"], "holds inf on line 4."),
+        ("r2,1.0,2.0,0.5,9", ["score"], "Expected 4 fields in line 4, saw 5"),
+        ("r2,1.0,,0.5", ["fit", "--missing", "error"], "the first on line 4."),
+        ("x,1.0,2.0,0.5", ["fit", "--time-col", "id"], "'x' on line 4,"),
+        ("0.5,1.0,2.0,0.5", ["fit", "--time-col", "id"], "goes back on line 4 ("),
+    ],
+    ids=["text", "infinity", "fields", "missing", "not-a-time", "time-order"],
+)
+def test_bad_data_is_named_by_its_line_in_the_file(
+    runner, model, tmp_path, bad_line, argv, expected
+):
+    # Line 1 is the header, so the bad cell on line 4 is the third data row:
+    # messages give the line number an editor shows. score reads 2 rows at a
+    # time, so the bad row is in its second chunk.
+    lines = ["id,temp,pressure,flow", "0,0.1,0.2,0.3", "1,0.2,0.1,0.4", bad_line]
+    lines += [f"{i},0.{i},0.{i},0.{i}" for i in range(3, 9)]
+    path = _write(tmp_path, "bad.csv", "\n".join(lines) + "\n")
+    command, *extra = argv
+    if command == "score":
+        extra += ["-m", str(model), "--chunksize", "2"]
+    else:
+        extra += ["-o", str(tmp_path / "m.vae"), *TINY_ARGS]
+        extra += [] if "--time-col" in extra else ["--exclude", "id"]
+    result = runner.invoke(vaeanomaly, [command, str(path), *extra])
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
