@@ -1398,3 +1398,16 @@ def test_bad_data_is_named_by_its_line_in_the_file(
     result = runner.invoke(vaeanomaly, [command, str(path), *extra])
     assert result.exit_code == 2, result.output
     assert expected in result.stderr
+
+
+def test_training_progress_off_a_terminal_is_a_few_lines(runner, table, tmp_path):
+    # CliRunner's stderr is not a terminal, as in a log file or a CI job:
+    # click's bar would print its label once per epoch of each fit pass.
+    argv = ["fit", str(table), "-o", str(tmp_path / "m.vae"), "--epochs", "60"]
+    result = runner.invoke(vaeanomaly, [*argv, "--hidden-dims", "16"])
+    assert result.exit_code == 0, result.output
+    progress = [x for x in result.stderr.splitlines() if x.startswith("training")]
+    assert 2 <= len(progress) <= 12, progress
+    assert progress[0].endswith(" 0%")
+    assert progress[-1].endswith(" 100%")
+    assert "validation ELBO" in progress[-1]
