@@ -7,10 +7,15 @@
 - 3: an internal error (a bug): one line naming it; ``--debug`` shows the
   traceback.
 - 130: interrupted with Ctrl-C; 143: stopped with SIGTERM.
+
+A reader of stdout that goes away (``vaeanomaly score big.csv | head -3``)
+is not an error: the run stops quietly with status 0.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,11 +92,16 @@ class Group(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return result
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except BrokenPipeError:
-            raise  # `| head` closed stdout: main() ends quietly
+            # `| head` closed stdout. Left to click, it would exit with 1,
+            # which means "anomalies found".
+            _discard_stdout()
+            raise click.exceptions.Exit(0) from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             raise click.exceptions.Exit(INTERRUPTED) from None
@@ -106,3 +116,19 @@ class Group(click.Group):
                 err=True,
             )
             raise click.exceptions.Exit(INTERNAL_ERROR) from None
+
+
+def _discard_stdout() -> None:
+    """Send what is left of stdout to the null device once its reader is gone.
+
+    Python flushes ``sys.stdout`` again at exit; to a closed pipe that flush
+    would fail too, print "Exception ignored ... BrokenPipeError" and exit
+    with 120. Python's documentation of SIGPIPE recommends this redirection.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (CliRunner)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

@@ -23,6 +23,7 @@ from vaeanomaly.tables import (
     choose_features,
     drop_empty_rows,
     iter_csv,
+    line_of,
     looks_like_dates,
     number_format,
     to_frame,
@@ -30,10 +31,48 @@ from vaeanomaly.tables import (
 
 
 def progress_bar(length: int, label: str, quiet: bool):
-    """Return a click progress bar on stderr (hidden when quiet or not a TTY)."""
-    return click.progressbar(
-        length=length, label=label, file=sys.stderr if not quiet else _Null()
-    )
+    """Return a progress display on stderr for ``length`` steps.
+
+    click's bar on a terminal; elsewhere (a log file, a CI job) a few lines,
+    as click's hidden bar would print its label again at every change, which
+    is every epoch for the training bar; nothing when ``quiet``.
+    """
+    if quiet:
+        return click.progressbar(length=length, label=label, file=_Null())
+    if not sys.stderr.isatty():
+        return _ProgressLines(length, label)
+    return click.progressbar(length=length, label=label, file=sys.stderr)
+
+
+class _ProgressLines:
+    """Progress as lines on stderr: at the start, every tenth, and at the end.
+
+    Takes the part of click's progress bar that ``fit_table`` uses:
+    ``label``, ``pos``, ``length``, ``update`` and the ``with`` block.
+    """
+
+    def __init__(self, length: int, label: str, lines: int = 10) -> None:
+        self.length, self.label, self.pos = max(length, 1), label, 0
+        self._step = self.length / lines
+        self._next = self._step
+
+    def __enter__(self) -> _ProgressLines:
+        self._echo()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+    def update(self, steps: int) -> None:
+        """Advance by ``steps``; print a line on crossing a tenth, or at the end."""
+        before, self.pos = self.pos, min(self.pos + steps, self.length)
+        if (self.pos == self.length and before < self.length) or self.pos >= self._next:
+            self._echo()
+        while self._next <= self.pos:
+            self._next += self._step
+
+    def _echo(self) -> None:
+        click.echo(f"{self.label} {self.pos / self.length:.0%}", err=True)
 
 
 class _Null:
@@ -129,11 +168,11 @@ def report_empty_rows(rows: list[int], count: int, source: Path, quiet: bool) ->
     if not count or quiet:
         return
     where = "standard input" if str(source) == "-" else f"'{source}'"
-    shown = ", ".join(map(str, rows[:5])) + (", ..." if count > 5 else "")
+    shown = ", ".join(str(line_of(row)) for row in rows[:5])
+    shown += ", ..." if count > 5 else ""
     click.echo(
         f"Warning: skipped {count:,} row(s) of {where} with no value in any feature "
-        f"column (data row {shown}; 0 is the first row after the header). They "
-        "are not in the output.",
+        f"column (line {shown}; line 1 is the header). They are not in the output.",
         err=True,
     )
 
@@ -156,17 +195,17 @@ def check_time_order(frame: pd.DataFrame, time_col: str | None, source: Path) ->
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise CLIError(
             f"--time-col '{time_col}' of '{source}' holds "
-            f"{frame[time_col].iloc[row]!r} at data row {row}, which is neither a "
-            "date nor a number. Fix or drop that row."
+            f"{frame[time_col].iloc[row]!r} on line {line_of(frame.index[row])}, "
+            "which is neither a date nor a number. Fix or drop that row."
         )
     stamps = values.to_numpy()
     backwards = np.flatnonzero(stamps[1:] < stamps[:-1])
     if len(backwards):
         row = int(backwards[0]) + 1
         raise CLIError(
-            f"Rows of '{source}' are not in time order: '{time_col}' goes back at "
-            f"data row {row} ({frame[time_col].iloc[row]!r}). Sort the file by "
-            f"'{time_col}' first."
+            f"Rows of '{source}' are not in time order: '{time_col}' goes back on "
+            f"line {line_of(frame.index[row])} ({frame[time_col].iloc[row]!r}). Sort "
+            f"the file by '{time_col}' first."
         )
 
 

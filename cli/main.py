@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import sys
 
@@ -984,11 +983,4 @@ def main() -> None:
 
     exit_on_sigterm()
     pin_mmap_threshold()
-    try:
-        vaeanomaly(prog_name="vaeanomaly")
-    except BrokenPipeError:
-        # The reader of stdout went away (e.g. `| head`): stop quietly, as
-        # Python's documentation recommends, without a second error at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(1)
+    vaeanomaly(prog_name="vaeanomaly")  # a closed stdout: see Group.invoke

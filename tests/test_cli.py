@@ -3,6 +3,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -256,7 +257,7 @@ def test_failed_run_leaves_no_partial_output(runner, table, model, tmp_path):
         ["score", str(bad), "-m", str(model), "-o", str(target), "--chunksize", "100"],
     )
     assert result.exit_code == 2
-    assert "'oops' at data row 250" in result.stderr
+    assert "'oops' on line 252" in result.stderr
     assert not target.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["bad.csv", "data.csv", "model.vae"]
@@ -822,7 +823,7 @@ def test_rows_with_no_value_are_skipped_and_counted(
     assert result.exit_code == 0, result.output
     assert (
         "skipped 3 row(s) of '" + str(path) + "' with no value in any feature "
-        "column (data row 150, 151, 290;"
+        "column (line 152, 153, 292; line 1 is the header)."
     ) in result.stderr
     if name == "evaluate":
         assert json.loads(result.stdout)["rows"] == 297
@@ -997,6 +998,8 @@ def test_readme_documents_the_command_line():
         "sum to minus the score up to the KL term",
     ]:
         assert words in section, words
+    flowing = " ".join(section.split())  # free of the README's line breaks
+    assert "line 1 is the header, so the first data row is line 2" in flowing
     assert "sum to minus the score up to the KL term" in readme.split("## ", 2)[1]
 
 
@@ -1331,3 +1334,80 @@ def test_evaluate_a_recording(runner, faulty, tmp_path):
     )
     assert table.exit_code == 0, table.stderr
     assert "vus_pr" not in json.loads(table.stdout)
+
+
+@pytest.mark.slow  # about 6 s: two child processes score 20,000 rows
+@pytest.mark.parametrize(
+    ("command", "lines_read"),
+    [("score", 3), ("detect", 3), ("score", 0)],  # 0: closed before any write
+)
+def test_closed_stdout_pipe_ends_quietly_with_status_0(
+    model, tmp_path, rng, command, lines_read
+):
+    # `vaeanomaly score big.csv -m m.vae | head -3`: 1 would mean "anomalies
+    # found", so a reader that goes away is not an error.
+    exe = shutil.which("vaeanomaly", path=Path(sys.executable).parent)
+    if exe is None:
+        skip_or_fail(
+            "the vaeanomaly console script is not installed (pip install -e .)"
+        )
+    frame = pd.DataFrame(
+        rng.normal(size=(20_000, 3)), columns=["temp", "pressure", "flow"]
+    )
+    big = tmp_path / "big.csv"
+    frame.to_csv(big, index=False)  # about 0.5 MB of scores: more than a pipe holds
+    argv = [exe, command, str(big), "-m", str(model), "--chunksize", "1000"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        lines = [proc.stdout.readline() for _ in range(lines_read)]
+        proc.stdout.close()
+        stderr = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode == 0, stderr
+    assert all(line.endswith(b"\n") for line in lines)
+    assert "Traceback" not in stderr
+    assert "Broken pipe" not in stderr
+    assert "BrokenPipeError" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "argv", "expected"),
+    [
+        ("r2,1.0,abc,0.5", ["score"], "('abc' on line 4)"),
+        ("r2,1.0,inf,0.5", ["score"], "holds inf on line 4."),
+        ("r2,1.0,2.0,0.5,9", ["score"], "Expected 4 fields in line 4, saw 5"),
+        ("r2,1.0,,0.5", ["fit", "--missing", "error"], "the first on line 4."),
+        ("x,1.0,2.0,0.5", ["fit", "--time-col", "id"], "'x' on line 4,"),
+        ("0.5,1.0,2.0,0.5", ["fit", "--time-col", "id"], "goes back on line 4 ("),
+    ],
+    ids=["text", "infinity", "fields", "missing", "not-a-time", "time-order"],
+)
+def test_bad_data_is_named_by_its_line_in_the_file(
+    runner, model, tmp_path, bad_line, argv, expected
+):
+    # Line 1 is the header, so the bad cell on line 4 is the third data row:
+    # messages give the line number an editor shows. score reads 2 rows at a
+    # time, so the bad row is in its second chunk.
+    lines = ["id,temp,pressure,flow", "0,0.1,0.2,0.3", "1,0.2,0.1,0.4", bad_line]
+    lines += [f"{i},0.{i},0.{i},0.{i}" for i in range(3, 9)]
+    path = _write(tmp_path, "bad.csv", "\n".join(lines) + "\n")
+    command, *extra = argv
+    if command == "score":
+        extra += ["-m", str(model), "--chunksize", "2"]
+    else:
+        extra += ["-o", str(tmp_path / "m.vae"), *TINY_ARGS]
+        extra += [] if "--time-col" in extra else ["--exclude", "id"]
+    result = runner.invoke(vaeanomaly, [command, str(path), *extra])
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
+
+
+def test_training_progress_off_a_terminal_is_a_few_lines(runner, table, tmp_path):
+    # CliRunner's stderr is not a terminal, as in a log file or a CI job:
+    # click's bar would print its label once per epoch of each fit pass.
+    argv = ["fit", str(table), "-o", str(tmp_path / "m.vae"), "--epochs", "60"]
+    result = runner.invoke(vaeanomaly, [*argv, "--hidden-dims", "16"])
+    assert result.exit_code == 0, result.output
+    progress = [x for x in result.stderr.splitlines() if x.startswith("training")]
+    assert 2 <= len(progress) <= 12, progress
+    assert progress[0].endswith(" 0%")
+    assert progress[-1].endswith(" 100%")
+    assert "validation ELBO" in progress[-1]

@@ -28,6 +28,7 @@ __all__ = [
     "looks_like_dates",
     "number_format",
     "iter_csv",
+    "line_of",
     "read_csv",
     "sniff_separator",
     "split_names",
@@ -44,6 +45,33 @@ _STDIN = "-"
 
 def _name(source: str | os.PathLike) -> str:
     return "standard input" if str(source) == _STDIN else f"'{source}'"
+
+
+def line_of(row: int) -> int:
+    """Return the line of a CSV file that holds data row ``row``.
+
+    Messages name a row by the line number an editor shows: line 1 is the
+    header, so data row 0 (the first after the header) is on line 2. pandas
+    names lines the same way in its parsing errors ("Expected 3 fields in
+    line 5"). Blank lines, which are skipped, and quoted values spanning lines
+    put a row further down than this.
+
+    Parameters
+    ----------
+    row : int
+        The data row number, from 0 (a chunk's index).
+
+    Returns
+    -------
+    int
+        The line number, from 1.
+
+    Examples
+    --------
+    >>> line_of(0)
+    2
+    """
+    return int(row) + 2
 
 
 def sniff_separator(header: str) -> str:
@@ -499,8 +527,8 @@ def to_frame(
         if gaps.any() and not allow_nan:
             raise DataError(
                 f"Column '{name}' of {_name(source)} has {int(gaps.sum())} missing "
-                f"value(s), the first at data row {gaps.idxmax()}. Fill or drop them, "
-                "or fit with --missing mask."
+                f"value(s), the first on line {line_of(gaps.idxmax())}. Fill or drop "
+                "them, or fit with --missing mask."
             )
         out[name] = values.astype(object)
     return out[list(columns)]
@@ -578,8 +606,8 @@ def to_matrix(
     Parameters
     ----------
     frame : pandas.DataFrame
-        A chunk of the table; its index holds row numbers (from 0, not counting
-        the header) used in messages.
+        A chunk of the table; its index holds data row numbers (from 0, not
+        counting the header), which messages give as lines (see :func:`line_of`).
     columns : sequence of str
         Feature columns.
     source : str or path-like
@@ -605,22 +633,22 @@ def to_matrix(
             row = text.idxmax()
             raise DataError(
                 f"Column '{column}' of {_name(source)} holds text where numbers belong "
-                f"({raw[row]!r} at data row {row}). {number_advice(raw[text])}"
+                f"({raw[row]!r} on line {line_of(row)}). {number_advice(raw[text])}"
             )
         if raw.isna().any() and not allow_nan:
             row = raw.isna().idxmax()
             raise DataError(
                 f"Column '{column}' of {_name(source)} has {int(raw.isna().sum())} "
-                f"missing value(s), the first at data row {row}. Fill or drop them "
-                "before scoring, or leave the column out with --exclude."
+                f"missing value(s), the first on line {line_of(row)}. Fill or drop "
+                "them before scoring, or leave the column out with --exclude."
             )
         X[:, j] = values.to_numpy(dtype=np.float64)
     bad = np.isinf(X) if allow_nan else ~np.isfinite(X)
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise DataError(
-            f"Column '{columns[j]}' of {_name(source)} holds {X[i, j]} at data row "
-            f"{frame.index[i]}. Replace infinite values before scoring."
+            f"Column '{columns[j]}' of {_name(source)} holds {X[i, j]} on line "
+            f"{line_of(frame.index[i])}. Replace infinite values before scoring."
         )
     return X
 
