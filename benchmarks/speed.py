@@ -39,6 +39,7 @@ from _provenance import write_result  # benchmarks/ is on sys.path
 
 from vaeanomaly import VAEAnomalyDetector, save_model
 from vaeanomaly._model import MemberLinear
+from vaeanomaly._training import Trainer, TrainingConfig
 
 
 def make_data(n_rows: int, n_columns: int, seed: int = 0) -> np.ndarray:
@@ -179,6 +180,50 @@ print(before / 1024, peak / 1024, X.nbytes / 2**20, seconds)
     return tuple(map(float, out.stdout.split()))
 
 
+def step_milliseconds(n_columns: int, batch_size: int, repeats: int = 200) -> float:
+    """Best of five timings of one training step on ``batch_size`` rows (one thread).
+
+    The model is the default one for ``n_columns`` columns; the same batch is
+    stepped on ``repeats`` times after a warm-up, so only the step is timed.
+    """
+    X = make_data(max(batch_size, 1000), n_columns)
+    det = VAEAnomalyDetector(max_epochs=1, trim=None, random_state=0, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        det.fit(X)
+    rows = det._to_rows(det.schema_.transform(X), torch.device("cpu"))
+    config = TrainingConfig(
+        max_epochs=1,
+        batch_size=batch_size,
+        learning_rate=1e-3,
+        patience=None,
+        min_steps=0,
+        beta=1.0,
+        kl_warmup=0,
+        n_train_draws=1,
+        clip_grad_norm=10.0,
+        verbose=0,
+    )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        module = det._build_module()
+        trainer = Trainer(module, config)
+        module.train()
+        batch = rows.take(torch.arange(batch_size))
+        for _ in range(20):
+            trainer.train_step(batch, 1.0)
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                trainer.train_step(batch, 1.0)
+            best = min(best, (time.perf_counter() - start) / repeats)
+    finally:
+        torch.set_num_threads(threads)
+    return best * 1e3
+
+
 def row(*cells) -> None:
     print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
 
@@ -221,6 +266,13 @@ def main() -> None:
         "--device", default="cpu", help="VAEAnomalyDetector(device=...)"
     )
     parser.add_argument("--no-pyod", action="store_true", help="skip PyOD's fits")
+    parser.add_argument(
+        "--step-rows",
+        nargs="*",
+        type=int,
+        default=[],
+        help="time one training step on batches of these sizes (20 columns)",
+    )
     parser.add_argument(
         "--fit-memory-rows",
         nargs="*",
@@ -406,6 +458,14 @@ def main() -> None:
                     "peak_mib": peak,
                 }
             )
+    if args.step_rows:
+        print("\n## One training step (20 columns, one thread, best of five)\n")
+        header("batch rows", "ms per step", "rows per second")
+        results["step"] = []
+        for batch_size in args.step_rows:
+            ms = step_milliseconds(20, batch_size)
+            row(f"{batch_size:,}", f"{ms:.2f}", f"{batch_size / ms * 1e3:,.0f}")
+            results["step"].append({"batch_size": batch_size, "ms": ms})
     if args.fit_memory_rows:
         print(
             "\n## Peak memory while fitting (fresh process, 20 columns, float64 "
