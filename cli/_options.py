@@ -220,7 +220,9 @@ training_options = _compose(
         default=None,
         show_default=shown_default("batch_size"),
         type=click.IntRange(min=1),
-        help="Rows per training step.",
+        help="Rows per training step. Default: auto, the largest power of two "
+        "up to half the training rows, between 128 and 1024 (the learning rate "
+        "grows with its square root).",
     ),
     click.option(
         "--seed",
