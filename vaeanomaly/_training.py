@@ -63,7 +63,7 @@ MIN_STEPS_EXPONENT = 0.5
 
 
 def auto_batch_size(n_rows: int) -> int:
-    """Batch size for ``n_rows`` training rows: at least two steps an epoch.
+    """Return the batch size for ``n_rows`` training rows: two steps an epoch or more.
 
     A step of a small network costs about the same at 128 rows as at 1,024:
     framework overhead, not arithmetic, sets its time. So the batch grows
@@ -108,9 +108,10 @@ def auto_min_steps(batch_size: int) -> int:
 def scaled_learning_rate(batch_size: int, base: float = 1e-3) -> float:
     """Adam's step size for ``batch_size``: ``base * sqrt(batch / 128)``.
 
-    A larger batch averages away gradient noise, so a step can be longer;
-    for Adam the square root of the batch ratio keeps the noise of a step's
-    update the same (the linear rule of plain SGD overshoots).
+    A larger batch averages away gradient noise, so a step can be longer.
+    The square-root rule is the usual one for Adam; on these networks it
+    held the quality of 128-row batches on the ADBench development sets
+    (benchmarks/README.md, "Fit time").
 
     Parameters
     ----------
@@ -173,9 +174,9 @@ def _adam(module: VAE, learning_rate: float) -> torch.optim.Adam:
 def _batch_bounds(start: int, n_rows: int, batch_size: int) -> list[tuple[int, int]]:
     """Split ``n_rows`` rows from ``start`` into batches of about ``batch_size``.
 
-    The batches are as many as ``batch_size`` rows need (the last one
-    partly filled) and of equal size, within one row: no small last batch,
-    whose noisy gradient would count as much as a full one.
+    There are ``ceil(n_rows / batch_size)`` batches, as with batches of
+    ``batch_size`` and a remainder, but of equal size within one row: no
+    small last batch whose noisy gradient counts as much as a full one.
     """
     n_batches = max(1, math.ceil(n_rows / batch_size))
     edges = [start + (n_rows * k) // n_batches for k in range(n_batches + 1)]
