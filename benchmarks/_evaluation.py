@@ -16,7 +16,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from _fit_time import print_fit_times
 from _provenance import read_rows, write_result
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -213,6 +212,83 @@ def print_seed_spread(rows: list[dict], names: list[str], detector: str) -> None
     )
 
 
+def print_fit_times(
+    rows: list[dict],
+    names: list[str],
+    detector: str = "vae",
+    baseline: str = "IsolationForest",
+    reference: list[dict] | None = None,
+) -> None:
+    """Print per-set fit seconds, their median and maximum, and time ratios.
+
+    Fit times are comparable only within one run on one machine: the ratios
+    are to ``baseline`` fitted in the same run and, per set, to a reference
+    run (run it on the same machine with ``--jobs 1`` for times that mean
+    anything).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows of this run (``dataset``, ``detector``, ``fit_s``).
+    names : list of str
+        Datasets, in the order to print.
+    detector : str, default="vae"
+        The detector whose fit time is summarised.
+    baseline : str, default="IsolationForest"
+        A detector of the same run to divide by; skipped when absent.
+    reference : list of dict, optional
+        Rows of an earlier run of ``detector``: per-set times before.
+    """
+    ours = _per_set(rows, detector, "fit_s")
+    if not ours:
+        return
+    base = _per_set(rows, baseline, "fit_s")
+    before = _per_set(reference, detector, "fit_s") if reference else {}
+    print(f"### Fit seconds of {detector} (mean over seeds)\n")
+    header = ["dataset", f"{detector} s"]
+    if before:
+        header += ["reference s", "reference / now"]
+    if base:
+        header += [f"{baseline} s", f"{detector} / {baseline}"]
+    print("| " + " | ".join(header) + " |")
+    print("|---" * len(header) + "|")
+    for name in names:
+        if name not in ours:
+            continue
+        cells = [name, f"{ours[name]:.2f}"]
+        if before:
+            old = before.get(name)
+            cells += [f"{old:.2f}", f"{old / ours[name]:.1f}x"] if old else ["–", "–"]
+        if base:
+            b = base.get(name)
+            cells += [f"{b:.3f}", f"{ours[name] / b:.0f}x"] if b else ["–", "–"]
+        print("| " + " | ".join(cells) + " |")
+    shown = [n for n in names if n in ours]
+    times = np.array([ours[n] for n in shown])
+    slowest = shown[int(np.argmax(times))]
+    print(
+        f"\n{detector}: median fit {np.median(times):.2f} s, slowest "
+        f"{times.max():.2f} s ({slowest}) over {len(shown)} sets"
+    )
+    if before:
+        shared = [n for n in shown if n in before]
+        old = np.array([before[n] for n in shared])
+        now = np.array([ours[n] for n in shared])
+        print(
+            f"reference: median {np.median(old):.2f} s, slowest {old.max():.2f} s; "
+            f"median speed-up per set {np.median(old / now):.1f}x, "
+            f"ratio of medians {np.median(old) / np.median(now):.1f}x"
+        )
+    if base:
+        shared = [n for n in shown if n in base]
+        ratio = np.array([ours[n] / base[n] for n in shared])
+        print(
+            f"{detector} / {baseline} fit time: median over sets "
+            f"{np.median(ratio):.0f}x (range {ratio.min():.0f}-{ratio.max():.0f}x)"
+        )
+    print()
+
+
 def _one_thread() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch
@@ -272,9 +348,14 @@ def report(
     print_mean_tables(everything, names, detectors)
     if len(detectors) > 1:
         print_ranks(everything, names, detectors)
-    if args.reference and any(r["detector"] == vae for r in rows):
-        reference = [r for r in read_rows(args.reference) if r["seed"] in args.seeds]
-        reference = [r for r in reference if r["detector"] == vae]
+    reference = []
+    if args.reference:
+        reference = [
+            r
+            for r in read_rows(args.reference)
+            if r["seed"] in args.seeds and r["detector"] == vae
+        ]
+    if reference and any(r["detector"] == vae for r in rows):
         print_comparison(rows, reference, names, vae)
     for d in dict.fromkeys(r["detector"] for r in rows):
         print_seed_spread(rows, names, d)
@@ -287,5 +368,4 @@ def report(
         + ", ".join(f"{d}: {t:.2f}" for d, t in fit_times.items())
         + "\n"
     )
-    reference_rows = read_rows(args.reference) if args.reference else None
-    print_fit_times(rows, names, vae, reference=reference_rows)
+    print_fit_times(rows, names, vae, reference=reference)
