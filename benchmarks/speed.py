@@ -123,6 +123,18 @@ class TrainingMeter:
         return self.rows / self.seconds if self.seconds else float("nan")
 
 
+def _in_fresh_process(code: str) -> tuple:
+    """Run ``code`` in a new Python (benchmarks/ importable); its printed floats."""
+    preamble = f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
+    out = subprocess.run(
+        [sys.executable, "-c", preamble + code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return tuple(map(float, out.stdout.split()))
+
+
 def peak_rss_scoring(model_path: str, n_rows: int, n_columns: int) -> tuple:
     """Peak RSS (MiB) of a fresh process that loads a model and scores n_rows.
 
@@ -130,8 +142,7 @@ def peak_rss_scoring(model_path: str, n_rows: int, n_columns: int) -> tuple:
     scoring is the model plus the input; the rise after it is the scoring's.
     """
     code = f"""
-import resource, sys, numpy as np
-sys.path.insert(0, {__file__.rsplit("/", 1)[0]!r})
+import resource, numpy as np
 from speed import make_data
 from vaeanomaly import load_model
 from vaeanomaly._memory import pin_mmap_threshold
@@ -146,10 +157,7 @@ det.score_samples(X)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(before / 1024, peak / 1024, X.nbytes / 2**20)
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    return tuple(map(float, out.stdout.split()))
+    return _in_fresh_process(code)
 
 
 def peak_rss_fit(n_rows: int, n_columns: int, n_jobs: int | None) -> tuple:
@@ -160,8 +168,7 @@ def peak_rss_fit(n_rows: int, n_columns: int, n_jobs: int | None) -> tuple:
     small multiple of the input (its encoded copies), not grow with epochs.
     """
     code = f"""
-import resource, sys, time, warnings, numpy as np
-sys.path.insert(0, {__file__.rsplit("/", 1)[0]!r})
+import resource, time, warnings
 from speed import make_data
 from vaeanomaly import VAEAnomalyDetector
 X = make_data({n_rows}, {n_columns})
@@ -174,10 +181,7 @@ seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(before / 1024, peak / 1024, X.nbytes / 2**20, seconds)
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    return tuple(map(float, out.stdout.split()))
+    return _in_fresh_process(code)
 
 
 def step_milliseconds(n_columns: int, batch_size: int, repeats: int = 200) -> float:
