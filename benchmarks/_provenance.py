@@ -14,6 +14,7 @@ reads both, and every reader of a result file goes through it.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shlex
@@ -183,8 +184,6 @@ def write_result(
     >>> read_rows(target), read_provenance(target)["seeds"]
     ([{'auroc': 0.9}], [0])
     """
-    import json
-
     path = Path(path)
     facts = provenance(argv)
     clash = sorted(set(facts) & set(extra))
@@ -202,8 +201,6 @@ def write_result(
 
 
 def _load(path: str | os.PathLike) -> Any:
-    import json
-
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 

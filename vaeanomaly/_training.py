@@ -22,9 +22,9 @@ from vaeanomaly.scoring import member_elbo
 
 __all__ = [
     "BASE_BATCH_SIZE",
+    "BASE_MIN_STEPS",
     "LIKELIHOOD_LR_FACTOR",
     "MAX_EPOCH_ROWS",
-    "BASE_MIN_STEPS",
     "TrainingConfig",
     "Trainer",
     "auto_batch_size",
@@ -216,7 +216,7 @@ class Trainer:
         self._parameters = list(module.parameters())
         # The live tensors of the state (they share the parameters' storage),
         # read on every improvement without walking the module tree again.
-        self._state = module.state_dict(keep_vars=False)
+        self._state = module.state_dict()
         self.history: list[dict] = []
         self.best_epoch = 0
         self.n_steps = 0
