@@ -5,9 +5,12 @@ Gaussian columns) and reported as ratios, which survive a shared, noisy
 machine better than absolute times.
 
 1. Fit wall time of ``VAEAnomalyDetector()`` and ``pyod.models.vae.VAE()``,
-   both with default parameters, for each ``--rows`` x ``--columns``. Above
-   ``--pyod-max-rows``, PyOD's time is one timed epoch times its epoch count
-   (it has no early stopping, so its epochs are alike).
+   both with default parameters, for each ``--rows`` x ``--columns``, with
+   our epochs (ranking fit + final fit), batch size and rows trained per
+   second (epochs x rows / training time). Above ``--pyod-max-rows``, PyOD's
+   time is one timed epoch times its epoch count (it has no early stopping,
+   so its epochs are alike); ``--no-pyod`` leaves it out, ``--device`` and
+   ``--n-jobs`` set ours.
 2. Scoring throughput (rows/s) with n_draws = 1, 16, 64, beside the
    floating-point operations of the encoder and decoder matmuls each needs:
    time should grow no faster than the FLOPs.
@@ -15,12 +18,17 @@ machine better than absolute times.
    shapes (the machine's practical limit for this work).
 4. Peak RSS of a process that scores N rows, for two N: it should be set by
    the batch size, not by N.
+5. ``--step-rows``: the time of one training step by batch size (why the
+   automatic batch grows with the table).
+6. ``--fit-memory-rows``: peak RSS and time of a fit in a fresh process.
 
 Usage::
 
     python benchmarks/speed.py                         # 10k and 100k rows x 20, 100
     python benchmarks/speed.py --rows 1000000 --score-rows 0 --memory-rows
         # 1M rows: PyOD times one epoch, multiplied by its epoch count
+    python benchmarks/speed.py --rows --score-rows 0 --memory-rows \
+        --step-rows 128 1024 4096 --fit-memory-rows 1000000 --n-jobs 2
 """
 
 from __future__ import annotations
