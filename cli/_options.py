@@ -1,5 +1,6 @@
 """Options shared by several commands."""
 
+import functools
 import pathlib
 
 import click
@@ -11,7 +12,9 @@ from vaeanomaly.cli._defaults import shown_default
 _UNLABELLED_THRESHOLDS = sorted(set(THRESHOLD_NAMES) - {"best_f", "fixed", "spot"})
 
 
-def _compose(*decorators):
+def compose(*decorators):
+    """Apply ``decorators`` as if stacked above a function, the first on top."""
+
     def apply(func):
         for decorator in reversed(decorators):
             func = decorator(func)
@@ -27,50 +30,48 @@ data_argument = click.argument(
     ),
 )
 
-_CSV_KEY = "vaeanomaly.csv"
 
+def csv_options(command):
+    """Add --sep, --encoding, --decimal and --thousands, given as one ``csv``.
 
-def _remember(ctx: click.Context, param: click.Parameter, value):
-    ctx.meta.setdefault(_CSV_KEY, {})[param.name] = value
-    return value
+    The command receives a :class:`~vaeanomaly.cli._csv.CsvFormat` as its
+    ``csv`` keyword argument, which its reading of CSV files takes.
+    """
 
+    @functools.wraps(command)
+    def with_format(*args, sep, encoding, decimal, thousands, **kwargs):
+        from vaeanomaly.cli._csv import CsvFormat
 
-def csv_format() -> dict:
-    """Return the --encoding, --decimal and --thousands of the running command."""
-    ctx = click.get_current_context(silent=True)
-    return dict(ctx.meta.get(_CSV_KEY, {})) if ctx is not None else {}
+        csv = CsvFormat(
+            sep=sep, encoding=encoding, decimal=decimal, thousands=thousands
+        )
+        return command(*args, csv=csv, **kwargs)
 
+    return compose(
+        click.option(
+            "--sep",
+            default=None,
+            help="Column separator. Default: sniffed from the header among ',', ';' "
+            "and tab.",
+        ),
+        click.option(
+            "--encoding",
+            default=None,
+            help="Text encoding of the CSV file, e.g. latin-1, cp1252, utf-16. "
+            "Default: from a byte order mark, else utf-8.",
+        ),
+        click.option(
+            "--decimal",
+            default=".",
+            help="Decimal mark of the numbers, e.g. ',' for 0,25.",
+        ),
+        click.option(
+            "--thousands",
+            default=None,
+            help="Thousands separator to strip from numbers, e.g. ',' for 1,250.5.",
+        ),
+    )(with_format)
 
-sep_option = _compose(
-    click.option(
-        "--sep",
-        default=None,
-        help="Column separator. Default: sniffed from the header among ',', ';' "
-        "and tab.",
-    ),
-    click.option(
-        "--encoding",
-        default=None,
-        callback=_remember,
-        expose_value=False,
-        help="Text encoding of the CSV file, e.g. latin-1, cp1252, utf-16. "
-        "Default: from a byte order mark, else utf-8.",
-    ),
-    click.option(
-        "--decimal",
-        default=".",
-        callback=_remember,
-        expose_value=False,
-        help="Decimal mark of the numbers, e.g. ',' for 0,25.",
-    ),
-    click.option(
-        "--thousands",
-        default=None,
-        callback=_remember,
-        expose_value=False,
-        help="Thousands separator to strip from numbers, e.g. ',' for 1,250.5.",
-    ),
-)
 
 quiet_option = click.option(
     "--quiet", "-q", is_flag=True, help="No progress, summary or warnings on stderr."
@@ -116,7 +117,7 @@ output_option = click.option(
     help="Output CSV file; '-' is standard output.",
 )
 
-columns_options = _compose(
+columns_options = compose(
     click.option(
         "--columns",
         multiple=True,
@@ -143,7 +144,7 @@ columns_options = _compose(
     ),
 )
 
-sequence_options = _compose(
+sequence_options = compose(
     click.option(
         "--time-col",
         default=None,
@@ -162,7 +163,7 @@ sequence_options = _compose(
     ),
 )
 
-train_stretch_options = _compose(
+train_stretch_options = compose(
     click.option(
         "--train-rows",
         default=None,
@@ -180,7 +181,7 @@ train_stretch_options = _compose(
     ),
 )
 
-training_options = _compose(
+training_options = compose(
     click.option(
         "--epochs",
         default=None,
@@ -233,7 +234,7 @@ training_options = _compose(
     ),
 )
 
-scoring_options = _compose(
+scoring_options = compose(
     click.option(
         "--method",
         default=None,
@@ -248,7 +249,7 @@ scoring_options = _compose(
     ),
 )
 
-threshold_options = _compose(
+threshold_options = compose(
     click.option(
         "--threshold",
         "threshold_name",
@@ -309,3 +310,23 @@ def threshold_spec(
             )
         return make_threshold("pot", risk=risk)
     return None if threshold_name is None else make_threshold(threshold_name)
+
+
+seed_when_fitting_option = click.option(
+    "--seed",
+    default=0,
+    type=int,
+    help="Random seed when fitting on DATA (no --model).",
+)
+
+
+def output_path_option(dest: str, what: str):
+    """Return a required ``--output``/``-o`` file path option, given as ``dest``."""
+    return click.option(
+        "--output",
+        "-o",
+        dest,
+        required=True,
+        type=click.Path(dir_okay=False, path_type=pathlib.Path),
+        help=f"Where to write {what}.",
+    )

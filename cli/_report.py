@@ -54,13 +54,14 @@ def write_page(
     quiet: bool = False,
 ) -> None:
     """Write the report of ``frame`` scored by ``detector`` to ``path``."""
-    from vaeanomaly.cli._workflow import feature_names, model_frame
+    from vaeanomaly.cli._columns import model_frame
     from vaeanomaly.report import write_report
 
-    X = model_frame(detector, frame, source)
+    facts = detector.describe()
+    X = model_frame(facts, frame, source)
     if index_col and index_col != time_col:
         X = X.set_axis(frame[index_col].astype(str).to_numpy(), axis=0)
-    features = set(feature_names(detector))
+    features = set(facts["columns"])
     skipped = {
         str(c): _why_unused(frame[c], c, index_col, time_col, fitted_here)
         for c in frame.columns

@@ -112,7 +112,7 @@ def test_output_problem_before_any_work(tmp_path, monkeypatch):
 
 def test_csv_layer_imports_neither_torch_nor_sklearn():
     code = (
-        "import sys, vaeanomaly.tables, vaeanomaly._atomic; "
+        "import sys, vaeanomaly.cli._csv, vaeanomaly._atomic; "
         "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))"
     )
     done = subprocess.run(

@@ -751,7 +751,7 @@ def test_damaged_model_metadata_is_refused(
 def test_internal_errors_exit_3_with_a_pointer_to_debug(
     runner, table, model, monkeypatch
 ):
-    import vaeanomaly.cli._workflow as workflow
+    import vaeanomaly.cli._scoring as workflow
 
     def broken(*args, **kwargs):
         raise ValueError("an internal bug")
@@ -769,7 +769,7 @@ def test_internal_errors_exit_3_with_a_pointer_to_debug(
 
 
 def test_ctrl_c_exits_130(runner, table, model, monkeypatch):
-    import vaeanomaly.cli._workflow as workflow
+    import vaeanomaly.cli._scoring as workflow
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -937,7 +937,7 @@ def test_training_bar_ends_at_100_percent_with_epoch_and_elbo(
 ):
     import click
 
-    import vaeanomaly.cli._workflow as workflow
+    import vaeanomaly.cli._fitting as workflow
 
     bars = []
 

@@ -340,45 +340,48 @@ class Trainer:
                 "dur": time.perf_counter() - start_time,
             }
             self.history.append(record)
-            if cfg.verbose > 0:
-                valid_text = (
-                    ""
-                    if record["valid_loss"] is None
-                    else f"  valid_loss={record['valid_loss']:.4f}"
-                )
-                print(
-                    f"epoch {epoch:4d}  train_loss={record['train_loss']:.4f}"
-                    f"{valid_text}  dur={record['dur']:.2f}s",
-                    file=sys.stderr,
-                )
-            if callback is not None:
-                callback(record)
-            if not torch.isfinite(monitored).all():
-                raise TrainingError(
-                    f"The training loss became {monitored.max().item()} in epoch "
-                    f"{epoch}: the optimisation diverged. Lower learning_rate "
-                    f"(now {cfg.learning_rate:g}), and keep standardize=True (or "
-                    "scale the columns yourself) so that no column is huge."
-                )
+            self._announce(record, callback)
+            _check_finite(monitored, epoch, cfg.learning_rate)
             improved = monitored < best_loss
             if improved.any():
                 best_loss = torch.where(improved, monitored, best_loss)
                 best_epoch[improved] = epoch
                 self._keep_members(best_state, improved)
             self.best_epoch = int(best_epoch.max())
-            waited = epoch - torch.clamp(best_epoch, min=cfg.kl_warmup)
-            if (
-                cfg.patience is not None
-                and epoch > cfg.kl_warmup
-                and bool((waited >= cfg.patience).all())
-                and self.n_steps >= cfg.min_steps
-            ):
+            if self._patience_ran_out(epoch, best_epoch):
                 self.stopped_early = True
                 break
             if cfg.max_steps is not None and self.n_steps >= cfg.max_steps:
                 break
         self.module.load_state_dict(best_state)
         self.module.eval()
+
+    def _announce(self, record: dict, callback: Callable[[dict], None] | None) -> None:
+        """Print an epoch's record (``verbose``) and pass it to ``callback``."""
+        if self.config.verbose > 0:
+            valid_text = (
+                ""
+                if record["valid_loss"] is None
+                else f"  valid_loss={record['valid_loss']:.4f}"
+            )
+            print(
+                f"epoch {record['epoch']:4d}  train_loss={record['train_loss']:.4f}"
+                f"{valid_text}  dur={record['dur']:.2f}s",
+                file=sys.stderr,
+            )
+        if callback is not None:
+            callback(record)
+
+    def _patience_ran_out(self, epoch: int, best_epoch: torch.Tensor) -> bool:
+        """Whether all members waited ``patience`` epochs, past warm-up, min_steps."""
+        cfg = self.config
+        waited = epoch - torch.clamp(best_epoch, min=cfg.kl_warmup)
+        return (
+            cfg.patience is not None
+            and epoch > cfg.kl_warmup
+            and bool((waited >= cfg.patience).all())
+            and self.n_steps >= cfg.min_steps
+        )
 
     def _keep_members(self, best_state: dict, members: torch.Tensor) -> None:
         """Copy the current weights of ``members`` (a bool mask) into ``best_state``.
@@ -390,3 +393,14 @@ class Trainer:
         with torch.no_grad():
             for name, value in self._state.items():
                 best_state[name][index] = value[index]
+
+
+def _check_finite(monitored: torch.Tensor, epoch: int, learning_rate: float) -> None:
+    """Raise a TrainingError when the monitored loss is no longer finite."""
+    if not torch.isfinite(monitored).all():
+        raise TrainingError(
+            f"The training loss became {monitored.max().item()} in epoch "
+            f"{epoch}: the optimisation diverged. Lower learning_rate "
+            f"(now {learning_rate:g}), and keep standardize=True (or "
+            "scale the columns yourself) so that no column is huge."
+        )

@@ -26,6 +26,7 @@ from vaeanomaly._compat import (
     _fit_context,
     validate_data,
 )
+from vaeanomaly._detector import DetectorMixin
 from vaeanomaly._model import VAE, Rows
 from vaeanomaly._schema import TableSchema
 from vaeanomaly._state import FittedStateMixin
@@ -129,7 +130,7 @@ def _resolve_device(device: str) -> torch.device:
     return resolved
 
 
-class VAEAnomalyDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
+class VAEAnomalyDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEstimator):
     """Anomaly detector built on a variational autoencoder.
 
     The model is a VAE with a diagonal Gaussian posterior q(z|x), a standard
@@ -751,35 +752,6 @@ default="from_dtype"
         X = self._validate(X, reset=False)
         return self._score_samples(X)
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Score minus ``offset_``: negative for outliers, positive for inliers.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to score.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Label rows +1 (inlier) or -1 (outlier).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to label.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            +1 for inliers and -1 for outliers.
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
-
     def score_features(self, X: Any) -> Any:
         """Each cell's contribution to the anomaly score, ``-E_q[log p(x_j|z)]``.
 
@@ -807,6 +779,13 @@ default="from_dtype"
         if index is None:
             return contributions
         return pd.DataFrame(contributions, index=index, columns=self.schema_.names_)
+
+    # ------------------------------------------------- the shared interface
+    def _row_model(self) -> VAEAnomalyDetector:
+        return self
+
+    def _input_columns(self) -> list[str]:
+        return list(self.schema_.names_)
 
     # ----------------------------------------------------------- model files
     def _get_state(self) -> dict:

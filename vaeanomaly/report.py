@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 from vaeanomaly import _report_plots as plots
 from vaeanomaly._atomic import atomic_write
 from vaeanomaly._version import __version__
-from vaeanomaly.sequence import SequenceVAEDetector, flagged_periods
+from vaeanomaly.sequence import flagged_periods
 from vaeanomaly.thresholds import fit_offset, make_threshold
 
 __all__ = ["write_report"]
@@ -205,64 +205,34 @@ class _Labels:
 
 
 def _model_facts(detector: Any) -> dict:
-    """Everything the page says about the model, read from its fitted attributes.
-
-    The one place that reads the estimator's internals, so that a change of
-    its fitted state changes this function only.
-    """
-    sequence = isinstance(detector, SequenceVAEDetector)
-    inner = detector.detector_ if sequence else detector
-    history = list(inner.history_)
-    best = history[inner.best_epoch_ - 1] if history else {}
-    loss = best.get("valid_loss")
-    loss = best.get("train_loss") if loss is None else loss
-    if sequence:
-        columns = list(detector.channels_)
-        kinds = ["numeric"] * len(columns)
-        heads = {
-            h: inner.schema_.heads_.count(h)
-            for h in dict.fromkeys(inner.schema_.heads_)
-        }
-    else:
-        columns = (
-            [str(c) for c in inner.feature_names_in_]
-            if hasattr(inner, "feature_names_in_")
-            else [f"x{j}" for j in range(inner.n_features_in_)]
-        )
-        kinds = [
-            f"categorical ({len(levels)} levels)"
-            if head == "categorical"
-            else ("0/1" if head == "bernoulli" else "numeric")
-            for head, levels in zip(
-                inner.schema_.heads_, inner.schema_.categories_, strict=True
-            )
-        ]
-        heads = {
-            h: inner.schema_.heads_.count(h)
-            for h in dict.fromkeys(inner.schema_.heads_)
-        }
+    """Return what the page says about the model, from its ``describe()``."""
+    facts = detector.describe()
+    heads = {
+        h: facts["likelihoods"].count(h) for h in dict.fromkeys(facts["likelihoods"])
+    }
+    sequence = facts["window"] is not None
+    best_elbo = facts["best_elbo"]
     return {
         "sequence": sequence,
-        "window": detector.window if sequence else None,
-        "ar_order": detector.ar_order if sequence else None,
-        "columns": columns,
-        "kinds": kinds,
-        "column_heads": None if sequence else list(inner.schema_.heads_),
-        "categorical": [k.startswith("categorical") for k in kinds],
+        "window": facts["window"],
+        "ar_order": facts["ar_order"],
+        "columns": facts["columns"],
+        "kinds": facts["column_kinds"],
+        "categorical": [levels is not None for levels in facts["categories"]],
         "heads": ", ".join(f"{h} \u00d7 {n}" for h, n in heads.items()),
-        "network": f"hidden layers of {', '.join(map(str, inner.hidden_dims_))} "
-        f"units, latent dimension {inner.latent_dim_}",
-        "n_members": inner.n_members,
-        "n_parameters": f"{sum(p.numel() for p in inner.module_.parameters()):,}",
-        "score_method": f"{inner.score_method} with {inner.n_draws} draws",
-        "n_trained": f"{inner.n_samples_fit_:,}",
-        "n_trimmed": getattr(inner, "n_trimmed_", 0),
-        "history": history,
-        "epochs": inner.n_iter_,
-        "best_epoch": inner.best_epoch_,
-        "best_elbo": "n/a" if loss is None else f"{-loss:.4f}",
-        "offset": float(detector.offset_),
-        "threshold": inner.threshold_,
+        "network": f"hidden layers of {', '.join(map(str, facts['hidden_dims']))} "
+        f"units, latent dimension {facts['latent_dim']}",
+        "n_members": facts["n_members"],
+        "n_parameters": f"{facts['n_parameters']:,}",
+        "score_method": f"{facts['score_method']} with {facts['n_draws']} draws",
+        "n_trained": f"{facts['n_samples_fit']:,}",
+        "n_trimmed": facts["n_trimmed"],
+        "history": facts["history"],
+        "epochs": facts["n_iter"],
+        "best_epoch": facts["best_epoch"],
+        "best_elbo": "n/a" if best_elbo is None else f"{best_elbo:.4f}",
+        "offset": facts["offset"],
+        "threshold": facts["threshold_method"],
     }
 
 
@@ -279,7 +249,7 @@ def _as_frame(X: Any, columns: list[str]) -> pd.DataFrame:
 
 def _threshold(threshold: Any, scores: np.ndarray, facts: dict) -> tuple[float, str]:
     if threshold is None:
-        return facts["offset"], f"{facts['threshold']!r}, fitted on the training scores"
+        return facts["offset"], f"{facts['threshold']}, fitted on the training scores"
     if isinstance(threshold, Real):
         return float(threshold), "a fixed cut-off"
     method = make_threshold(

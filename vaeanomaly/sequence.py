@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import HasMethods, Interval, StrOptions, _fit_context
+from vaeanomaly._detector import DetectorMixin
 from vaeanomaly._state import FittedStateMixin
 from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.exceptions import DataError
@@ -81,7 +82,7 @@ def _covering_min(window_scores: np.ndarray, window: int) -> np.ndarray:
     return view[:n].min(axis=1)
 
 
-class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
+class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEstimator):
     """Anomaly detector for multivariate sensor recordings.
 
     Each reading is first replaced by its error of prediction from the
@@ -417,34 +418,6 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
             stacklevel=3,
         )
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Per-timestamp score minus ``offset_`` (negative = anomaly).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_times, n_channels)
-            A recording in time order.
-
-        Returns
-        -------
-        ndarray of shape (n_times,)
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X: Any) -> np.ndarray:
-        """+1 for normal timestamps, -1 for anomalous ones.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_times, n_channels)
-            A recording in time order.
-
-        Returns
-        -------
-        ndarray of shape (n_times,)
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
-
     def score_features(self, X: Any) -> Any:
         """Blame per channel and timestamp: excess surprise over normal times.
 
@@ -470,6 +443,20 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
         if isinstance(X, pd.DataFrame):
             return pd.DataFrame(blame, index=X.index, columns=self.channels_)
         return blame
+
+    def _row_model(self) -> VAEAnomalyDetector:
+        return self.detector_
+
+    def _input_columns(self) -> list[str]:
+        return list(self.channels_)
+
+    def _sequence_facts(self) -> dict[str, Any]:
+        n_fit = self.detector_.n_samples_fit_
+        return {
+            "window": int(self.window),
+            "ar_order": int(self.ar_order),
+            "n_calibration": int(getattr(self, "n_calibration_", n_fit)),
+        }
 
     def _channel_sums(self, windows: Any) -> np.ndarray:
         cells = np.asarray(self.detector_.score_features(windows))
