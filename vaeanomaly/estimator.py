@@ -54,8 +54,9 @@ AUTO_THRESHOLD = "robust_z"
 
 #: Upper bound on the number of floats in one scoring batch's widest
 #: activation (draws x rows x width): 16 MiB in float32 per array. A few such
-#: arrays live at once; at 2**24 the CLI peaked at 850-975 MiB scoring a
-#: 20-column file, at 2**22 at about 600 MiB, with the same CPU time.
+#: arrays live at once, so scoring's memory does not grow with the rows; a
+#: larger budget costs memory and gains no speed (benchmarks/README.md,
+#: "Constants in the code").
 _SCORING_BUDGET = 2**22
 
 
@@ -67,12 +68,10 @@ _MAX_VALID_ROWS = 16_384
 
 
 #: Most optimizer steps of the first fit when ``trim`` is set (``None``: it
-#: stops by patience alone). That fit only ranks the training rows; unbounded,
-#: it about doubles the fit time. A cap of 2000 steps gave mean AUROC 0.832 /
-#: AP 0.437 on the 23 ADBench sets (0.830 / 0.436 unbounded; 4 sets won, 2
-#: lost) but lost on the categorical tables (chess -0.068, apascal -0.014
-#: AUROC; none won), and 500 steps lost AP on ADBench (benchmarks/README.md):
-#: no cap is the default until one wins on both.
+#: stops by patience alone). That fit only ranks the training rows, and
+#: unbounded it about doubles the fit time; but the caps tried cost quality
+#: on ADBench or on the categorical tables, so there is none
+#: (benchmarks/README.md, "Constants in the code").
 _RANKING_STEPS: int | None = None
 
 
