@@ -669,7 +669,12 @@ default="from_dtype"
         self, values: np.ndarray, device: torch.device, dtype: Any = torch.float32
     ) -> Rows:
         """Encode a value matrix into the tensors the module reads."""
-        inputs, targets, mask = self.schema_.encode(values)
+        return self._as_rows(self.schema_.encoder.encode(values), device, dtype)
+
+    @staticmethod
+    def _as_rows(encoded: tuple, device: torch.device, dtype: Any) -> Rows:
+        """Put the encoder's ``(inputs, targets, mask)`` on ``device`` as tensors."""
+        inputs, targets, mask = encoded
         targets_t = torch.as_tensor(targets, device=device).to(dtype)
         inputs_t = (
             targets_t
@@ -713,10 +718,12 @@ default="from_dtype"
         eps = self._score_noise(n_draws, device).to(torch.float64)
         width = max(*self.hidden_dims_, module.likelihood.n_params, module.n_inputs)
         rows = max(1, _SCORING_BUDGET // (2 * n_draws * self.n_members * width))
+        encoder = self.schema_.encoder
         out = []
         with _torch_threads(self.n_jobs), torch.inference_mode():
             for start in range(0, X.shape[0], rows):
-                batch = self._to_rows(X[start : start + rows], device, torch.float64)
+                encoded = encoder.encode(X[start : start + rows])
+                batch = self._as_rows(encoded, device, torch.float64)
                 result = fn(module, batch, eps)
                 if per_cell:
                     observed = (

@@ -12,9 +12,9 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import HasMethods, Interval, StrOptions, _fit_context
+from vaeanomaly._schema import channel_frame, check_windows_observed
 from vaeanomaly._state import FittedStateMixin
 from vaeanomaly.estimator import VAEAnomalyDetector
-from vaeanomaly.exceptions import DataError
 from vaeanomaly.innovations import LinearInnovations
 from vaeanomaly.thresholds import fit_offset, make_threshold
 from vaeanomaly.windows import SlidingWindows, fill_gaps
@@ -193,43 +193,15 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
         model = getattr(self, "detector_", None) or self.detector
         return model is None or model.get_params().get("missing") == "mask"
 
-    def _frame(self, X: Any) -> pd.DataFrame:
-        frame = (
-            X
-            if isinstance(X, pd.DataFrame)
-            else pd.DataFrame(np.asarray(X, dtype=float))
-        )
-        for name, column in frame.items():
-            if pd.api.types.is_numeric_dtype(column.dtype):
-                continue
-            numbers = pd.to_numeric(column, errors="coerce")
-            text = numbers.isna() & column.notna()
-            if text.any():
-                raise DataError(
-                    f"Channel {str(name)!r} holds text where readings belong "
-                    f"({column[text].iloc[0]!r}). A windowed model reads numbers "
-                    "only: drop or exclude the channel, or encode it as numbers."
-                )
-        if not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
-            frame = frame.apply(pd.to_numeric, errors="raise")
-        # Channels are known by their names as text (``channels_``), so that a
-        # frame with integer column labels scores like the one it was fit on.
-        frame = frame.set_axis([str(name) for name in frame.columns], axis=1)
+    def _frame(self, X: Any, channels: list[str] | None = None) -> pd.DataFrame:
+        """Return ``X`` checked by the schema (:func:`channel_frame`), gaps filled."""
+        frame = channel_frame(X, channels)
         return fill_gaps(frame, self.max_gap, keep_longer=self._masks_gaps())
 
     def _fitted_channels(self, X: Any) -> pd.DataFrame:
         """``X`` as a frame of the channels seen in fit, in their order."""
         check_is_fitted(self)
-        frame = self._frame(X)
-        if isinstance(X, pd.DataFrame):
-            missing = [c for c in self.channels_ if c not in frame.columns]
-            if missing:
-                raise ValueError(
-                    f"Channel(s) {missing} were used in fit but are missing. "
-                    "Pass a frame with the same channels."
-                )
-            frame = frame[self.channels_]
-        return frame
+        return self._frame(X, self.channels_)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(
@@ -304,15 +276,7 @@ class SequenceVAEDetector(FittedStateMixin, OutlierMixin, BaseEstimator):
         if self.innovations_ is not None:
             frame = self.innovations_.transform(frame)
         windows = self.windows_.transform(frame)
-        blank = windows.isna().all(axis=1).to_numpy()
-        if blank.any():
-            first = int(np.flatnonzero(blank)[0])
-            raise ValueError(
-                f"{int(blank.sum())} timestamp(s) have no reading at all in their "
-                f"window of {self.window}, the first at position {first} (index "
-                f"{frame.index[first]!r}). Drop that stretch of the recording, or "
-                "use a longer window."
-            )
+        check_windows_observed(windows, self.window)
         return windows
 
     def score_samples(self, X: Any) -> np.ndarray:
