@@ -302,7 +302,7 @@ def category_values(
     Returns
     -------
     ndarray of shape (n_samples, n_features)
-        Numbers, level codes and NaN for missing cells.
+        See :func:`table_values`.
 
     Raises
     ------
