@@ -15,14 +15,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from vaeanomaly import VAEAnomalyDetector, load_model, save_model
-from vaeanomaly._encoding import (
-    TableEncoder,
+from vaeanomaly._encoding import TableEncoder
+from vaeanomaly._model import VAE, Rows
+from vaeanomaly._values import (
     categorical_columns,
     column_levels,
     column_resolution,
     table_values,
 )
-from vaeanomaly._model import VAE, Rows
 from vaeanomaly.likelihoods import UNKNOWN_LEVEL_MASS, FactorizedLikelihood
 from vaeanomaly.scoring import SCORE_METHODS
 

@@ -346,6 +346,23 @@ def test_pickled_state_holds_a_state_dict_not_a_module(fitted_tiny):
     assert not isinstance(det.__dict__["module_"], dict)
 
 
+def test_unpickling_checks_the_state_as_a_model_file_does(fitted_tiny):
+    det, frame = fitted_tiny
+    state = det.__getstate__()
+    assert isinstance(state["schema_"], dict)  # the schema's fitted values
+    copy = VAEAnomalyDetector.__new__(VAEAnomalyDetector)
+    copy.__setstate__(state)
+    assert_array_equal(copy.score_samples(frame), det.score_samples(frame))
+    with pytest.raises(ValueError, match="offset_ is nan"):
+        VAEAnomalyDetector.__new__(VAEAnomalyDetector).__setstate__(
+            {**state, "offset_": float("nan")}
+        )
+    unfitted = VAEAnomalyDetector(latent_dim=3)
+    unfitted.__setstate__(VAEAnomalyDetector(latent_dim=5).__getstate__())
+    assert unfitted.latent_dim == 5
+    assert not hasattr(unfitted, "module_")
+
+
 def test_pipeline_with_scaler_and_pandas_output(blob_frame):
     frame, y = blob_frame
     pipe = make_pipeline(

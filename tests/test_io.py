@@ -361,3 +361,23 @@ def test_format_3_file_loads_as_one_member_with_the_same_scores():
     assert loaded.n_members == 1
     assert loaded.trim is None
     assert not loaded.dequantize
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda s: s.update(heads_=["cauchy"] * 3), "unknown likelihood heads"),
+        (lambda s: s.update(heads_=["categorical"] * 3), "categorical columns differ"),
+        (lambda s: s.pop("mean_"), r"fitted values \['mean_'\] are missing"),
+    ],
+)
+def test_the_schema_refuses_its_own_damaged_state(tmp_path, fitted_tiny, edit, match):
+    det, _ = fitted_tiny
+    save_model(det, tmp_path / "m.vae")
+    payload = torch.load(tmp_path / "m.vae", weights_only=True)
+    meta = json.loads(payload["metadata"])
+    edit(meta["model"]["state"]["__dict__"]["schema_"]["__dict__"])
+    payload["metadata"] = json.dumps(meta)
+    torch.save(payload, tmp_path / "edited.vae")
+    with pytest.raises(ModelFileError, match=match):
+        load_model(tmp_path / "edited.vae")

@@ -19,6 +19,7 @@ LAYERS = {
         "_tail_thresholds",
         "thresholds",
         "_encoding",
+        "_values",
         "_range_metrics",
     },
     2: {"_schema", "windows", "innovations"},

@@ -246,6 +246,43 @@ def test_gpd_tail_quantile_is_continuous_at_zero_shape():
     assert_allclose(gpd_tail_quantile(3.0, 1e-9, 2.0, 1e-4, 10_000, 200), exponential)
 
 
+@pytest.mark.parametrize("orientation", ["normality", "anomaly"])
+def test_robust_z_from_deviations_is_fit(orientation):
+    # The summaries Dask computes give the method that fit gives, to the bit.
+    rng = np.random.default_rng(0)
+    for scores in (rng.normal(size=500), np.r_[np.zeros(300), rng.normal(size=9)]):
+        fitted = RobustZScoreThreshold(z=3.0, orientation=orientation).fit(scores)
+        median = np.median(scores)
+        deviation = np.abs(scores - median)
+        summarised = RobustZScoreThreshold.from_deviations(
+            median,
+            np.median(deviation),
+            deviation.mean(),
+            z=3.0,
+            orientation=orientation,
+        )
+        assert summarised.threshold_ == fitted.threshold_
+        assert summarised.center_ == fitted.center_
+        assert summarised.scale_ == fitted.scale_
+
+
+def test_pot_from_peaks_is_fit_and_checks_the_same():
+    scores = -np.random.default_rng(1).exponential(size=5000)  # normality
+    fitted = POTThreshold(risk=1e-3, initial_quantile=0.9).fit(scores)
+    low = -np.quantile(-scores, 0.9)  # fit's initial threshold, as fit takes it
+    peaks = low - scores[scores < low]
+    summarised = POTThreshold.from_peaks(
+        low, peaks, scores.size, risk=1e-3, initial_quantile=0.9
+    )
+    assert summarised.threshold_ == fitted.threshold_
+    assert summarised.initial_threshold_ == fitted.initial_threshold_
+    assert summarised.n_peaks_ == fitted.n_peaks_
+    with pytest.raises(ValueError, match="at least 10 are needed"):
+        POTThreshold.from_peaks(low, peaks[:5], scores.size)
+    with pytest.raises(ValueError, match="is not below the fraction"):
+        POTThreshold.from_peaks(low, peaks, scores.size, risk=0.5)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_pot_exponential_tail_near_theory(seed):
     scores = np.random.default_rng(seed).exponential(size=100_000)

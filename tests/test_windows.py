@@ -8,7 +8,7 @@ from conftest import TINY
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
-from vaeanomaly import DriftWarning, VAEAnomalyDetector
+from vaeanomaly import DataError, DriftWarning, VAEAnomalyDetector
 from vaeanomaly.sequence import (
     SequenceVAEDetector,
     _covering_mean,
@@ -134,6 +134,23 @@ def test_sequence_detector_missing_channel(recording):
     ).fit(recording)
     with pytest.raises(ValueError, match=r"Channel\(s\) \['temp'\] were used in fit"):
         det.score_samples(recording.drop(columns="temp"))
+
+
+def test_recording_errors_are_data_errors(recording):
+    # The schema checks recordings too: bad data is a DataError, as for tables.
+    det = SequenceVAEDetector(
+        window=3, detector=VAEAnomalyDetector(**TINY, random_state=0)
+    ).fit(recording)
+    with pytest.raises(DataError, match="were used in fit but are missing"):
+        det.score_samples(recording.drop(columns="temp"))
+    text = recording.astype(object)
+    text.iloc[5, 0] = "n/a"
+    with pytest.raises(DataError, match=r"holds text where readings belong \('n/a'\)"):
+        det.score_samples(text)
+    blank = recording.copy()
+    blank.iloc[10:20] = np.nan
+    with pytest.raises(DataError, match="have no reading at all in their window"):
+        det.score_samples(blank)
 
 
 def test_integer_channel_labels_fit_score_blame_and_drift(recording):

@@ -1,9 +1,12 @@
-"""Reading model files of formats 1 to 4 (vaeanomaly 0.1 to 0.4.0.dev0).
+"""Model files of formats 1 to 4 (vaeanomaly 0.1 to 0.4.0.dev0), translated.
 
 Those files listed each class's fitted attributes by name; today's files hold
 ``{class, params, state}`` per object (see :mod:`vaeanomaly.io`). This module
-turns the old layout into today's objects, so old files keep loading and
-score exactly as they did. Nothing here writes files.
+translates the old layout into that form (:class:`~vaeanomaly._state.SavedObject`
+trees), which :mod:`vaeanomaly.io` writes as today's JSON and reads with the
+decoder of today's files, so each class takes its state, and checks it, in
+its own ``_set_state``. Old files keep loading and score exactly as they did.
+Nothing here builds an object or writes a file.
 """
 
 from __future__ import annotations
@@ -12,28 +15,25 @@ from typing import Any
 
 import numpy as np
 
-from vaeanomaly._names import CATEGORICAL
-from vaeanomaly.estimator import VAEAnomalyDetector
-from vaeanomaly.innovations import LinearInnovations
-from vaeanomaly.likelihoods import HEADS
-from vaeanomaly.sequence import SequenceVAEDetector
+from vaeanomaly._state import SavedObject
 from vaeanomaly.thresholds import THRESHOLDS
-from vaeanomaly.windows import SlidingWindows
 
 __all__ = ["legacy_model"]
 
 
-def _threshold_from_json(data: Any) -> Any:
+def _threshold(data: Any) -> Any:
+    """Translate a threshold stored as ``{name, state}`` (its ``__dict__``)."""
     if data is None or isinstance(data, str):
         return data
     cls = THRESHOLDS[data["name"]]
-    obj = cls.__new__(cls)
-    obj.__dict__.update(data["state"])
-    return obj
+    names = set(cls._get_param_names())
+    params = {k: v for k, v in data["state"].items() if k in names}
+    state = {k: v for k, v in data["state"].items() if k not in names}
+    return SavedObject(cls.__name__, params, state)
 
 
-def legacy_model(metadata: dict, state_dict: dict) -> Any:
-    """Build the detector that a format 1-4 file describes.
+def legacy_model(metadata: dict, state_dict: dict) -> SavedObject:
+    """Describe the detector that a format 1-4 file holds, as today's files do.
 
     Parameters
     ----------
@@ -44,7 +44,8 @@ def legacy_model(metadata: dict, state_dict: dict) -> Any:
 
     Returns
     -------
-    VAEAnomalyDetector or SequenceVAEDetector
+    SavedObject
+        A ``VAEAnomalyDetector``, or a ``SequenceVAEDetector`` around one.
     """
     version = metadata["format_version"]
     params = dict(metadata["params"])
@@ -52,24 +53,46 @@ def legacy_model(metadata: dict, state_dict: dict) -> Any:
         params.setdefault("missing", "error")
     if version < 4:
         params.update(n_members=1, trim=None, dequantize=False)
-    params["threshold"] = _threshold_from_json(params["threshold"])
+    params["threshold"] = _threshold(params["threshold"])
     if params.get("hidden_dims") is not None:
         params["hidden_dims"] = tuple(params["hidden_dims"])
-    valid = VAEAnomalyDetector().get_params()
-    detector = VAEAnomalyDetector(**{k: v for k, v in params.items() if k in valid})
     fitted = dict(metadata["fitted"])
+    names = fitted.get("feature_names_in_")
+    state = {
+        "n_features_in_": fitted["n_features_in_"],
+        "n_samples_fit_": fitted["n_samples_fit_"],
+        "latent_dim_": fitted["latent_dim_"],
+        "hidden_dims_": tuple(fitted["hidden_dims_"]),
+        "offset_": fitted["offset_"],
+        "history_": fitted["history_"],
+        "n_iter_": fitted["n_iter_"],
+        "best_epoch_": fitted["best_epoch_"],
+        "n_trimmed_": fitted.get("n_trimmed_", 0),
+        "threshold_": _threshold(fitted["threshold_"]),
+        "_score_seed": fitted["_score_seed"],
+        "schema_": _schema_state(fitted),
+        "module_": state_dict if version >= 4 else _single_member_state(state_dict),
+    }
+    if names is not None:
+        state["feature_names_in_"] = np.asarray(names, dtype=object)
+    detector = SavedObject("VAEAnomalyDetector", params, state)
+    if "sequence" in metadata:
+        return _sequence(metadata["sequence"], detector)
+    return detector
+
+
+def _schema_state(fitted: dict) -> dict:
+    """Return the table schema's fitted values from the old attributes."""
     n_features = fitted["n_features_in_"]
     names = fitted.get("feature_names_in_")
-    categories = fitted.get("categories_") or [None] * n_features
-    heads = list(fitted["feature_likelihoods_"])
-    schema = {
+    return {
         "n_features_in_": n_features,
         "feature_names_in_": None if names is None else np.asarray(names, dtype=object),
         "names_": [str(n) for n in names]
         if names is not None
         else [f"x{j}" for j in range(n_features)],
-        "categories_": categories,
-        "heads_": heads,
+        "categories_": fitted.get("categories_") or [None] * n_features,
+        "heads_": list(fitted["feature_likelihoods_"]),
         "indicators_": np.asarray(
             fitted.get("missing_indicators_", [False] * n_features), dtype=bool
         ),
@@ -80,29 +103,6 @@ def legacy_model(metadata: dict, state_dict: dict) -> Any:
             fitted.get("resolution_", [0.0] * n_features), dtype=np.float64
         ),
     }
-    if any(h != CATEGORICAL and h not in HEADS for h in heads):
-        raise ValueError(f"unknown likelihood heads {heads}")
-    state = {
-        "n_features_in_": n_features,
-        "n_samples_fit_": fitted["n_samples_fit_"],
-        "latent_dim_": fitted["latent_dim_"],
-        "hidden_dims_": tuple(fitted["hidden_dims_"]),
-        "offset_": fitted["offset_"],
-        "history_": fitted["history_"],
-        "n_iter_": fitted["n_iter_"],
-        "best_epoch_": fitted["best_epoch_"],
-        "n_trimmed_": fitted.get("n_trimmed_", 0),
-        "threshold_": _threshold_from_json(fitted["threshold_"]),
-        "_score_seed": fitted["_score_seed"],
-        "schema_": schema,
-        "module_": state_dict if version >= 4 else _single_member_state(state_dict),
-    }
-    if names is not None:
-        state["feature_names_in_"] = np.asarray(names, dtype=object)
-    detector._set_state(state)
-    if "sequence" in metadata:
-        return _sequence_from_json(metadata["sequence"], detector)
-    return detector
 
 
 def _single_member_state(state: dict) -> dict:
@@ -126,46 +126,49 @@ def _single_member_state(state: dict) -> dict:
 _INNOVATION_ARRAYS = ("mean_", "scale_", "coef_", "intercept_")
 
 
-def _innovations_from_json(data: dict | None) -> LinearInnovations | None:
+def _innovations(data: dict | None, channels: list[str]) -> SavedObject | None:
     if data is None:
         return None
-    step = LinearInnovations(data["order"], alpha=data["alpha"])
-    for name in _INNOVATION_ARRAYS:
-        setattr(step, name, np.asarray(data[name], dtype=np.float64))
-    step.n_features_in_ = len(step.mean_)
-    return step
+    state: dict[str, Any] = {
+        name: np.asarray(data[name], dtype=np.float64) for name in _INNOVATION_ARRAYS
+    }
+    state["n_features_in_"] = len(state["mean_"])
+    if not all(str(c) == str(j) for j, c in enumerate(channels)):
+        # It was fitted on a DataFrame; without its names, scoring one warns.
+        state["feature_names_in_"] = np.asarray(channels, dtype=object)
+    params = {"order": data["order"], "alpha": data["alpha"]}
+    return SavedObject("LinearInnovations", params, state)
 
 
-def _named(channels: list) -> bool:
-    return not all(str(c) == str(j) for j, c in enumerate(channels))
-
-
-def _sequence_from_json(data: dict, inner: VAEAnomalyDetector) -> SequenceVAEDetector:
-    """Rebuild a fitted SequenceVAEDetector around its loaded window model.
+def _sequence(data: dict, inner: SavedObject) -> SavedObject:
+    """Describe a fitted SequenceVAEDetector around its window model.
 
     Files before format 3 have no ``ar_order``: their models window the raw
     readings, so they load with ``ar_order=0``, and with
     ``calibration_fraction=0`` since their threshold came from training scores.
     """
-    detector = SequenceVAEDetector(
-        window=data["window"],
-        ar_order=data.get("ar_order", 0),
-        aggregate=data["aggregate"],
-        calibration_fraction=data.get("calibration_fraction", 0.0),
-        max_gap=data["max_gap"],
+    channels = list(data["channels_"])
+    params = {
+        "window": data["window"],
+        "ar_order": data.get("ar_order", 0),
+        "aggregate": data["aggregate"],
+        "calibration_fraction": data.get("calibration_fraction", 0.0),
+        "max_gap": data["max_gap"],
+    }
+    windows = SavedObject(
+        "SlidingWindows",
+        {"window": data["window"]},
+        {
+            "n_features_in_": len(channels),
+            "feature_names_in_": np.asarray(channels, dtype=object),
+        },
     )
-    detector.channels_ = list(data["channels_"])
-    detector.innovations_ = _innovations_from_json(data.get("innovations_"))
-    if detector.innovations_ is not None and _named(detector.channels_):
-        # It was fitted on a DataFrame; without its names, scoring one warns.
-        detector.innovations_.feature_names_in_ = np.asarray(
-            detector.channels_, dtype=object
-        )
-    windows = SlidingWindows(detector.window)
-    windows.n_features_in_ = len(detector.channels_)
-    windows.feature_names_in_ = np.asarray(detector.channels_, dtype=object)
-    detector.windows_ = windows
-    detector.detector_ = inner
-    detector.offset_ = float(data["offset_"])
-    detector.blame_baseline_ = np.asarray(data["blame_baseline_"], dtype=np.float64)
-    return detector
+    state = {
+        "channels_": channels,
+        "innovations_": _innovations(data.get("innovations_"), channels),
+        "windows_": windows,
+        "detector_": inner,
+        "offset_": float(data["offset_"]),
+        "blame_baseline_": np.asarray(data["blame_baseline_"], dtype=np.float64),
+    }
+    return SavedObject("SequenceVAEDetector", params, state)

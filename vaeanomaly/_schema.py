@@ -4,9 +4,14 @@
 the column names, which columns are categories and their levels, the
 likelihood head of each column, which columns had gaps (and so get a missing
 indicator), and the mean, scale and resolution of the measured columns. It
-then checks new tables against that description (``transform``) and encodes
-them for the network (``encode``). Every problem with the data is a
-:class:`~vaeanomaly.exceptions.DataError` that names the column.
+then checks new tables against that description (``transform``), turning
+them into the *value matrix* (numbers, level codes, NaN for missing cells)
+that its :attr:`~TableSchema.encoder` encodes for the network. Every problem
+with the data is a :class:`~vaeanomaly.exceptions.DataError` that names the
+column, raised where it is found.
+
+The recordings of :class:`~vaeanomaly.sequence.SequenceVAEDetector` are
+checked here too (:func:`channel_frame`, :func:`check_windows_observed`).
 
 The schema imports neither torch nor the likelihood heads: the estimator
 passes the head registry in (``heads``), and each head class declares what it
@@ -22,36 +27,45 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_array
 
-from vaeanomaly._encoding import (
-    TableEncoder,
+from vaeanomaly._encoding import TableEncoder
+from vaeanomaly._names import CATEGORICAL
+from vaeanomaly._values import (
     as_frame,
+    as_numbers,
     categorical_columns,
-    check_no_dates,
+    category_values,
+    check_columns,
+    check_observed_rows,
     column_levels,
     column_resolution,
-    explain_bad_values,
-    table_values,
+    numeric_values,
+    select_columns,
 )
-from vaeanomaly._names import CATEGORICAL
 from vaeanomaly.exceptions import DataError
 
-__all__ = ["TableSchema"]
+__all__ = ["TableSchema", "channel_frame", "check_windows_observed"]
 
 #: Heads that ``likelihood="auto"`` picks: 0/1 columns and the others.
 AUTO_BINARY = "bernoulli"
 AUTO_CONTINUOUS = "student_t_column"
 
-
-def _as_data_error(exc: ValueError) -> DataError:
-    error = DataError(str(exc))
-    error.__cause__ = exc.__cause__ or exc
-    return error
+#: The fitted attributes, all of which a loaded schema must have.
+_FITTED = (
+    "n_features_in_",
+    "feature_names_in_",
+    "names_",
+    "categories_",
+    "heads_",
+    "indicators_",
+    "mean_",
+    "scale_",
+    "resolution_",
+)
 
 
 class TableSchema:
-    """What a table looks like to the model; validates and encodes tables.
+    """What a table looks like to the model; validates tables, gives their encoder.
 
     Parameters
     ----------
@@ -129,15 +143,15 @@ class TableSchema:
         DataError
             If a column holds values its head cannot model.
         """
-        check_no_dates_as_data_error(X)
+        check_columns(X)
         categorical = self._categorical_mask(X)
         if categorical is None:
-            values = self._numeric_values(X)
+            values = numeric_values(X, allow_nan=self.missing == "mask")
             n_features = values.shape[1]
             self._set_names(X, n_features)
             self.categories_ = [None] * n_features
         else:
-            frame = as_frame(X if hasattr(X, "iloc") else np.asarray(X, dtype=object))
+            frame = as_frame(X)
             self._set_names(X, frame.shape[1])
             self.categories_ = [
                 column_levels(frame.iloc[:, j]) if c else None
@@ -153,8 +167,14 @@ class TableSchema:
                     f"Categorical column(s) {empty} have no values in X (every cell "
                     "is missing), so they have no levels to learn. Drop them."
                 )
-            values = self._category_values(frame)
-        self._check_empty_rows(values)
+            values = category_values(
+                frame,
+                categorical,
+                self.categories_,
+                self.names_,
+                allow_nan=self.missing == "mask",
+            )
+        check_observed_rows(values)
         self.heads_ = self._column_heads(values)
         self.indicators_ = np.isnan(values).any(axis=0)
         self._fit_scaling(values)
@@ -197,10 +217,7 @@ class TableSchema:
             if hasattr(X, "columns")
             else [f"x{j}" for j in range(shape[1])]
         )
-        try:
-            mask = categorical_columns(X, spec, names, shape[1])
-        except ValueError as exc:
-            raise _as_data_error(exc) from exc
+        mask = categorical_columns(X, spec, names, shape[1])
         return mask if mask.any() else None
 
     def _column_heads(self, values: np.ndarray) -> list[str]:
@@ -272,83 +289,22 @@ class TableSchema:
             If a fitted column is missing, or holds text, infinity, or NaN
             with ``missing="error"``, or a row has no observed cell.
         """
-        check_no_dates_as_data_error(X)
+        check_columns(X)
         if self.feature_names_in_ is not None and hasattr(X, "columns"):
-            X = self._select_columns(X)
-        if self.is_categorical.any():
-            frame = as_frame(X if hasattr(X, "iloc") else np.asarray(X, dtype=object))
-            if frame.shape[1] != self.n_features_in_:
-                raise DataError(
-                    f"X has {frame.shape[1]} columns; the model was fitted on "
-                    f"{self.n_features_in_}."
-                )
-            values = self._category_values(frame)
-        else:
-            values = self._numeric_values(X)
-            if values.shape[1] != self.n_features_in_:
-                raise DataError(
-                    f"X has {values.shape[1]} columns; the model was fitted on "
-                    f"{self.n_features_in_}."
-                )
-        self._check_empty_rows(values)
-        return values
-
-    def _select_columns(self, X: pd.DataFrame) -> pd.DataFrame:
-        present = {str(c) for c in X.columns}
-        missing = [n for n in self.names_ if n not in present]
-        if missing:
-            shown = ", ".join(repr(n) for n in missing[:10])
-            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-            raise DataError(
-                f"Column(s) {shown}{more} were used in training but are missing from "
-                "the data. Add them, or refit on the columns the data has."
-            )
-        if [str(c) for c in X.columns] == self.names_:
-            return X
-        by_name = {str(c): c for c in X.columns}
-        return X[[by_name[n] for n in self.names_]]
-
-    def _numeric_values(self, X: Any) -> np.ndarray:
+            X = select_columns(X, self.names_)
         allow_nan = self.missing == "mask"
-        try:
-            return check_array(
+        if self.is_categorical.any():
+            values = category_values(
                 X,
-                dtype=[np.float64, np.float32],
-                ensure_all_finite="allow-nan" if allow_nan else True,
+                self.is_categorical,
+                self.categories_,
+                self.names_,
+                allow_nan=allow_nan,
             )
-        except ValueError as exc:
-            try:
-                explain_bad_values(
-                    X, exc, allow_nan=allow_nan, names=getattr(self, "names_", None)
-                )
-            except ValueError as explained:
-                raise _as_data_error(explained) from exc
-            raise
-
-    def _category_values(self, frame: pd.DataFrame) -> np.ndarray:
-        try:
-            values = table_values(
-                frame, self.is_categorical, self.categories_, self.names_
-            )
-            explain_bad_values(
-                values, None, allow_nan=self.missing == "mask", names=self.names_
-            )
-        except ValueError as exc:
-            raise _as_data_error(exc) from exc
+        else:
+            values = numeric_values(X, allow_nan=allow_nan, names=self.names_)
+        check_observed_rows(values)
         return values
-
-    def _check_empty_rows(self, values: np.ndarray) -> None:
-        """Refuse rows in which no cell is observed (they carry no evidence)."""
-        if self.missing != "mask" or values.size == 0:
-            return
-        empty = np.isnan(values).all(axis=1)
-        if empty.any():
-            rows = np.flatnonzero(empty)
-            shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
-            raise DataError(
-                f"{len(rows)} row(s) of X have no observed value (rows {shown}): "
-                "every cell is missing, so there is nothing to score. Drop them."
-            )
 
     # ------------------------------------------------------------ encoding
     @property
@@ -396,27 +352,9 @@ class TableSchema:
         """Resolution of each column in standardized units (see ``scale_floors``)."""
         return self.resolution_ / self.scale_
 
-    def encode(
-        self, values: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Return the network's ``(inputs, targets, mask)`` for a value matrix.
-
-        Parameters
-        ----------
-        values : ndarray of shape (n_rows, n_features)
-            Output of :meth:`transform`.
-
-        Returns
-        -------
-        inputs : ndarray of shape (n_rows, n_inputs)
-        targets : ndarray of shape (n_rows, n_features)
-        mask : ndarray of bool of shape (n_rows, n_features) or None
-            True where observed; ``None`` when every cell is.
-        """
-        return self.encoder.encode(np.asarray(values, dtype=np.float64))
-
     # ---------------------------------------------------------- model files
     def _get_state(self) -> dict:
+        """Return the fitted attributes (the parameters come from the estimator)."""
         return {
             name: value
             for name, value in vars(self).items()
@@ -424,10 +362,49 @@ class TableSchema:
         }
 
     def _set_state(self, state: dict) -> None:
+        """Take back :meth:`_get_state`'s attributes, refusing what no fit gives.
+
+        Raises
+        ------
+        ValueError
+            If an attribute is missing or inconsistent with the others (a
+            damaged or hand-edited model file).
+        """
         vars(self).update(state)
         self.__dict__.pop("_encoder", None)
+        missing = [name for name in _FITTED if name not in vars(self)]
+        if missing:
+            raise ValueError(f"the table schema's fitted values {missing} are missing")
+        problems = self._state_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def _state_problems(self) -> list[str]:
+        """Say what in the fitted attributes no fit gives (empty if nothing)."""
+        n = self.n_features_in_
+        problems = []
+        scale = np.asarray(self.scale_, dtype=np.float64)
+        if scale.shape != (n,) or not np.all(np.isfinite(scale) & (scale > 0)):
+            problems.append("the column scales are not positive finite numbers")
+        mean = np.asarray(self.mean_, dtype=np.float64)
+        if mean.shape != (n,) or not np.all(np.isfinite(mean)):
+            problems.append("the column means are not finite numbers")
+        if len(self.heads_) != n:
+            problems.append("the number of likelihood heads differs from the columns")
+        unknown = [h for h in self.heads_ if h != CATEGORICAL and h not in self.heads]
+        if unknown:
+            problems.append(f"unknown likelihood heads {unknown}")
+        if [lv is not None for lv in self.categories_] != [
+            h == CATEGORICAL for h in self.heads_
+        ]:
+            problems.append("the categorical columns differ from the categorical heads")
+        for name in ("indicators_", "resolution_"):
+            if np.shape(getattr(self, name)) != (n,):
+                problems.append(f"{name} does not have one value per column")
+        return problems
 
     def __getstate__(self) -> dict:
+        """Pickle the schema without its encoder (rebuilt on first use)."""
         state = dict(vars(self))
         state.pop("_encoder", None)
         return state
@@ -439,16 +416,80 @@ class TableSchema:
         )
 
 
-def check_no_dates_as_data_error(X: Any) -> None:
-    """Refuse duplicate column names and columns of dates, as ``DataError``."""
-    columns = getattr(X, "columns", None)
-    if columns is not None and columns.has_duplicates:
-        twice = sorted({str(c) for c in columns[columns.duplicated()]})
+# -------------------------------------------------------- recording checks
+def channel_frame(X: Any, channels: list[str] | None = None) -> pd.DataFrame:
+    """Check a recording and return its channels as numbers, named as text.
+
+    Channels are known by their names as text (``channels_``), so that a
+    frame with integer column labels scores like the one it was fitted on.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_times, n_channels)
+        A recording in time order.
+    channels : list of str, default=None
+        The channels seen in ``fit``: a DataFrame must hold each of them, and
+        they are taken in this order (its other columns are left out).
+        ``None`` takes every column.
+
+    Returns
+    -------
+    DataFrame of shape (n_times, n_channels)
+        The readings, NaN where missing.
+
+    Raises
+    ------
+    DataError
+        If a fitted channel is missing, or a channel holds text.
+    """
+    frame = (
+        X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
+    )
+    frame = frame.set_axis([str(name) for name in frame.columns], axis=1)
+    if channels is not None and isinstance(X, pd.DataFrame):
+        missing = [c for c in channels if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"Channel(s) {missing} were used in fit but are missing. "
+                "Pass a frame with the same channels."
+            )
+        frame = frame[channels]
+    for name, column in frame.items():
+        if pd.api.types.is_numeric_dtype(column.dtype):
+            continue
+        _, text = as_numbers(column)
+        if text.size:
+            raise DataError(
+                f"Channel {name!r} holds text where readings belong "
+                f"({column.to_numpy()[text[0]]!r}). A windowed model reads numbers "
+                "only: drop or exclude the channel, or encode it as numbers."
+            )
+    if not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
+        frame = frame.apply(pd.to_numeric, errors="raise")
+    return frame
+
+
+def check_windows_observed(windows: pd.DataFrame, window: int) -> None:
+    """Refuse timestamps whose window holds no reading at all.
+
+    Parameters
+    ----------
+    windows : DataFrame of shape (n_times, window * n_channels)
+        One window per timestamp, indexed by the timestamp.
+    window : int
+        Readings per window, for the message.
+
+    Raises
+    ------
+    DataError
+        Naming how many timestamps and the first of them.
+    """
+    blank = np.flatnonzero(windows.isna().to_numpy().all(axis=1))
+    if blank.size:
+        first = int(blank[0])
         raise DataError(
-            f"Column name(s) {twice} appear more than once in X. Rename or drop "
-            "the duplicates: each column must have its own name."
+            f"{blank.size} timestamp(s) have no reading at all in their "
+            f"window of {window}, the first at position {first} (index "
+            f"{windows.index[first]!r}). Drop that stretch of the recording, or "
+            "use a longer window."
         )
-    try:
-        check_no_dates(X)
-    except ValueError as exc:
-        raise _as_data_error(exc) from exc

@@ -93,26 +93,87 @@ class POTThreshold(BaseThreshold):
         self.initial_quantile = initial_quantile
         self.orientation = orientation
 
+    @classmethod
+    def from_peaks(
+        cls,
+        initial_threshold: float,
+        peaks: ArrayLike,
+        n_scores: int,
+        *,
+        risk: float = 1e-4,
+        initial_quantile: float = 0.98,
+        orientation: str = "normality",
+    ) -> "POTThreshold":
+        """Return the method fitted on scores known only by their tail.
+
+        ``fit`` finds the initial threshold and the peaks beyond it in the
+        scores it is given; pass them yourself when the scores are too many
+        to hold, e.g. from Dask in :func:`vaeanomaly.dask.offset_from_scores`.
+
+        Parameters
+        ----------
+        initial_threshold : float
+            The initial threshold ``t``, in the orientation of the scores:
+            their ``initial_quantile`` quantile for anomaly scores, their
+            ``1 - initial_quantile`` quantile for normality scores.
+        peaks : array-like of shape (n_peaks,)
+            How far each score beyond ``t`` lies beyond it (positive).
+        n_scores : int
+            Number of scores in all.
+        risk, initial_quantile : float
+            As in the class.
+        orientation : {"normality", "anomaly"}, default="normality"
+            Direction of the scores; see the module docstring.
+
+        Returns
+        -------
+        POTThreshold
+            Fitted, with the attributes that ``fit`` sets.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from vaeanomaly.thresholds import POTThreshold
+        >>> rng = np.random.default_rng(0)
+        >>> pot = POTThreshold.from_peaks(
+        ...     3.0, rng.exponential(size=500), 10_000, risk=1e-4, orientation="anomaly"
+        ... )
+        >>> pot.n_peaks_
+        500
+        """
+        method = cls(risk, initial_quantile, orientation=orientation)
+        method._validate_params()
+        method._orientation = orientation
+        t = float(_flip(float(initial_threshold), orientation))
+        excesses = np.asarray(peaks, dtype=np.float64)
+        threshold = method._fit_tail(t, excesses, int(n_scores))
+        method.threshold_ = float(_flip(threshold, orientation))
+        return method
+
     def _calibrate(self, anomaly: np.ndarray) -> float:
         """Fit the tail of ``anomaly`` and set the fitted attributes."""
+        t = float(np.quantile(anomaly, float(self.initial_quantile)))
+        return self._fit_tail(t, anomaly[anomaly > t] - t, anomaly.size)
+
+    def _fit_tail(self, t: float, peaks: np.ndarray, n_scores: int) -> float:
+        """Fit the GPD to the ``peaks`` over ``t`` among ``n_scores`` scores."""
         risk, q = float(self.risk), float(self.initial_quantile)
-        t = float(np.quantile(anomaly, q))
-        self._peaks = anomaly[anomaly > t] - t
-        if self._peaks.size < _MIN_PEAKS:
+        if peaks.size < _MIN_PEAKS:
             need = math.ceil(_MIN_PEAKS / (1.0 - q))
             raise ValueError(
-                f"Only {self._peaks.size} of {anomaly.size} scores lie above the "
+                f"Only {peaks.size} of {n_scores} scores lie above the "
                 f"initial threshold (the initial_quantile={self.initial_quantile!r} "
                 f"quantile); at least {_MIN_PEAKS} are needed to fit the tail. Lower "
                 f"initial_quantile (e.g. 0.9) or pass about {need} scores or more."
             )
-        if risk * anomaly.size >= self._peaks.size:
+        if risk * n_scores >= peaks.size:
             raise ValueError(
                 f"risk={self.risk!r} is not below the fraction of scores above the "
-                f"initial threshold ({self._peaks.size}/{anomaly.size}). Lower risk, "
+                f"initial threshold ({peaks.size}/{n_scores}). Lower risk, "
                 "or lower initial_quantile."
             )
-        self._t, self._risk, self._n_scores = t, risk, anomaly.size
+        self._peaks = peaks
+        self._t, self._risk, self._n_scores = t, risk, n_scores
         self.initial_threshold_ = float(_flip(t, self._orientation))
         return self._refit()
 

@@ -83,18 +83,16 @@ def _positive(closed: str = "neither") -> Interval:
     return Interval(numbers.Real, 0, None, closed=closed)
 
 
-def robust_z_cut(anomaly: np.ndarray, z: float) -> tuple[float, float, float]:
-    """Return ``(threshold, center, scale)`` of the robust z rule on anomaly scores.
+def robust_scale(mad: float, mean_abs_deviation: float) -> float:
+    """Return the robust standard deviation of the robust z rule.
 
-    ``center + z * scale`` with the median as center and 1.4826 MAD as scale,
-    or 1.2533 times the mean absolute deviation when the MAD is 0.
+    ``1.4826 * mad``, or ``1.2533 * mean_abs_deviation`` when the MAD is 0;
+    both estimate the standard deviation for normal data.
     """
-    center = float(np.median(anomaly))
-    deviation = np.abs(anomaly - center)
-    scale = _MAD_TO_STD * float(np.median(deviation))
+    scale = _MAD_TO_STD * mad
     if scale == 0.0:
-        scale = _MEAN_AD_TO_STD * float(deviation.mean())
-    return center + z * scale, center, scale
+        scale = _MEAN_AD_TO_STD * mean_abs_deviation
+    return scale
 
 
 def _flip(values: Any, orientation: str) -> Any:

@@ -32,9 +32,8 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "and distributed)."
     ) from exc
 
-from vaeanomaly._gpd import fit_gpd, gpd_tail_quantile
-from vaeanomaly._threshold_base import _MAD_TO_STD, _MEAN_AD_TO_STD, _MIN_PEAKS
 from vaeanomaly.estimator import VAEAnomalyDetector
+from vaeanomaly.thresholds import POTThreshold, RobustZScoreThreshold
 
 __all__ = ["fit_sample", "offset_from_scores", "score"]
 
@@ -224,24 +223,21 @@ def offset_from_scores(
     if method == "contamination":
         return _low_quantile(scores, contamination)
     if method == "robust_z":
-        # RobustZScoreThreshold's rule, MAD = 0 fallback included.
         median = float(scores.quantile(0.5).compute())
         deviation = (scores - median).abs()
-        scale = _MAD_TO_STD * float(deviation.quantile(0.5).compute())
-        if scale == 0.0:
-            scale = _MEAN_AD_TO_STD * float(deviation.mean().compute())
-        return median - z * scale
+        mad, mean_ad = dask.compute(deviation.quantile(0.5), deviation.mean())
+        return RobustZScoreThreshold.from_deviations(
+            median, float(mad), float(mean_ad), z=z
+        ).threshold_
     if method == "pot":
-        t = -_low_quantile(scores, 1.0 - initial_quantile)
+        # The initial threshold and the scores below it: POT's tail, in
+        # normality scores (its 1 - initial_quantile quantile).
+        low = _low_quantile(scores, 1.0 - initial_quantile)
         n = int(scores.count().compute())
-        peaks = (-scores[-scores > t] - t).compute().to_numpy()
-        if peaks.size < _MIN_PEAKS:
-            raise ValueError(
-                f"Only {peaks.size} scores lie above the initial threshold; at least "
-                "10 are needed. Lower initial_quantile."
-            )
-        shape, scale = fit_gpd(peaks)
-        return -gpd_tail_quantile(t, shape, scale, risk, n, peaks.size)
+        peaks = (low - scores[scores < low]).compute().to_numpy()
+        return POTThreshold.from_peaks(
+            low, peaks, n, risk=risk, initial_quantile=initial_quantile
+        ).threshold_
     raise ValueError(
         f"method must be 'contamination', 'robust_z' or 'pot'; got {method!r}."
     )

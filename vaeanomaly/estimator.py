@@ -55,8 +55,9 @@ AUTO_THRESHOLD = "robust_z"
 
 #: Upper bound on the number of floats in one scoring batch's widest
 #: activation (draws x rows x width): 16 MiB in float32 per array. A few such
-#: arrays live at once; at 2**24 the CLI peaked at 850-975 MiB scoring a
-#: 20-column file, at 2**22 at about 600 MiB, with the same CPU time.
+#: arrays live at once, so scoring's memory does not grow with the rows; a
+#: larger budget costs memory and gains no speed (benchmarks/README.md,
+#: "Constants in the code").
 _SCORING_BUDGET = 2**22
 
 
@@ -68,12 +69,10 @@ _MAX_VALID_ROWS = 16_384
 
 
 #: Most optimizer steps of the first fit when ``trim`` is set (``None``: it
-#: stops by patience alone). That fit only ranks the training rows; unbounded,
-#: it about doubles the fit time. A cap of 2000 steps gave mean AUROC 0.832 /
-#: AP 0.437 on the 23 ADBench sets (0.830 / 0.436 unbounded; 4 sets won, 2
-#: lost) but lost on the categorical tables (chess -0.068, apascal -0.014
-#: AUROC; none won), and 500 steps lost AP on ADBench (benchmarks/README.md):
-#: no cap is the default until one wins on both.
+#: stops by patience alone). That fit only ranks the training rows, and
+#: unbounded it about doubles the fit time; but the caps tried cost quality
+#: on ADBench or on the categorical tables, so there is none
+#: (benchmarks/README.md, "Constants in the code").
 _RANKING_STEPS: int | None = None
 
 
@@ -671,7 +670,12 @@ default="from_dtype"
         self, values: np.ndarray, device: torch.device, dtype: Any = torch.float32
     ) -> Rows:
         """Encode a value matrix into the tensors the module reads."""
-        inputs, targets, mask = self.schema_.encode(values)
+        return self._as_rows(self.schema_.encoder.encode(values), device, dtype)
+
+    @staticmethod
+    def _as_rows(encoded: tuple, device: torch.device, dtype: Any) -> Rows:
+        """Put the encoder's ``(inputs, targets, mask)`` on ``device`` as tensors."""
+        inputs, targets, mask = encoded
         targets_t = torch.as_tensor(targets, device=device).to(dtype)
         inputs_t = (
             targets_t
@@ -715,10 +719,12 @@ default="from_dtype"
         eps = self._score_noise(n_draws, device).to(torch.float64)
         width = max(*self.hidden_dims_, module.likelihood.n_params, module.n_inputs)
         rows = max(1, _SCORING_BUDGET // (2 * n_draws * self.n_members * width))
+        encoder = self.schema_.encoder
         out = []
         with _torch_threads(self.n_jobs), torch.inference_mode():
             for start in range(0, X.shape[0], rows):
-                batch = self._to_rows(X[start : start + rows], device, torch.float64)
+                encoded = encoder.encode(X[start : start + rows])
+                batch = self._as_rows(encoded, device, torch.float64)
                 result = fn(module, batch, eps)
                 if per_cell:
                     observed = (
@@ -788,6 +794,19 @@ default="from_dtype"
         return list(self.schema_.names_)
 
     # ----------------------------------------------------------- model files
+    def _module_state(self) -> dict[str, torch.Tensor]:
+        """Return ``module_``'s weights as a state dict on the CPU."""
+        return {
+            key: value.detach().cpu()
+            for key, value in self.module_.state_dict().items()
+        }
+
+    def _load_module(self, module_state: dict[str, torch.Tensor]) -> None:
+        """Rebuild ``module_`` on the CPU from a :meth:`_module_state` dict."""
+        self.module_ = self._build_module()
+        self.module_.load_state_dict(module_state)
+        self.module_.eval()
+
     def _get_state(self) -> dict:
         """Return the fitted state for :mod:`vaeanomaly.io`: plain values, tensors."""
         state = super()._get_state()
@@ -795,77 +814,72 @@ default="from_dtype"
         if "module_" not in state:  # not fitted: nothing more to give
             return state
         state["schema_"] = self.schema_._get_state()
-        state["module_"] = {
-            key: value.detach().cpu()
-            for key, value in self.module_.state_dict().items()
-        }
+        state["module_"] = self._module_state()
         return state
 
     def _set_state(self, state: dict) -> None:
-        """Take back what :meth:`_get_state` gave; the module lands on the CPU."""
+        """Take back what :meth:`_get_state` gave; the module lands on the CPU.
+
+        The schema checks its own part, this detector the rest.
+
+        Raises
+        ------
+        ValueError
+            If a fitted value is missing or is one that no fit gives (a
+            damaged or hand-edited model file).
+        """
         state = dict(state)
+        self.__dict__.pop("_scoring_module", None)
+        if "module_" not in state:  # not fitted
+            super()._set_state(state)
+            return
         schema = self._make_schema()
         schema._set_state(state.pop("schema_"))
         module_state = state.pop("module_")
-        vars(self).update(state)
-        self.schema_ = schema
-        _check_loaded_state(self)
-        self.module_ = self._build_module()
-        self.module_.load_state_dict(module_state)
-        self.module_.eval()
+        super()._set_state({**state, "schema_": schema})
+        self._check_state()
+        self._load_module(module_state)
+
+    def _check_state(self) -> None:
+        """Refuse fitted values that no fit gives."""
+        required = ("offset_", "threshold_", "history_", "n_iter_", "best_epoch_")
+        missing = [name for name in required if not hasattr(self, name)]
+        if missing:
+            raise ValueError(f"the fitted values {missing} are missing")
+        problems = []
+        if not isinstance(self.offset_, float) or not math.isfinite(self.offset_):
+            problems.append(f"offset_ is {self.offset_!r}, not a finite number")
+        history = self.history_
+        if history and not 1 <= self.best_epoch_ <= len(history):
+            problems.append(
+                f"best_epoch_ is {self.best_epoch_!r}, not one of the "
+                f"{len(history)} epochs"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def __getstate__(self) -> dict:
-        """Keep the torch module as a CPU state dict, not as a pickled module."""
-        state = dict(super().__getstate__())
-        state.pop("_scoring_module", None)
-        if isinstance(state.get("module_"), torch.nn.Module):
-            state["module_"] = {
-                key: value.detach().cpu()
-                for key, value in self.module_.state_dict().items()
-            }
-        return state
+        """Pickle the parameters and the state that a model file holds.
+
+        The fitted part is :meth:`_get_state`'s and comes back through
+        :meth:`_set_state`, as from a model file: the module travels as a CPU
+        state dict and the schema as its fitted values, and both are checked
+        and rebuilt when loaded. What differs is what pickle can hold: the
+        parameters and the fitted objects stay Python objects (a threshold
+        class of your own, a ``RandomState``), where a model file holds plain
+        values and the registered classes only; and unpickling runs code, so
+        load only files you trust.
+        """
+        return {**self.get_params(deep=False), **self._get_state()}
 
     def __setstate__(self, state: dict) -> None:
-        """Rebuild the torch module (on the CPU) from its state dict."""
-        module_state = state.get("module_")
-        super().__setstate__(state)
-        if isinstance(module_state, dict):
-            self.module_ = self._build_module()
-            self.module_.load_state_dict(module_state)
-            self.module_.eval()
+        """Take back :meth:`__getstate__`'s parameters, then its fitted state."""
+        names = set(self._get_param_names())
+        super().__setstate__({k: v for k, v in state.items() if k in names})
+        self._set_state({k: v for k, v in state.items() if k not in names})
 
     def __sklearn_tags__(self):
         """Declare that NaN is accepted when ``missing="mask"``."""
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "mask"
         return tags
-
-
-def _check_loaded_state(detector: VAEAnomalyDetector) -> None:
-    """Refuse fitted values that no fit gives (a damaged or hand-edited file)."""
-    required = ("offset_", "threshold_", "history_", "n_iter_", "best_epoch_")
-    missing = [name for name in required if not hasattr(detector, name)]
-    if missing:
-        raise ValueError(f"the fitted values {missing} are missing")
-    schema = detector.schema_
-    problems = []
-    if not isinstance(detector.offset_, float) or not math.isfinite(detector.offset_):
-        problems.append(f"offset_ is {detector.offset_!r}, not a finite number")
-    scale = np.asarray(schema.scale_, dtype=np.float64)
-    if scale.shape != (schema.n_features_in_,) or not np.all(
-        np.isfinite(scale) & (scale > 0)
-    ):
-        problems.append("the column scales are not positive finite numbers")
-    mean = np.asarray(schema.mean_, dtype=np.float64)
-    if mean.shape != (schema.n_features_in_,) or not np.all(np.isfinite(mean)):
-        problems.append("the column means are not finite numbers")
-    if len(schema.heads_) != schema.n_features_in_:
-        problems.append("the number of likelihood heads differs from the columns")
-    history = detector.history_
-    if history and not 1 <= detector.best_epoch_ <= len(history):
-        problems.append(
-            f"best_epoch_ is {detector.best_epoch_!r}, not one of the "
-            f"{len(history)} epochs"
-        )
-    if problems:
-        raise ValueError("; ".join(problems))

@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._atomic import atomic_write
 from vaeanomaly._legacy_files import legacy_model
+from vaeanomaly._state import SavedObject
 from vaeanomaly._tail_thresholds import SPOT, POTThreshold
 from vaeanomaly._version import __version__
 from vaeanomaly.estimator import VAEAnomalyDetector
@@ -49,8 +50,9 @@ FORMAT_NAME = "vaeanomaly-model"
 #: Version 2 added categorical columns and missing-value indicators; version 3
 #: the linear prediction of sequence models; version 4 ensembles, trimming
 #: and dequantisation. Version 5 stores each object as ``{class, params,
-#: state}`` from the class's own ``_get_state``. Versions 1-4 are read by
-#: :mod:`vaeanomaly._legacy_files` and score as they did.
+#: state}`` from the class's own ``_get_state``. Versions 1-4 are translated
+#: into that form by :mod:`vaeanomaly._legacy_files`, read by the same
+#: decoder, and score as they did.
 FORMAT_VERSION = 5
 
 #: The classes a model file may hold, by the name written in the file.
@@ -107,13 +109,16 @@ class _Writer:
             return str(value)
         if isinstance(value, np.random.RandomState):
             return None  # a generator's state is not a setting to keep
+        if isinstance(value, SavedObject):
+            return {
+                "__object__": value.name,
+                "params": self.encode(value.params),
+                "state": self.encode(value.state),
+            }
         name = type(value).__name__
         if CLASSES.get(name) is type(value):
-            return {
-                "__object__": name,
-                "params": self.encode(value.get_params(deep=False)),
-                "state": self.encode(value._get_state()),
-            }
+            params = value.get_params(deep=False)
+            return self.encode(SavedObject(name, params, value._get_state()))
         raise ModelFileError(
             f"Cannot save a value of type {name!r} in a model file: only numbers, "
             f"text, arrays and the classes {sorted(CLASSES)} can be stored. Use "
@@ -292,9 +297,12 @@ def load_model(path: str | os.PathLike) -> VAEAnomalyDetector | SequenceVAEDetec
     metadata = payload["metadata"]
     try:
         if metadata["format_version"] < 5:
-            detector = legacy_model(metadata, payload["state_dict"])
+            writer = _Writer()
+            model = writer.encode(legacy_model(metadata, payload["state_dict"]))
+            tensors = writer.tensors
         else:
-            detector = _decode(metadata["model"], payload["tensors"])
+            model, tensors = metadata["model"], payload["tensors"]
+        detector = _decode(model, tensors)
         if not isinstance(detector, DETECTORS):
             raise TypeError(f"the file holds a {type(detector).__name__}")
         check_is_fitted(detector)

@@ -13,9 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import HasMethods, Interval, StrOptions, _fit_context
 from vaeanomaly._detector import DetectorMixin
+from vaeanomaly._schema import channel_frame, check_windows_observed
 from vaeanomaly._state import FittedStateMixin
 from vaeanomaly.estimator import VAEAnomalyDetector
-from vaeanomaly.exceptions import DataError
 from vaeanomaly.innovations import LinearInnovations
 from vaeanomaly.thresholds import fit_offset, make_threshold
 from vaeanomaly.windows import SlidingWindows, fill_gaps
@@ -36,9 +36,10 @@ MIN_CALIBRATION = 30
 
 #: Distance outside a channel's training range, in its training standard
 #: deviations, beyond which :meth:`SequenceVAEDetector.drift` reports it and
-#: scoring warns. On SKAB valve1 (trained on the first 400 readings) normal
-#: readings later stray up to 16 SDs (a warming temperature), valve faults up
-#: to 22 (the flow rate); the anomaly-free recording drifts 45 (thermocouple).
+#: scoring warns: far enough that the readings are unlike anything the model
+#: learnt, so its alarms there may mean a new regime rather than a fault. Set
+#: from the distances seen on the SKAB recordings (benchmarks/README.md,
+#: "Constants in the code").
 DRIFT_SD = 10.0
 
 
@@ -57,12 +58,10 @@ class DriftWarning(UserWarning):
 
 #: Head that a window model with ``likelihood="auto"`` gets (the default
 #: window model, the command line's ``--window`` models). Tables get a
-#: Student-t by default, but on SKAB's valve1 (window 10, seed 0,
-#: ``benchmarks/skab.py``, both heads with ``standardize=False`` as the
-#: benchmark then ran) it ranked worse than the Gaussian: pooled AUROC 0.856
-#: against 0.872, the ceiling MAR at FAR 15% 27.8% against 24.0%, 3 files won
-#: and 7 lost. A fault is often one channel's prediction error far out for a
-#: while, which is the cell the Student-t's heavy tails discount.
+#: Student-t by default, whose heavy tails discount one cell far out; in a
+#: recording, a fault is often just that (one channel's prediction error far
+#: out for a while), so windows keep the Gaussian, which ranked the SKAB
+#: faults better (benchmarks/README.md, "Constants in the code").
 WINDOW_LIKELIHOOD = "gaussian_column"
 
 
@@ -195,43 +194,15 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
         model = getattr(self, "detector_", None) or self.detector
         return model is None or model.get_params().get("missing") == "mask"
 
-    def _frame(self, X: Any) -> pd.DataFrame:
-        frame = (
-            X
-            if isinstance(X, pd.DataFrame)
-            else pd.DataFrame(np.asarray(X, dtype=float))
-        )
-        for name, column in frame.items():
-            if pd.api.types.is_numeric_dtype(column.dtype):
-                continue
-            numbers = pd.to_numeric(column, errors="coerce")
-            text = numbers.isna() & column.notna()
-            if text.any():
-                raise DataError(
-                    f"Channel {str(name)!r} holds text where readings belong "
-                    f"({column[text].iloc[0]!r}). A windowed model reads numbers "
-                    "only: drop or exclude the channel, or encode it as numbers."
-                )
-        if not all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
-            frame = frame.apply(pd.to_numeric, errors="raise")
-        # Channels are known by their names as text (``channels_``), so that a
-        # frame with integer column labels scores like the one it was fit on.
-        frame = frame.set_axis([str(name) for name in frame.columns], axis=1)
+    def _frame(self, X: Any, channels: list[str] | None = None) -> pd.DataFrame:
+        """Return ``X`` checked by the schema (:func:`channel_frame`), gaps filled."""
+        frame = channel_frame(X, channels)
         return fill_gaps(frame, self.max_gap, keep_longer=self._masks_gaps())
 
     def _fitted_channels(self, X: Any) -> pd.DataFrame:
         """``X`` as a frame of the channels seen in fit, in their order."""
         check_is_fitted(self)
-        frame = self._frame(X)
-        if isinstance(X, pd.DataFrame):
-            missing = [c for c in self.channels_ if c not in frame.columns]
-            if missing:
-                raise ValueError(
-                    f"Channel(s) {missing} were used in fit but are missing. "
-                    "Pass a frame with the same channels."
-                )
-            frame = frame[self.channels_]
-        return frame
+        return self._frame(X, self.channels_)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(
@@ -306,15 +277,7 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
         if self.innovations_ is not None:
             frame = self.innovations_.transform(frame)
         windows = self.windows_.transform(frame)
-        blank = windows.isna().all(axis=1).to_numpy()
-        if blank.any():
-            first = int(np.flatnonzero(blank)[0])
-            raise ValueError(
-                f"{int(blank.sum())} timestamp(s) have no reading at all in their "
-                f"window of {self.window}, the first at position {first} (index "
-                f"{frame.index[first]!r}). Drop that stretch of the recording, or "
-                "use a longer window."
-            )
+        check_windows_observed(windows, self.window)
         return windows
 
     def score_samples(self, X: Any) -> np.ndarray:

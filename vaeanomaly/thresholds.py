@@ -62,7 +62,7 @@ from vaeanomaly._threshold_base import (
     _flip,
     _fraction,
     _positive,
-    robust_z_cut,
+    robust_scale,
 )
 
 __all__ = [
@@ -247,11 +247,67 @@ class RobustZScoreThreshold(BaseThreshold):
         self.z = z
         self.orientation = orientation
 
+    @classmethod
+    def from_deviations(
+        cls,
+        median: float,
+        mad: float,
+        mean_abs_deviation: float,
+        *,
+        z: float = 3.5,
+        orientation: str = "normality",
+    ) -> "RobustZScoreThreshold":
+        """Return the method fitted on scores known only by their deviations.
+
+        ``fit`` computes these summaries from the scores it is given; pass
+        them yourself when the scores are too many to hold, e.g. Dask's
+        approximate quantiles in :func:`vaeanomaly.dask.offset_from_scores`.
+
+        Parameters
+        ----------
+        median : float
+            Median of the scores, in the orientation given by ``orientation``.
+        mad : float
+            Median of ``|score - median|``.
+        mean_abs_deviation : float
+            Mean of ``|score - median|``; the scale comes from it when ``mad``
+            is 0.
+        z : float, default=3.5
+            Number of robust standard deviations, > 0.
+        orientation : {"normality", "anomaly"}, default="normality"
+            Direction of the scores; see the module docstring.
+
+        Returns
+        -------
+        RobustZScoreThreshold
+            Fitted: ``threshold_``, ``center_`` and ``scale_`` as ``fit``
+            sets them.
+
+        Examples
+        --------
+        >>> from vaeanomaly.thresholds import RobustZScoreThreshold
+        >>> RobustZScoreThreshold.from_deviations(3.0, 1.0, 20.0).threshold_
+        -2.1891
+        """
+        method = cls(z, orientation=orientation)
+        method._validate_params()
+        method._orientation = orientation
+        center = _flip(float(median), orientation)
+        threshold = method._cut(center, float(mad), float(mean_abs_deviation))
+        method.threshold_ = float(_flip(threshold, orientation))
+        return method
+
     def _fit_anomaly(self, anomaly: np.ndarray, y: ArrayLike | None) -> float:
-        threshold, center, scale = robust_z_cut(anomaly, float(self.z))
+        center = float(np.median(anomaly))
+        deviation = np.abs(anomaly - center)
+        return self._cut(center, float(np.median(deviation)), float(deviation.mean()))
+
+    def _cut(self, center: float, mad: float, mean_abs_deviation: float) -> float:
+        """Set ``center_`` and ``scale_``; return the threshold on anomaly scores."""
+        scale = robust_scale(mad, mean_abs_deviation)
         self.center_ = float(_flip(center, self._orientation))
         self.scale_ = scale
-        return threshold
+        return center + float(self.z) * scale
 
 
 class IQRThreshold(BaseThreshold):
