@@ -65,12 +65,13 @@ def reported_errors() -> Iterator[None]:
 def _raised_on_purpose(exc: ValueError) -> bool:
     """Whether a ``raise ValueError(...)`` of vaeanomaly's own code raised ``exc``.
 
-    Until the table schema (issue #15) raises ``DataError`` for every problem
-    with the data, some checks of the estimator and the sequence models
-    (at least 2 rows, a window longer than the series, ``--device cuda``
-    without CUDA) raise a plain ``ValueError`` with a message written for the
-    user. Those count as bad input; a ``ValueError`` from numpy, pandas,
-    torch or scikit-learn internals is a bug.
+    Bad data raises ``DataError`` (the table schema is the one validator),
+    but a few checks of settings that the command line passes on (``--device
+    cuda`` without CUDA, a series shorter than its window) raise a plain
+    ``ValueError`` with a message written for the user, as scikit-learn's
+    estimators do for bad parameters. Those count as bad input; a
+    ``ValueError`` from numpy, pandas, torch or scikit-learn internals is a
+    bug.
     """
     tb = exc.__traceback__
     if tb is None:

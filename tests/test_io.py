@@ -1,5 +1,6 @@
 import json
 import pickle
+import re
 import warnings
 from pathlib import Path
 
@@ -351,8 +352,9 @@ def test_hand_edited_values_are_refused(tmp_path, fitted_tiny, edit, match):
     edit(meta["model"]["state"]["__dict__"])
     payload["metadata"] = json.dumps(meta)
     torch.save(payload, tmp_path / "edited.vae")
-    with pytest.raises(ModelFileError, match="inconsistent contents"):
+    with pytest.raises(ModelFileError, match="inconsistent contents") as refused:
         load_model(tmp_path / "edited.vae")
+    assert re.search(match, str(refused.value))
 
 
 def test_format_3_file_loads_as_one_member_with_the_same_scores():

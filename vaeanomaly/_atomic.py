@@ -16,7 +16,7 @@ New files get the permissions the umask allows (like ``open``), not
 ``mkstemp``'s 0600; a file that is replaced keeps its mode.
 
 This module imports nothing outside the standard library, so the CSV layer
-(:mod:`vaeanomaly.tables`) can use it without loading torch or scikit-learn.
+(:mod:`vaeanomaly.cli._csv`) can use it without loading torch or scikit-learn.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from vaeanomaly._training import (
     auto_min_steps,
     scaled_learning_rate,
 )
+from vaeanomaly.exceptions import DataError
 from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood, scale_floors
 from vaeanomaly.scoring import SCORE_METHODS, feature_contributions
 from vaeanomaly.thresholds import (
@@ -471,7 +472,7 @@ default="from_dtype"
     def _check_params(self, X: np.ndarray) -> None:
         """Check what involves the data or more than one parameter."""
         if X.shape[0] < 2:
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__} needs at least 2 samples to fit; got "
                 f"{X.shape[0]} sample (shape {X.shape}). Pass more rows."
             )

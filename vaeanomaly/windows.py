@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import Interval, StrOptions, _fit_context, validate_data
 from vaeanomaly._state import FittedStateMixin
+from vaeanomaly.exceptions import DataError
 
 __all__ = ["SlidingWindows", "fill_gaps", "window_view"]
 
@@ -97,7 +98,7 @@ def fill_gaps(
 
     Raises
     ------
-    ValueError
+    DataError
         If a gap is longer than ``max_gap`` or the series starts with one,
         unless ``keep_longer``.
     """
@@ -105,7 +106,7 @@ def fill_gaps(
     still = filled.isna()
     if still.to_numpy().any() and not keep_longer:
         row, col = np.argwhere(still.to_numpy())[0]
-        raise ValueError(
+        raise DataError(
             f"Channel '{frame.columns[col]}' has a gap of missing readings longer "
             f"than max_gap={max_gap} (or at the start), first unfilled at position "
             f"{row} (index {frame.index[row]!r}). Fill or drop it, or raise max_gap."
