@@ -504,6 +504,7 @@ def test_version(runner):
     assert __version__ in result.stdout
 
 
+@pytest.mark.slow  # about 8 s: three fresh interpreters load torch
 def test_console_script_in_subprocess(table, tmp_path):
     exe = shutil.which("vaeanomaly")
     if exe is None:
