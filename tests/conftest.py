@@ -34,6 +34,11 @@ def rng():
 @pytest.fixture
 def blob(rng):
     """A correlated Gaussian blob (n=400, d=4) plus 8 far points at the end."""
+    return make_blob(rng)
+
+
+def make_blob(rng):
+    """The data of ``blob``, drawn from ``rng``."""
     z = rng.normal(size=(400, 2))
     mixing = np.array([[1.0, 0.5, -0.3, 0.8], [0.2, -1.0, 0.7, 0.4]])
     inliers = z @ mixing + 0.1 * rng.normal(size=(400, 4))
