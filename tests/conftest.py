@@ -8,8 +8,6 @@ import pandas as pd
 import pytest
 from _require import skip_or_fail
 
-from vaeanomaly import VAEAnomalyDetector
-
 # ../shared beside the repository; VAEANOMALY_SHARED points elsewhere.
 SHARED = Path(
     os.environ.get("VAEANOMALY_SHARED")
@@ -56,6 +54,11 @@ def blob_frame(blob):
 
 @pytest.fixture(scope="session")
 def fitted_tiny():
+    # Imported here, not above: the estimator loads torch and scikit-learn
+    # (about 2 s), which pytest-xdist's controller, which runs no test, would
+    # load before it starts the workers.
+    from vaeanomaly import VAEAnomalyDetector
+
     data_rng = np.random.default_rng(1)
     X = data_rng.normal(size=(200, 3))
     frame = pd.DataFrame(X, columns=["a", "b", "c"])
