@@ -8,8 +8,6 @@ import pandas as pd
 import pytest
 from _require import skip_or_fail
 
-from vaeanomaly import VAEAnomalyDetector
-
 # ../shared beside the repository; VAEANOMALY_SHARED points elsewhere.
 SHARED = Path(
     os.environ.get("VAEANOMALY_SHARED")
@@ -34,6 +32,11 @@ def rng():
 @pytest.fixture
 def blob(rng):
     """A correlated Gaussian blob (n=400, d=4) plus 8 far points at the end."""
+    return make_blob(rng)
+
+
+def make_blob(rng):
+    """The data of ``blob``, drawn from ``rng``."""
     z = rng.normal(size=(400, 2))
     mixing = np.array([[1.0, 0.5, -0.3, 0.8], [0.2, -1.0, 0.7, 0.4]])
     inliers = z @ mixing + 0.1 * rng.normal(size=(400, 4))
@@ -51,6 +54,11 @@ def blob_frame(blob):
 
 @pytest.fixture(scope="session")
 def fitted_tiny():
+    # Imported here, not above: the estimator loads torch and scikit-learn
+    # (about 2 s), which pytest-xdist's controller, which runs no test, would
+    # load before it starts the workers.
+    from vaeanomaly import VAEAnomalyDetector
+
     data_rng = np.random.default_rng(1)
     X = data_rng.normal(size=(200, 3))
     frame = pd.DataFrame(X, columns=["a", "b", "c"])

@@ -90,6 +90,36 @@ def test_sigterm_removes_the_temp_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_sigterm_as_the_temp_file_appears_removes_it(tmp_path):
+    # What a watcher that stops the writer when the file shows up does (as
+    # test_cli's SIGTERM test did under load): the signal lands right after
+    # the file is created, before anything is written to it.
+    script = textwrap.dedent(
+        f"""
+        import os, signal, time
+        from vaeanomaly._atomic import atomic_write, exit_on_sigterm
+
+        exit_on_sigterm()  # as the command line does
+        real_open = os.open
+
+        def open_then_sigterm(path, *args, **kwargs):
+            fd = real_open(path, *args, **kwargs)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(30)  # the handler raises here
+            return fd
+
+        os.open = open_then_sigterm
+        with atomic_write({str(tmp_path / "out.csv")!r}, "w") as handle:
+            handle.write("never")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=60, check=False
+    )
+    assert done.returncode == 143, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_errors_name_the_users_path_not_the_temp_file(tmp_path):
     target = tmp_path / "missing" / "out.csv"
     with pytest.raises(FileNotFoundError) as caught:

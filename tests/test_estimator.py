@@ -1,10 +1,11 @@
+import copy
 import warnings
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY
+from conftest import TINY, make_blob
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
@@ -18,6 +19,14 @@ from vaeanomaly import TrainingError, VAEAnomalyDetector
 from vaeanomaly.thresholds import POTThreshold
 
 SCORE_METHODS = ["elbo", "iwae", "recon_prob", "recon_error"]
+
+
+@pytest.fixture(scope="module")
+def blob_model():
+    """``VAEAnomalyDetector(**TINY, random_state=0)`` fitted on ``blob``, once,
+    for the tests that only read it (the same model a fit in each would give)."""
+    X, _ = make_blob(np.random.default_rng(0))  # conftest's rng and blob
+    return VAEAnomalyDetector(**TINY, random_state=0).fit(X)
 
 
 @pytest.mark.parametrize("score_method", SCORE_METHODS)
@@ -68,9 +77,9 @@ def test_fit_leaves_global_torch_rng_alone(blob):
     assert_array_equal(torch.rand(3).numpy(), expected.numpy())
 
 
-def test_more_draws_reduce_score_noise(blob):
+def test_more_draws_reduce_score_noise(blob, blob_model):
     X, _ = blob
-    det = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
+    det = copy.deepcopy(blob_model)  # set_params below changes it
     # The 64-draw ELBO is much closer to its large-sample value than one draw.
     reference = det.set_params(n_draws=4096).score_samples(X[:50])
     err1 = np.abs(det.set_params(n_draws=1).score_samples(X[:50]) - reference).mean()
@@ -105,10 +114,10 @@ def test_feature_contributions_point_at_the_odd_column(rng):
     assert np.argmax(det.score_features(odd)[0]) == 3
 
 
-def test_standardize_makes_units_irrelevant(blob):
+def test_standardize_makes_units_irrelevant(blob, blob_model):
     X, _ = blob
     scales = np.array([1e-3, 1.0, 1e3, 50.0])
-    a = VAEAnomalyDetector(**TINY, random_state=0).fit(X)
+    a = blob_model
     b = VAEAnomalyDetector(**TINY, random_state=0).fit(X * scales)
     assert_allclose(
         a.score_samples(X), b.score_samples(X * scales), rtol=1e-3, atol=1e-3
@@ -443,10 +452,12 @@ def test_long_tables_get_epochs_of_bounded_length(blob, monkeypatch):
     assert len({value for batch in seen[:6] for value in batch}) == 384
 
 
-def test_trim_refits_without_the_rows_the_first_fit_finds_least_likely(blob):
+def test_trim_refits_without_the_rows_the_first_fit_finds_least_likely(
+    blob, blob_model
+):
     X, y = blob
     params = {**TINY, "min_steps": 0, "random_state": 0}
-    auto = VAEAnomalyDetector(**params).fit(X)
+    auto = blob_model  # VAEAnomalyDetector(**params).fit(X): TINY has min_steps=0
     # The far points are among the rows left out of the second fit.
     assert y.sum() <= auto.n_trimmed_ < 0.25 * len(X)
     share = VAEAnomalyDetector(**params, trim=0.1).fit(X)

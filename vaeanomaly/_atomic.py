@@ -223,13 +223,17 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     remove_stale(path.parent)
     tmp = temp_name(path)
     wanted = _new_mode(path)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        reason = exc.strerror or errno.errorcode.get(exc.errno, str(exc))
-        raise type(exc)(exc.errno, f"{reason} (writing beside it)", str(path)) from exc
+    # The file is created inside the block that removes it: a SIGTERM that
+    # lands as soon as it exists (before any write) must not leave it behind.
     with _sigterm_raises():
         try:
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except OSError as exc:
+                reason = exc.strerror or errno.errorcode.get(exc.errno, str(exc))
+                raise type(exc)(
+                    exc.errno, f"{reason} (writing beside it)", str(path)
+                ) from exc
             os.fchmod(fd, wanted)
             with os.fdopen(
                 fd, mode, **({} if "b" in mode else {"newline": ""})
