@@ -17,6 +17,7 @@ import argparse
 import json
 import time
 import warnings
+from pathlib import Path
 
 import torch
 from _provenance import write_result  # benchmarks/ is on sys.path
@@ -33,6 +34,19 @@ def epoch_rows(trainer, n_rows: int) -> int:
     if hasattr(training, "MAX_EPOCH_ROWS"):
         return min(n_rows, max(training.MAX_EPOCH_ROWS, batch))
     return min(n_rows, 1000 * batch)
+
+
+def _where(path: str) -> str:
+    """The package's file, relative to the working folder when it lies below it.
+
+    A result file should not hold this machine's absolute paths; a checkout
+    elsewhere (another commit on ``PYTHONPATH``) is named by its folder only.
+    """
+    location = Path(path).resolve()
+    try:
+        return str(location.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return f"<{location.parents[1].name}>/{location.parent.name}/{location.name}"
 
 
 def main() -> None:
@@ -61,7 +75,7 @@ def main() -> None:
     trained = sum(epochs * rows for epochs, rows, _ in passes)
     seconds = sum(s for *_, s in passes)
     result = {
-        "code": vaeanomaly.__file__,
+        "code": _where(vaeanomaly.__file__),
         "fit_s": fit_s,
         "passes": passes,
         "rows_trained": trained,
