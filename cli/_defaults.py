@@ -43,12 +43,3 @@ def shown_default(name: str) -> str:
     """Text for ``show_default=`` of an option that mirrors parameter ``name``."""
     value = _source_defaults().get(name)
     return str(value) if value is not None else f"the estimator's {name}"
-
-
-def estimator_default(name: str) -> Any:
-    """Return the default of ``VAEAnomalyDetector(name=...)`` from its signature."""
-    import inspect
-
-    from vaeanomaly.estimator import VAEAnomalyDetector
-
-    return inspect.signature(VAEAnomalyDetector.__init__).parameters[name].default

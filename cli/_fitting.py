@@ -70,8 +70,9 @@ def date_column(frame: pd.DataFrame, channels: Sequence[str]) -> str | None:
     scored without it is checked on the column that holds its timestamps
     (one whose every value parses as a date), if there is one.
     """
+    channels = set(channels)
     for name in frame.columns:
-        if name in set(channels) or not looks_like_dates(frame[name].head(1000)):
+        if name in channels or not looks_like_dates(frame[name].head(1000)):
             continue
         stamps = pd.to_datetime(frame[name], errors="coerce", format="mixed", utc=True)
         if stamps.notna().all():
