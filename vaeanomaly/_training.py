@@ -293,8 +293,15 @@ class Trainer:
         With ``max_steps``, training also ends after the epoch in which the
         optimizer reaches that many steps. The history records the members'
         mean losses.
+
+        A second call goes on training the same weights, with the optimizer's
+        state, on new rows (``trim``'s fit after leaving rows out): epochs
+        are numbered on from the first call, ``min_steps`` and ``max_steps``
+        count the steps of both, ``max_epochs`` the epochs of this call, and
+        the best weights are looked for among this call's epochs.
         """
         cfg = self.config
+        self.stopped_early = False
         n_rows = x_train.n_rows
         n_members = self.module.n_members
         device = x_train.targets.device
@@ -304,7 +311,8 @@ class Trainer:
                 (1, n_members, x_valid.n_rows, self.module.latent_dim), device=device
             )
         best_loss = torch.full((n_members,), math.inf, dtype=torch.float64)
-        best_epoch = torch.zeros(n_members, dtype=torch.long)
+        first_epoch = len(self.history) + 1
+        best_epoch = torch.full((n_members,), first_epoch - 1, dtype=torch.long)
         best_state = copy.deepcopy(self.module.state_dict())
         # The VAE has no layer whose behaviour depends on the mode (no dropout,
         # no batch norm), so the mode is set once: switching it walks the
@@ -312,7 +320,7 @@ class Trainer:
         self.module.train()
         rows_per_epoch = min(n_rows, max(MAX_EPOCH_ROWS, cfg.batch_size))
         order, position = None, n_rows  # "pass used up": the first epoch shuffles
-        for epoch in range(1, cfg.max_epochs + 1):
+        for epoch in range(first_epoch, first_epoch + cfg.max_epochs):
             start_time = time.perf_counter()
             beta = self.beta_at(epoch)
             if position + rows_per_epoch > n_rows:

@@ -7,6 +7,7 @@ import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
 
@@ -75,6 +76,14 @@ _MAX_VALID_ROWS = 16_384
 #: on ADBench or on the categorical tables, so there is none
 #: (benchmarks/README.md, "Constants in the code").
 _RANKING_STEPS: int | None = None
+
+#: Whether ``trim``'s second pass trains a new network (True) or goes on
+#: training the first pass's weights on the rows kept (False).
+_FRESH_FINAL_FIT = False
+
+#: Least share of ``max_epochs`` that ``trim``'s second pass may run when it
+#: goes on from the first, whatever epochs the first pass used.
+_FINAL_PASS_SHARE = 0.25
 
 
 def _default_latent_dim(n_features: int) -> int:
@@ -564,23 +573,29 @@ default="from_dtype"
         devices = [device] if device.type == "cuda" else []
         with _torch_threads(self.n_jobs), torch.random.fork_rng(devices=devices):
             torch.manual_seed(fit_seed)
-            # With trimming, the first fit only ranks the training rows: it
-            # stops by patience (or after _RANKING_STEPS steps), and the final
-            # fit starts afresh.
-            if self.trim is None:
-                trainer = self._train(x_all, _tagged(callback, 1), self.min_steps)
-            else:
-                trainer = self._train(
-                    x_all, _tagged(callback, 1), 0, max_steps=_RANKING_STEPS
-                )
+            # With trimming, the first pass trains on every row and ranks
+            # them (it stops by patience, or after _RANKING_STEPS steps); the
+            # second goes on from its weights on the rows kept.
+            trimming = self.trim is not None
+            trainer = self._new_trainer(
+                x_all.n_rows,
+                device,
+                0 if trimming else self.min_steps,
+                _RANKING_STEPS if trimming else None,
+            )
+            self._fit_held_out(trainer, x_all, _tagged(callback, 1))
             self.n_trimmed_ = 0
-            if self.trim is not None:
+            if trimming:
                 keep = self._untrimmed(self._score_samples(X))
                 self.n_trimmed_ = int(n_samples - keep.sum())
                 index = torch.as_tensor(np.flatnonzero(keep), device=device)
-                trainer = self._train(
-                    x_all.take(index), _tagged(callback, 2), self.min_steps
-                )
+                x_kept = x_all.take(index)
+                if _FRESH_FINAL_FIT:
+                    trainer = self._new_trainer(x_kept.n_rows, device, self.min_steps)
+                else:
+                    trainer.config = self._final_pass_config(trainer)
+                self._fit_held_out(trainer, x_kept, _tagged(callback, 2))
+        self.__dict__.pop("_scoring_module", None)  # the weights moved on
         self.history_ = trainer.history
         self.n_iter_ = len(trainer.history)
         self.best_epoch_ = trainer.best_epoch
@@ -596,15 +611,18 @@ default="from_dtype"
         self.offset_ = fit_offset(self.threshold_, scores, y)
         return self
 
-    def _train(
-        self, x: Rows, callback: Any, min_steps: Any, max_steps: int | None = None
+    def _new_trainer(
+        self,
+        n_rows: int,
+        device: torch.device,
+        min_steps: Any,
+        max_steps: int | None = None,
     ) -> Trainer:
-        """Build ``module_`` and train it on ``x``, a validation share held out.
+        """Build ``module_`` afresh and a trainer for ``n_rows`` rows.
 
-        Sets ``batch_size_`` and ``learning_rate_``, the values this fit used.
+        Sets ``batch_size_`` and ``learning_rate_``, the values this fit uses.
         """
-        n_valid = min(int(x.n_rows * self.validation_fraction), _MAX_VALID_ROWS)
-        n_train = x.n_rows - n_valid
+        n_train = n_rows - self._n_valid(n_rows)
         if self.batch_size == "auto":
             self.batch_size_ = auto_batch_size(n_train)
         else:
@@ -613,14 +631,12 @@ default="from_dtype"
             self.learning_rate_ = scaled_learning_rate(self.batch_size_)
         else:
             self.learning_rate_ = float(self.learning_rate)
-        if min_steps == "auto":
-            min_steps = auto_min_steps(self.batch_size_)
         config = TrainingConfig(
             max_epochs=self.max_epochs,
             batch_size=self.batch_size_,
             learning_rate=self.learning_rate_,
             patience=self.patience,
-            min_steps=min_steps,
+            min_steps=self._min_steps(min_steps),
             max_steps=max_steps,
             beta=self.beta,
             kl_warmup=self.kl_warmup,
@@ -628,13 +644,43 @@ default="from_dtype"
             clip_grad_norm=self.clip_grad_norm,
             verbose=self.verbose,
         )
-        device = x.targets.device
         self.module_ = self._build_module().to(device)
-        order = torch.randperm(x.n_rows, device=device)
+        return Trainer(self.module_, config)
+
+    def _min_steps(self, min_steps: Any) -> int:
+        """``min_steps`` as a number of steps (``"auto"`` resolved)."""
+        if min_steps == "auto":
+            return auto_min_steps(self.batch_size_)
+        return int(min_steps)
+
+    def _final_pass_config(self, trainer: Trainer) -> TrainingConfig:
+        """Return the settings of ``trim``'s second pass, which goes on from the first.
+
+        ``min_steps`` counts the steps of both passes; the second pass has
+        the epochs the first left of ``max_epochs``, and at least
+        :data:`_FINAL_PASS_SHARE` of them.
+        """
+        spent = len(trainer.history)
+        epochs = max(
+            self.max_epochs - spent, math.ceil(self.max_epochs * _FINAL_PASS_SHARE)
+        )
+        return replace(
+            trainer.config,
+            max_epochs=epochs,
+            min_steps=self._min_steps(self.min_steps),
+            max_steps=None,
+        )
+
+    def _n_valid(self, n_rows: int) -> int:
+        """Rows held out for early stopping out of ``n_rows``."""
+        return min(int(n_rows * self.validation_fraction), _MAX_VALID_ROWS)
+
+    def _fit_held_out(self, trainer: Trainer, x: Rows, callback: Any) -> None:
+        """Train on ``x``, a random ``validation_fraction`` of it held out."""
+        n_valid = self._n_valid(x.n_rows)
+        order = torch.randperm(x.n_rows, device=x.targets.device)
         x_valid = x.take(order[:n_valid]) if n_valid > 0 else None
-        trainer = Trainer(self.module_, config)
         trainer.fit(x.take(order[n_valid:]), x_valid, callback)
-        return trainer
 
     def _untrimmed(self, scores: np.ndarray) -> np.ndarray:
         """Which training rows the second fit keeps (see ``trim``)."""
