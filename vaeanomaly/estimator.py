@@ -7,7 +7,6 @@ import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
 
@@ -76,14 +75,6 @@ _MAX_VALID_ROWS = 16_384
 #: on ADBench or on the categorical tables, so there is none
 #: (benchmarks/README.md, "Constants in the code").
 _RANKING_STEPS: int | None = None
-
-#: Whether ``trim``'s second pass trains a new network (True) or goes on
-#: training the first pass's weights on the rows kept (False).
-_FRESH_FINAL_FIT = False
-
-#: Least share of ``max_epochs`` that ``trim``'s second pass may run when it
-#: goes on from the first, whatever epochs the first pass used.
-_FINAL_PASS_SHARE = 0.25
 
 
 def _default_latent_dim(n_features: int) -> int:
@@ -573,9 +564,9 @@ default="from_dtype"
         devices = [device] if device.type == "cuda" else []
         with _torch_threads(self.n_jobs), torch.random.fork_rng(devices=devices):
             torch.manual_seed(fit_seed)
-            # With trimming, the first pass trains on every row and ranks
-            # them (it stops by patience, or after _RANKING_STEPS steps); the
-            # second goes on from its weights on the rows kept.
+            # With trimming, the first fit only ranks the training rows: it
+            # stops by patience (or after _RANKING_STEPS steps), and the final
+            # fit trains a new network on the rows kept.
             trimming = self.trim is not None
             trainer = self._new_trainer(
                 x_all.n_rows,
@@ -590,12 +581,8 @@ default="from_dtype"
                 self.n_trimmed_ = int(n_samples - keep.sum())
                 index = torch.as_tensor(np.flatnonzero(keep), device=device)
                 x_kept = x_all.take(index)
-                if _FRESH_FINAL_FIT:
-                    trainer = self._new_trainer(x_kept.n_rows, device, self.min_steps)
-                else:
-                    trainer.config = self._final_pass_config(trainer)
+                trainer = self._new_trainer(x_kept.n_rows, device, self.min_steps)
                 self._fit_held_out(trainer, x_kept, _tagged(callback, 2))
-        self.__dict__.pop("_scoring_module", None)  # the weights moved on
         self.history_ = trainer.history
         self.n_iter_ = len(trainer.history)
         self.best_epoch_ = trainer.best_epoch
@@ -652,24 +639,6 @@ default="from_dtype"
         if min_steps == "auto":
             return auto_min_steps(self.batch_size_)
         return int(min_steps)
-
-    def _final_pass_config(self, trainer: Trainer) -> TrainingConfig:
-        """Return the settings of ``trim``'s second pass, which goes on from the first.
-
-        ``min_steps`` counts the steps of both passes; the second pass has
-        the epochs the first left of ``max_epochs``, and at least
-        :data:`_FINAL_PASS_SHARE` of them.
-        """
-        spent = len(trainer.history)
-        epochs = max(
-            self.max_epochs - spent, math.ceil(self.max_epochs * _FINAL_PASS_SHARE)
-        )
-        return replace(
-            trainer.config,
-            max_epochs=epochs,
-            min_steps=self._min_steps(self.min_steps),
-            max_steps=None,
-        )
 
     def _n_valid(self, n_rows: int) -> int:
         """Rows held out for early stopping out of ``n_rows``."""
@@ -844,7 +813,7 @@ default="from_dtype"
     def _module_state(self) -> dict[str, torch.Tensor]:
         """Return ``module_``'s weights as a state dict on the CPU."""
         return {
-            key: value.detach().cpu()
+            key: value.detach().cpu().clone()  # not views of the training buffer
             for key, value in self.module_.state_dict().items()
         }
 
