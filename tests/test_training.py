@@ -12,6 +12,7 @@ from vaeanomaly._training import (
     scaled_learning_rate,
 )
 from vaeanomaly.likelihoods import FactorizedLikelihood
+from vaeanomaly.scoring import member_elbo
 
 
 def make_trainer(heads, learning_rate=1e-3, n_members=1, **settings):
@@ -33,20 +34,70 @@ def make_trainer(heads, learning_rate=1e-3, n_members=1, **settings):
     return module, Trainer(module, TrainingConfig(**{**config, **settings}))
 
 
-def test_column_scales_get_the_larger_step_and_every_weight_is_trained_once():
+def _step_size_of(trainer, param):
+    """The step sizes of ``param``'s elements in the trainer's flat buffer."""
+    flat = trainer.optimizer.params
+    start = (param.data_ptr() - flat.data_ptr()) // flat.element_size()
+    return trainer.optimizer.step_sizes[start : start + param.numel()]
+
+
+def test_every_weight_is_a_view_of_the_flat_buffer_and_scales_take_the_larger_step():
     module, trainer = make_trainer(["gaussian_column"] * 3, learning_rate=2e-3)
-    groups = trainer.optimizer.param_groups
-    in_groups = [id(p) for group in groups for p in group["params"]]
-    assert sorted(in_groups) == sorted(id(p) for p in module.parameters())
-    scales = [id(p) for p in module.likelihood.parameters()]
-    (fast,) = [g for g in groups if {id(p) for p in g["params"]} == set(scales)]
-    assert fast["lr"] == 2e-3 * LIKELIHOOD_LR_FACTOR
-    assert all(g["lr"] == 2e-3 for g in groups if g is not fast)
+    flat = trainer.optimizer.params
+    params = list(module.parameters())
+    assert sum(p.numel() for p in params) == flat.numel()
+    for p in params:
+        assert p.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr()
+        assert (
+            p.grad.untyped_storage().data_ptr()
+            == flat.grad.untyped_storage().data_ptr()
+        )
+    scales = {id(p) for p in module.likelihood.parameters()}
+    for p in params:
+        expected = 2e-3 * (LIKELIHOOD_LR_FACTOR if id(p) in scales else 1.0)
+        assert torch.all(_step_size_of(trainer, p) == expected)
 
 
-def test_heads_without_own_parameters_give_one_group():
+def test_heads_without_own_parameters_give_one_step_size():
     _, trainer = make_trainer(["gaussian"] * 3)
-    assert len(trainer.optimizer.param_groups) == 1
+    assert torch.all(trainer.optimizer.step_sizes == 1e-3)
+
+
+@pytest.mark.parametrize("clip", [None, 0.05])
+def test_flat_adam_takes_the_steps_of_torch_adam(clip):
+    # The reference: torch.optim.Adam with the likelihood's scales in their
+    # own group, and torch's clipping, on a copy of the same network.
+    heads = ["student_t_column"] * 3
+    module, trainer = make_trainer(heads, learning_rate=3e-3, clip_grad_norm=clip)
+    torch.manual_seed(0)
+    reference = VAE(3, 2, (8,), FactorizedLikelihood(heads), n_members=1)
+    reference.load_state_dict(module.state_dict())
+    own = list(reference.likelihood.parameters())
+    network = [p for p in reference.parameters() if all(p is not q for q in own)]
+    adam = torch.optim.Adam(
+        [{"params": network}, {"params": own, "lr": 3e-3 * LIKELIHOOD_LR_FACTOR}],
+        lr=3e-3,
+    )
+    x = as_rows(torch.randn(64, 3))
+    start = module.state_dict()["encoder.loc.weight"].clone()
+    module.train()
+    for step in range(20):
+        eps = torch.randn(1, 1, 64, 2)
+        trainer.optimizer.zero_grad()
+        member_elbo(module, x, eps).mean().neg().backward()
+        adam.zero_grad()
+        member_elbo(reference, x, eps).mean().neg().backward()
+        if clip is not None:
+            trainer.optimizer.clip_grad_norm(clip)
+            norm = torch.nn.utils.clip_grad_norm_(reference.parameters(), clip)
+            assert step > 0 or norm > clip  # the clipping is exercised
+        trainer.optimizer.step()
+        adam.step()
+    for (name, ours), theirs in zip(
+        module.state_dict().items(), reference.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6, msg=name)
+    assert not torch.equal(module.state_dict()["encoder.loc.weight"], start)
 
 
 @pytest.mark.parametrize("head", ["gaussian_column", "student_t_column"])

@@ -813,7 +813,7 @@ default="from_dtype"
     def _module_state(self) -> dict[str, torch.Tensor]:
         """Return ``module_``'s weights as a state dict on the CPU."""
         return {
-            key: value.detach().cpu().clone()  # not views of the training buffer
+            key: value.detach().cpu()
             for key, value in self.module_.state_dict().items()
         }
 
