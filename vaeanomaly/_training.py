@@ -62,7 +62,7 @@ BASE_MIN_STEPS = 2000
 MIN_STEPS_EXPONENT = 0.5
 
 
-def auto_batch_size(n_rows: int, largest: int = MAX_AUTO_BATCH_SIZE) -> int:
+def auto_batch_size(n_rows: int) -> int:
     """Return the batch size for ``n_rows`` training rows: two steps an epoch or more.
 
     A step of a small network costs about the same at 128 rows as at 1,024:
@@ -74,8 +74,6 @@ def auto_batch_size(n_rows: int, largest: int = MAX_AUTO_BATCH_SIZE) -> int:
     ----------
     n_rows : int
         Training rows.
-    largest : int, default=MAX_AUTO_BATCH_SIZE
-        The largest batch to pick.
 
     Returns
     -------
@@ -83,7 +81,7 @@ def auto_batch_size(n_rows: int, largest: int = MAX_AUTO_BATCH_SIZE) -> int:
     """
     target = n_rows / AUTO_STEPS_PER_EPOCH
     power = 2 ** math.floor(math.log2(max(target, 1.0)))
-    return int(min(largest, max(BASE_BATCH_SIZE, power)))
+    return int(min(MAX_AUTO_BATCH_SIZE, max(BASE_BATCH_SIZE, power)))
 
 
 def auto_min_steps(batch_size: int) -> int:

@@ -31,7 +31,6 @@ from vaeanomaly._model import VAE, Rows
 from vaeanomaly._schema import TableSchema
 from vaeanomaly._state import FittedStateMixin
 from vaeanomaly._training import (
-    MAX_AUTO_BATCH_SIZE,
     Trainer,
     TrainingConfig,
     auto_batch_size,
@@ -76,9 +75,6 @@ _MAX_VALID_ROWS = 16_384
 #: on ADBench or on the categorical tables, so there is none
 #: (benchmarks/README.md, "Constants in the code").
 _RANKING_STEPS: int | None = None
-
-#: Largest batch of ``trim``'s first (ranking) fit with ``batch_size="auto"``.
-_RANKING_MAX_BATCH = 4096
 
 
 def _default_latent_dim(n_features: int) -> int:
@@ -577,7 +573,6 @@ default="from_dtype"
                 device,
                 0 if trimming else self.min_steps,
                 _RANKING_STEPS if trimming else None,
-                largest_batch=_RANKING_MAX_BATCH if trimming else MAX_AUTO_BATCH_SIZE,
             )
             self._fit_held_out(trainer, x_all, _tagged(callback, 1))
             self.n_trimmed_ = 0
@@ -609,7 +604,6 @@ default="from_dtype"
         device: torch.device,
         min_steps: Any,
         max_steps: int | None = None,
-        largest_batch: int = MAX_AUTO_BATCH_SIZE,
     ) -> Trainer:
         """Build ``module_`` afresh and a trainer for ``n_rows`` rows.
 
@@ -617,7 +611,7 @@ default="from_dtype"
         """
         n_train = n_rows - self._n_valid(n_rows)
         if self.batch_size == "auto":
-            self.batch_size_ = auto_batch_size(n_train, largest_batch)
+            self.batch_size_ = auto_batch_size(n_train)
         else:
             self.batch_size_ = int(self.batch_size)
         if self.learning_rate == "auto":
