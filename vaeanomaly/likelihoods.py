@@ -598,7 +598,7 @@ class FactorizedLikelihood(nn.Module):
         """Return p(x | z) for decoder outputs ``params``."""
         chunks = params.split(self._splits, dim=-1)
         parts = [
-            head(chunk)
+            head.forward(chunk)  # no hooks: see vaeanomaly._model
             for head, chunk in zip(self.heads.values(), chunks, strict=False)
         ]
         if self._single:
