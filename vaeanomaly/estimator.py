@@ -76,9 +76,6 @@ _MAX_VALID_ROWS = 16_384
 #: (benchmarks/README.md, "Constants in the code").
 _RANKING_STEPS: int | None = None
 
-#: Share of ``max_epochs`` that ``trim``'s first (ranking) fit may run.
-_RANKING_EPOCHS_SHARE = 0.5
-
 
 def _default_latent_dim(n_features: int) -> int:
     return int(min(16, max(2, math.ceil(n_features / 4))))
@@ -622,7 +619,7 @@ default="from_dtype"
         else:
             self.learning_rate_ = float(self.learning_rate)
         config = TrainingConfig(
-            max_epochs=self.max_epochs if max_steps is None and min_steps != 0 else max(1, int(self.max_epochs * _RANKING_EPOCHS_SHARE)),
+            max_epochs=self.max_epochs,
             batch_size=self.batch_size_,
             learning_rate=self.learning_rate_,
             patience=self.patience,
