@@ -91,7 +91,9 @@ def median_fit_ratio(file: str, detector: str, baseline: str) -> float:
 
 def speed_ratio(columns: int) -> float:
     """``speed.py``: our fit time over PyOD's VAE's, on the table with ``columns``."""
-    (row,) = [r for r in rows_of("speed_defaults_s7.json")["fit"] if r["cols"] == columns]
+    (row,) = [
+        r for r in rows_of("speed_defaults_s7.json")["fit"] if r["cols"] == columns
+    ]
     return row["ours_s"] / row["pyod_s"]
 
 
