@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from vaeanomaly._gradients import ElboGradient
 from vaeanomaly._model import VAE, Rows
 from vaeanomaly.exceptions import TrainingError
 from vaeanomaly.scoring import member_elbo
@@ -320,6 +321,13 @@ class Trainer:
         self.module = module
         self.config = config
         self.optimizer = FlatAdam(module, config.learning_rate)
+        # The loss's gradient by hand where the model allows (see
+        # vaeanomaly._gradients), else autograd.
+        self._gradient = (
+            ElboGradient(module)
+            if ElboGradient.supports(module, config.n_train_draws)
+            else None
+        )
         # The live tensors of the state (they share the parameters' storage),
         # read on every improvement without walking the module tree again.
         self._state = module.state_dict()
@@ -357,9 +365,12 @@ class Trainer:
             (self.config.n_train_draws, module.n_members, x.n_rows, module.latent_dim),
             device=x.targets.device,
         )
-        losses = -member_elbo(module, x, eps, beta=beta).mean(dim=-1)
-        self.optimizer.zero_grad()
-        losses.sum().backward()
+        if self._gradient is not None and self._gradient.applies_to(x):
+            losses = self._gradient(x, eps, beta)  # writes every gradient
+        else:
+            losses = -member_elbo(module, x, eps, beta=beta).mean(dim=-1)
+            self.optimizer.zero_grad()
+            losses.sum().backward()
         if self.config.clip_grad_norm is not None:
             self.optimizer.clip_grad_norm(self.config.clip_grad_norm)
         self.optimizer.step()
