@@ -23,7 +23,7 @@ LAYERS = {
         "_range_metrics",
     },
     2: {"_schema", "windows", "innovations"},
-    3: {"_model", "likelihoods", "scoring", "_training", "_detector"},
+    3: {"_model", "likelihoods", "scoring", "_gradients", "_training", "_detector"},
     4: {"estimator"},
     5: {"sequence", "dask"},
     6: {"_legacy_files", "io"},
