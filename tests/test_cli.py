@@ -1117,8 +1117,10 @@ def test_sigterm_mid_run_leaves_no_partial_file(model, tmp_path, rng):
     import signal
     import time
 
+    # Long enough (2,000 chunks) that the run is still writing when the
+    # signal arrives: with 20,000 rows a fast machine finished first.
     frame = pd.DataFrame(
-        rng.normal(size=(20_000, 3)), columns=["temp", "pressure", "flow"]
+        rng.normal(size=(100_000, 3)), columns=["temp", "pressure", "flow"]
     )
     big = tmp_path / "big.csv"
     frame.to_csv(big, index=False)
