@@ -24,29 +24,24 @@ The model, for one member (every product is batched over the members)::
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn.functional import softplus
 
 from vaeanomaly._model import MIN_POSTERIOR_SCALE, VAE, MemberLinear, Rows
 from vaeanomaly.likelihoods import (
+    _LOG_SQRT_2PI,
     STUDENT_T_DF,
     BernoulliHead,
     ColumnGaussianHead,
     ColumnStudentTHead,
     FactorizedLikelihood,
+    student_t_log_norm,
 )
 
 __all__ = ["ElboGradient"]
 
-_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-_STUDENT_T_CONSTANT = (
-    math.lgamma(0.5 * (STUDENT_T_DF + 1.0))
-    - math.lgamma(0.5 * STUDENT_T_DF)
-    - 0.5 * math.log(STUDENT_T_DF * math.pi)
-)
+_STUDENT_T_LOG_NORM = student_t_log_norm(STUDENT_T_DF)
 
 
 def _linear_layers(body: nn.Module) -> list[MemberLinear] | None:
@@ -60,13 +55,6 @@ def _linear_layers(body: nn.Module) -> list[MemberLinear] | None:
     if not all(isinstance(layer, nn.ReLU) for layer in activations):
         return None
     return linear
-
-
-def _affine(x: torch.Tensor, layer: MemberLinear) -> torch.Tensor:
-    """``x @ weight + bias`` for each member; ``x`` with or without a member axis."""
-    if x.dim() == 3:
-        return torch.baddbmm(layer.bias, x, layer.weight)
-    return torch.matmul(x, layer.weight) + layer.bias
 
 
 def _relu_backward(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
@@ -112,14 +100,7 @@ class ElboGradient:
         self.module = module
         self.encoder_layers = _linear_layers(module.encoder.body)
         self.decoder_layers = _linear_layers(module.decoder.body)
-        likelihood = module.likelihood
-        self.groups = [
-            (head, getattr(likelihood, f"_columns_{name}"), n_params)
-            for (name, head), n_params in zip(
-                likelihood.heads.items(), likelihood._splits, strict=True
-            )
-        ]
-        self.single = likelihood._single
+        self.groups = module.likelihood.groups()
 
     @staticmethod
     def supports(module: VAE, n_train_draws: int) -> bool:
@@ -165,17 +146,17 @@ class ElboGradient:
 
         encoder_inputs = [targets]
         for layer in self.encoder_layers:
-            encoder_inputs.append(torch.relu_(_affine(encoder_inputs[-1], layer)))
+            encoder_inputs.append(torch.relu_(layer.forward(encoder_inputs[-1])))
         hidden = encoder_inputs.pop()
-        loc = _affine(hidden, encoder.loc)
-        raw_scale = _affine(hidden, encoder.raw_scale)
+        loc = encoder.loc.forward(hidden)
+        raw_scale = encoder.raw_scale.forward(hidden)
         scale = softplus(raw_scale) + MIN_POSTERIOR_SCALE
         z = loc + scale * noise
         decoder_inputs = [z]
         for layer in self.decoder_layers:
-            decoder_inputs.append(torch.relu_(_affine(decoder_inputs[-1], layer)))
+            decoder_inputs.append(torch.relu_(layer.forward(decoder_inputs[-1])))
         code = decoder_inputs.pop()
-        params = _affine(code, decoder.params)
+        params = decoder.params.forward(code)
 
         log_px, grad_params = self._likelihood(params, targets, weight)
         kl = 0.5 * (loc.square() + scale.square() - 1.0).sum(-1) - scale.log().sum(-1)
@@ -217,19 +198,19 @@ class ElboGradient:
         grads = []
         chunks = params.split([n for *_, n in self.groups], dim=-1)
         for (head, columns, _), chunk in zip(self.groups, chunks, strict=True):
-            values = targets if self.single else targets.index_select(-1, columns)
+            values = targets if columns is None else targets.index_select(-1, columns)
             if isinstance(head, BernoulliHead):
                 log_px += (values * chunk - softplus(chunk)).sum(-1)
                 grads.append(-weight * (values - torch.sigmoid(chunk)))
                 continue
-            column_scale = softplus(head.raw_scale) + head.min_scale
+            column_scale = head.column_scale()
             inverse = column_scale.reciprocal()
             standardized = (values - chunk) * inverse
             square = standardized.square()
             if isinstance(head, ColumnStudentTHead):
                 df = STUDENT_T_DF
                 cell = -0.5 * (df + 1.0) * torch.log1p(square / df)
-                cell += _STUDENT_T_CONSTANT
+                cell += _STUDENT_T_LOG_NORM
                 pull = (df + 1.0) / (df + square)
                 grad_loc = pull * standardized * inverse
                 grad_cell_scale = (pull * square - 1.0) * inverse

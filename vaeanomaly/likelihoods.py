@@ -74,6 +74,18 @@ STUDENT_T_DF = 4.0
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
+def student_t_log_norm(df: float) -> float:
+    """Log of the Student-t density's normalising constant at unit scale.
+
+    ``lgamma((df + 1) / 2) - lgamma(df / 2) - log(df * pi) / 2``.
+    """
+    return (
+        math.lgamma(0.5 * (df + 1.0))
+        - math.lgamma(0.5 * df)
+        - 0.5 * math.log(df * math.pi)
+    )
+
+
 def scale_floors(resolution: Sequence[float]) -> list[float]:
     """Floor of each Gaussian column's standard deviation, from its resolution.
 
@@ -172,11 +184,7 @@ class SharedScaleStudentT(StudentT):
         df = self._df_value
         self._half_df_plus_one = 0.5 * (df + 1.0)
         self._inv_df = 1.0 / df
-        self._log_norm = column_scale.log() - (
-            math.lgamma(self._half_df_plus_one)
-            - math.lgamma(0.5 * df)
-            - 0.5 * math.log(df * math.pi)
-        )
+        self._log_norm = column_scale.log() - student_t_log_norm(df)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         """Log-density of each cell, equal to ``StudentT.log_prob``."""
@@ -288,10 +296,13 @@ class ColumnGaussianHead(_ScaledHead):
         # Shape (n_members, 1, n_columns) broadcasts over draws and rows.
         self.raw_scale = nn.Parameter(torch.full((n_members, 1, n_columns), 0.5413))
 
+    def column_scale(self) -> torch.Tensor:
+        """Scale of each column, shape ``(n_members, 1, n_columns)``."""
+        return softplus(self.raw_scale) + self.min_scale
+
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(Normal(loc, scale), 1)`` over the columns."""
-        scale = softplus(self.raw_scale) + self.min_scale
-        return Independent(SharedScaleNormal(params, scale), 1)
+        return Independent(SharedScaleNormal(params, self.column_scale()), 1)
 
 
 class ColumnStudentTHead(ColumnGaussianHead):
@@ -317,7 +328,7 @@ class ColumnStudentTHead(ColumnGaussianHead):
 
     def forward(self, params: torch.Tensor) -> Distribution:
         """Return ``Independent(StudentT(df, loc, scale), 1)`` over the columns."""
-        scale = softplus(self.raw_scale) + self.min_scale
+        scale = self.column_scale()
         return Independent(SharedScaleStudentT(params, scale, STUDENT_T_DF), 1)
 
 
@@ -593,6 +604,17 @@ class FactorizedLikelihood(nn.Module):
         inverse = torch.empty(len(order), dtype=torch.long)
         inverse[torch.tensor(order)] = torch.arange(len(order))
         self.register_buffer("_inverse_order", inverse, persistent=False)
+
+    def groups(self) -> list[tuple[nn.Module, torch.Tensor | None, int]]:
+        """Each head with its columns' table positions and its decoder outputs.
+
+        In the order the decoder's outputs are split among the heads; the
+        positions are ``None`` when one head models the whole table in order.
+        """
+        return [
+            (head, None if self._single else getattr(self, f"_columns_{name}"), n)
+            for (name, head), n in zip(self.heads.items(), self._splits, strict=True)
+        ]
 
     def forward(self, params: torch.Tensor) -> ColumnwiseDistribution:
         """Return p(x | z) for decoder outputs ``params``."""
