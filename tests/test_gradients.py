@@ -2,10 +2,10 @@
 
 import pytest
 import torch
+from _trainers import make_trainer
 
 from vaeanomaly._gradients import ElboGradient
 from vaeanomaly._model import VAE, Rows, as_rows
-from vaeanomaly._training import Trainer, TrainingConfig
 from vaeanomaly.likelihoods import FactorizedLikelihood
 from vaeanomaly.scoring import member_elbo
 
@@ -83,22 +83,9 @@ def test_models_and_batches_it_does_not_cover_go_through_autograd():
 def test_a_trainer_takes_the_same_steps_by_either_gradient():
     heads = ["student_t_column"] * 3 + ["bernoulli"]
     x = make_rows(heads, n_rows=64)
-    config = TrainingConfig(
-        max_epochs=1,
-        batch_size=32,
-        learning_rate=1e-2,
-        patience=None,
-        min_steps=0,
-        beta=1.0,
-        kl_warmup=0,
-        n_train_draws=1,
-        clip_grad_norm=1.0,
-        verbose=0,
-    )
     states = []
     for by_hand in (True, False):
-        module = make_module(heads)
-        trainer = Trainer(module, config)
+        module, trainer = make_trainer(heads, learning_rate=1e-2, clip_grad_norm=1.0)
         assert trainer._gradient is not None
         if not by_hand:
             trainer._gradient = None
