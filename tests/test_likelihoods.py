@@ -233,3 +233,53 @@ def test_per_column_floors_reach_the_right_columns(name):
     with torch.no_grad():
         scale = lik(torch.full((1, 1, lik.n_params), -1e4)).parts[0].base_dist.scale
     assert_allclose(scale.numpy().ravel(), [0.5, 0.2], rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_levels", [[3, 2, 5, 1, 2, 3], [2, 2, 2], [2, 3, 3, 4]])
+def test_categorical_head_matches_a_softmax_per_column(n_levels):
+    # Columns of 1, 2, 3, 4 and 5 levels, mixed, of one width, or in rising
+    # order: the head groups them by width; each column's log-probabilities
+    # and their gradient must be those of a plain log-softmax over its own
+    # logits.
+    head = CategoricalHead(n_levels)
+    generator = torch.Generator().manual_seed(0)
+    logits = (10 * torch.randn(2, 7, head.n_params, generator=generator)).double()
+    codes = torch.stack(
+        [torch.randint(0, k, (7,), generator=generator) for k in n_levels], dim=-1
+    ).double()
+    codes[0, 1] = -1.0  # a level not seen in training
+    logits.requires_grad_(True)
+    got = head(logits).log_prob(codes)
+    pieces = logits.split(n_levels, dim=-1)
+    expected = torch.stack(
+        [
+            torch.log_softmax(piece, dim=-1)
+            .gather(-1, codes[:, c].clamp_min(0).long().expand(2, 7).unsqueeze(-1))
+            .squeeze(-1)
+            + np.log1p(-UNKNOWN_LEVEL_MASS)
+            for c, piece in enumerate(pieces)
+        ],
+        dim=-1,
+    )
+    expected = torch.where(codes < 0, np.log(UNKNOWN_LEVEL_MASS), expected)
+    assert_allclose(got.detach().numpy(), expected.detach().numpy(), atol=1e-12)
+    (grad_got,) = torch.autograd.grad(got.sum(), logits)
+    (grad_expected,) = torch.autograd.grad(expected.sum(), logits)
+    assert_allclose(grad_got.numpy(), grad_expected.numpy(), atol=1e-12)
+    # The softmax and the one-hot rows that the hand-written gradient uses.
+    dist = head(logits.detach())
+    probabilities = dist.level_probabilities()
+    for c, piece in enumerate(logits.detach().split(n_levels, dim=-1)):
+        start = sum(n_levels[:c])
+        assert_allclose(
+            probabilities[..., start : start + n_levels[c]].numpy(),
+            torch.softmax(piece, dim=-1).numpy(),
+            rtol=1e-12,
+        )
+    hits = dist.indicators(codes)
+    assert hits.sum().item() == codes.numel() - 1
+    assert hits[0, sum(n_levels[:1]) : sum(n_levels[:2])].sum().item() == 0.0
+    assert_allclose(
+        head.per_level(torch.arange(len(n_levels)).double()).numpy(),
+        np.repeat(np.arange(len(n_levels)), n_levels),
+    )

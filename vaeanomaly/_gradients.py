@@ -4,8 +4,9 @@ Autograd records some fifty operations in a training step and runs each
 backward node through its engine; on the small networks of tabular data that
 bookkeeping, not the arithmetic, set most of a step's time. For a model whose
 every column has a Student-t or Gaussian head with a learned scale per column
-(``"student_t_column"``, ``"gaussian_column"``) or a Bernoulli head, trained
-with one draw of z per step on rows without missing cells, :class:`ElboGradient`
+(``"student_t_column"``, ``"gaussian_column"``), a Bernoulli head or a
+categorical head, trained with one draw of z per step on rows without missing
+cells, :class:`ElboGradient`
 computes the negative ELBO of a batch and its gradient with respect to every
 parameter in one forward and one backward sweep of plain tensor operations,
 and writes the gradient into the parameters' ``grad``. Any other model, or a
@@ -14,7 +15,7 @@ gradient, to rounding (``tests/test_gradients.py``).
 
 The model, for one member (every product is batched over the members)::
 
-    h_0 = x,  h_k = relu(h_{k-1} W_k + b_k)            encoder body
+    h_0 = inputs,  h_k = relu(h_{k-1} W_k + b_k)       encoder body
     mu = h W_mu + b_mu,  s = softplus(h W_s + b_s) + s_min
     z = mu + s * eps                                    reparameterisation
     g_0 = z,  g_k = relu(g_{k-1} V_k + c_k)             decoder body
@@ -33,6 +34,7 @@ from vaeanomaly.likelihoods import (
     _LOG_SQRT_2PI,
     STUDENT_T_DF,
     BernoulliHead,
+    CategoricalHead,
     ColumnGaussianHead,
     ColumnStudentTHead,
     FactorizedLikelihood,
@@ -105,7 +107,7 @@ class ElboGradient:
     @staticmethod
     def supports(module: VAE, n_train_draws: int) -> bool:
         """Whether the gradient of ``module``'s loss can be computed here."""
-        heads = (ColumnStudentTHead, ColumnGaussianHead, BernoulliHead)
+        heads = (ColumnStudentTHead, ColumnGaussianHead, BernoulliHead, CategoricalHead)
         return (
             n_train_draws == 1
             and isinstance(module, VAE)
@@ -117,8 +119,8 @@ class ElboGradient:
 
     @staticmethod
     def applies_to(x: Rows) -> bool:
-        """Whether the batch has what this computes for: no gaps, inputs = targets."""
-        return x.mask is None and x.inputs is x.targets
+        """Whether the batch has what this computes for: no missing cells."""
+        return x.mask is None
 
     @torch.no_grad()
     def __call__(self, x: Rows, eps: torch.Tensor, beta: float) -> torch.Tensor:
@@ -144,7 +146,7 @@ class ElboGradient:
         weight = 1.0 / x.n_rows
         noise = eps[0]
 
-        encoder_inputs = [targets]
+        encoder_inputs = [x.inputs]
         for layer in self.encoder_layers:
             encoder_inputs.append(torch.relu_(layer.forward(encoder_inputs[-1])))
         hidden = encoder_inputs.pop()
@@ -202,6 +204,15 @@ class ElboGradient:
             if isinstance(head, BernoulliHead):
                 log_px += (values * chunk - softplus(chunk)).sum(-1)
                 grads.append(-weight * (values - torch.sigmoid(chunk)))
+                continue
+            if isinstance(head, CategoricalHead):
+                # d log p / d logits = one-hot(level) - softmax, per column;
+                # a level not seen in training has a fixed probability.
+                levels = head.forward(chunk)
+                log_px += levels.log_prob(values).sum(-1)
+                seen = head.per_level((values >= 0).to(chunk.dtype))
+                probabilities = levels.level_probabilities() * seen
+                grads.append(-weight * (levels.indicators(values) - probabilities))
                 continue
             column_scale = head.column_scale()
             inverse = column_scale.reciprocal()

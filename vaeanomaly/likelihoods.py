@@ -388,25 +388,49 @@ class LevelsDistribution:
 
     Parameters
     ----------
-    log_probs : torch.Tensor of shape (..., n_columns, max_levels)
-        Log-softmax over each column's levels; padding slots hold -inf.
+    logits : torch.Tensor of shape (..., n_params)
+        The levels' logits, column after column (``head``'s layout).
+    log_normalizer : torch.Tensor of shape (..., n_columns)
+        Each column's log-sum-exp of its logits.
+    head : CategoricalHead
+        The head that made them; it knows where each column's levels are.
     """
 
-    def __init__(self, log_probs: torch.Tensor) -> None:
-        self.log_probs = log_probs
+    def __init__(
+        self, logits: torch.Tensor, log_normalizer: torch.Tensor, head: CategoricalHead
+    ) -> None:
+        self.logits = logits
+        self.log_normalizer = log_normalizer
+        self.head = head
 
-    def _codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _positions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where each cell's level sits among the logits, and which cells are unknown."""
         unknown = x < 0
-        codes = torch.where(unknown, 0, x).long().unsqueeze(-1)
-        codes = codes.expand(*self.log_probs.shape[:-1], 1)
-        return codes, unknown
+        positions = self.head.level_starts + torch.where(unknown, 0, x).long()
+        return positions, unknown
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probability of each cell's level, shape ``(..., n_columns)``."""
-        codes, unknown = self._codes(x)
-        known = self.log_probs.gather(-1, codes).squeeze(-1)
+        positions, unknown = self._positions(x)
+        positions = positions.expand(*self.logits.shape[:-1], positions.shape[-1])
+        known = self.logits.gather(-1, positions) - self.log_normalizer
         known = known + math.log1p(-UNKNOWN_LEVEL_MASS)
         return torch.where(unknown, math.log(UNKNOWN_LEVEL_MASS), known)
+
+    def level_probabilities(self) -> torch.Tensor:
+        """Each level's softmax probability within its column, shape ``(..., n_params)``.
+
+        The seen levels' share, before :data:`UNKNOWN_LEVEL_MASS` is set aside.
+        """
+        return torch.exp(self.logits - self.head.per_level(self.log_normalizer))
+
+    def indicators(self, x: torch.Tensor) -> torch.Tensor:
+        """One-hot rows of the cells' levels, shape ``(..., n_params)``; 0 where unknown."""
+        positions, unknown = self._positions(x)
+        hits = torch.zeros(
+            (*x.shape[:-1], self.head.n_params), dtype=self.logits.dtype, device=x.device
+        )
+        return hits.scatter_(-1, positions, (~unknown).to(hits.dtype))
 
     def squared_error(self, x: torch.Tensor) -> torch.Tensor:
         """Brier score of each cell: squared distance of its one-hot code to p.
@@ -414,11 +438,13 @@ class LevelsDistribution:
         The analogue of the squared error for a category; an unseen level is
         a level of its own, predicted with probability 0.
         """
-        codes, unknown = self._codes(x)
-        probs = self.log_probs.exp() * (1.0 - UNKNOWN_LEVEL_MASS)
-        hit = probs.gather(-1, codes).squeeze(-1)
+        probs = self.level_probabilities() * (1.0 - UNKNOWN_LEVEL_MASS)
+        positions, unknown = self._positions(x)
+        hit = probs.gather(-1, positions.expand(*probs.shape[:-1], positions.shape[-1]))
         hit = torch.where(unknown, 0.0, hit)
-        return 1.0 - 2.0 * hit + probs.pow(2).sum(-1)
+        spread = probs.new_zeros((*probs.shape[:-1], self.head.n_columns))
+        spread = spread.index_add(-1, self.head.level_columns, probs.square())
+        return 1.0 - 2.0 * hit + spread
 
 
 class CategoricalHead(nn.Module):
@@ -433,6 +459,15 @@ class CategoricalHead(nn.Module):
     ----------
     n_levels : sequence of int
         Number of levels of each column.
+
+    Notes
+    -----
+    Each column's log-sum-exp is computed for the columns with the same number
+    of levels together, as element-wise operations across the levels (for two
+    levels, ``logaddexp(a, b)``). A softmax along a last axis of a few
+    levels, padded to the widest column, spent most of a training step on
+    tables of many small columns: CPU reductions over a short last axis are
+    slow.
     """
 
     def __init__(self, n_levels: Sequence[int]) -> None:
@@ -444,20 +479,69 @@ class CategoricalHead(nn.Module):
             )
         self.n_columns = len(self.n_levels)
         self.n_params = sum(self.n_levels)
-        width = max(self.n_levels)
-        starts = torch.tensor([0, *self.n_levels[:-1]]).cumsum(0)
-        slots = torch.arange(width)
-        padding = slots >= torch.tensor(self.n_levels).unsqueeze(-1)
-        index = torch.where(padding, 0, starts.unsqueeze(-1) + slots)
-        self.register_buffer("_index", index.flatten(), persistent=False)
-        self.register_buffer("_padding", padding, persistent=False)
+        counts = torch.tensor(self.n_levels)
+        starts = counts.cumsum(0) - counts
+        self.register_buffer("level_starts", starts, persistent=False)
+        self.register_buffer(
+            "level_columns",
+            torch.repeat_interleave(torch.arange(self.n_columns), counts),
+            persistent=False,
+        )
+        # The logits regrouped by the columns' number of levels (a view when
+        # they already are: one width, or widths in rising order), each
+        # group's (width, first, last) in that layout, and the order that
+        # puts the groups' columns back.
+        widths = sorted(set(self.n_levels))
+        columns = [c for width in widths for c, k in enumerate(self.n_levels) if k == width]
+        positions = torch.cat(
+            [torch.arange(starts[c], starts[c] + self.n_levels[c]) for c in columns]
+        )
+        self._groups, first = [], 0
+        for width in widths:
+            last = first + width * self.n_levels.count(width)
+            self._groups.append((width, first, last))
+            first = last
+        self._regrouped = not torch.equal(positions, torch.arange(self.n_params))
+        self.register_buffer("_positions", positions, persistent=False)
+        self.register_buffer(
+            "_column_order", torch.argsort(torch.tensor(columns)), persistent=False
+        )
+        self._reordered = columns != sorted(columns)
 
     def forward(self, params: torch.Tensor) -> LevelsDistribution:
         """Return the per-column categorical distributions for logits ``params``."""
-        logits = params.index_select(-1, self._index)
-        logits = logits.unflatten(-1, self._padding.shape)
-        logits = logits.masked_fill(self._padding, -math.inf)
-        return LevelsDistribution(torch.log_softmax(logits, dim=-1))
+        grouped = params.index_select(-1, self._positions) if self._regrouped else params
+        pieces = [
+            _log_sum_exp_levels(grouped[..., first:last].unflatten(-1, (-1, width)))
+            for width, first, last in self._groups
+        ]
+        normalizer = pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=-1)
+        if self._reordered:
+            normalizer = normalizer.index_select(-1, self._column_order)
+        return LevelsDistribution(params, normalizer, self)
+
+    def per_level(self, values: torch.Tensor) -> torch.Tensor:
+        """Repeat each column's entry of ``values`` (last axis) for each of its levels."""
+        if len(self._groups) == 1:
+            return values.repeat_interleave(self.n_levels[0], dim=-1)
+        return values.index_select(-1, self.level_columns)
+
+
+def _log_sum_exp_levels(slots: torch.Tensor) -> torch.Tensor:
+    """Log-sum-exp over the last axis, of a few levels, as element-wise operations."""
+    levels = slots.unbind(-1)
+    if len(levels) == 1:
+        return levels[0]
+    if len(levels) == 2:
+        return torch.logaddexp(levels[0], levels[1])
+    top = levels[0]
+    for level in levels[1:]:
+        top = torch.maximum(top, level)
+    top = top.detach()
+    total = torch.exp(levels[0] - top)
+    for level in levels[1:]:
+        total = total + torch.exp(level - top)
+    return top + torch.log(total)
 
 
 def _cell_log_prob(part: object, x: torch.Tensor) -> torch.Tensor:
