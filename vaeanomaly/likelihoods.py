@@ -402,12 +402,18 @@ class LevelsDistribution:
         self.logits = logits
         self.log_normalizer = log_normalizer
         self.head = head
+        self._located: tuple[torch.Tensor, tuple] | None = None
 
     def _positions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Where each cell's level sits among the logits, and which cells are unknown."""
-        unknown = x < 0
-        positions = self.head.level_starts + torch.where(unknown, 0, x).long()
-        return positions, unknown
+        """Where each cell's level sits among the logits, and which cells are unknown.
+
+        Kept for the last ``x`` asked about (a training step asks twice).
+        """
+        if self._located is None or self._located[0] is not x:
+            unknown = x < 0
+            positions = self.head.level_starts + torch.where(unknown, 0, x).long()
+            self._located = (x, (positions, unknown))
+        return self._located[1]
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probability of each cell's level, shape ``(..., n_columns)``."""
@@ -464,7 +470,7 @@ class CategoricalHead(nn.Module):
     -----
     Each column's log-sum-exp is computed for the columns with the same number
     of levels together, as element-wise operations across the levels (for two
-    levels, ``logaddexp(a, b)``). A softmax along a last axis of a few
+    levels, ``max(a, b) + log1p(exp(-|a - b|))``). A softmax along a last axis of a few
     levels, padded to the widest column, spent most of a training step on
     tables of many small columns: CPU reductions over a short last axis are
     slow.
@@ -522,8 +528,6 @@ class CategoricalHead(nn.Module):
 
     def per_level(self, values: torch.Tensor) -> torch.Tensor:
         """Repeat each column's entry of ``values`` (last axis) for each of its levels."""
-        if len(self._groups) == 1:
-            return values.repeat_interleave(self.n_levels[0], dim=-1)
         return values.index_select(-1, self.level_columns)
 
 
@@ -533,7 +537,9 @@ def _log_sum_exp_levels(slots: torch.Tensor) -> torch.Tensor:
     if len(levels) == 1:
         return levels[0]
     if len(levels) == 2:
-        return torch.logaddexp(levels[0], levels[1])
+        first, second = levels  # logaddexp, whose kernel is slow on strided views
+        top = torch.maximum(first, second)
+        return top + torch.log1p(torch.exp(-(first - second).abs()))
     top = levels[0]
     for level in levels[1:]:
         top = torch.maximum(top, level)
