@@ -5,13 +5,13 @@ backward node through its engine; on the small networks of tabular data that
 bookkeeping, not the arithmetic, set most of a step's time. For a model whose
 every column has a Student-t or Gaussian head with a learned scale per column
 (``"student_t_column"``, ``"gaussian_column"``), a Bernoulli head or a
-categorical head, trained with one draw of z per step on rows without missing
-cells, :class:`ElboGradient`
+categorical head, trained with one draw of z per step, :class:`ElboGradient`
 computes the negative ELBO of a batch and its gradient with respect to every
 parameter in one forward and one backward sweep of plain tensor operations,
-and writes the gradient into the parameters' ``grad``. Any other model, or a
-batch with missing cells, trains through autograd. Both give the same
-gradient, to rounding (``tests/test_gradients.py``).
+and writes the gradient into the parameters' ``grad``; missing cells (False in
+the batch's mask) are left out of the likelihood, as in Donut's modified ELBO.
+Any other model trains through autograd. Both give the same gradient, to
+rounding (``tests/test_gradients.py``).
 
 The model, for one member (every product is batched over the members)::
 
@@ -20,7 +20,7 @@ The model, for one member (every product is batched over the members)::
     z = mu + s * eps                                    reparameterisation
     g_0 = z,  g_k = relu(g_{k-1} V_k + c_k)             decoder body
     theta = g V + c                                     likelihood parameters
-    loss = -mean_rows(log p(x | theta) - beta * KL(N(mu, s^2) || N(0, I)))
+    loss = -mean_rows(sum_observed log p(x | theta) - beta * KL(N(mu, s^2) || N(0, I)))
 """
 
 from __future__ import annotations
@@ -117,11 +117,6 @@ class ElboGradient:
             and all(type(head) in heads for head in module.likelihood.heads.values())
         )
 
-    @staticmethod
-    def applies_to(x: Rows) -> bool:
-        """Whether the batch has what this computes for: no missing cells."""
-        return x.mask is None
-
     @torch.no_grad()
     def __call__(self, x: Rows, eps: torch.Tensor, beta: float) -> torch.Tensor:
         """Write the gradient of the batch's loss; return each member's loss.
@@ -129,7 +124,8 @@ class ElboGradient:
         Parameters
         ----------
         x : Rows
-            The batch; :meth:`applies_to` must hold.
+            The batch; its missing cells (False in ``x.mask``) are left out
+            of the likelihood, as in ``member_elbo``.
         eps : torch.Tensor of shape (1, n_members, n_rows, latent_dim)
             Standard normal noise.
         beta : float
@@ -142,7 +138,6 @@ class ElboGradient:
         """
         module = self.module
         encoder, decoder = module.encoder, module.decoder
-        targets = x.targets
         weight = 1.0 / x.n_rows
         noise = eps[0]
 
@@ -160,7 +155,7 @@ class ElboGradient:
         code = decoder_inputs.pop()
         params = decoder.params.forward(code)
 
-        log_px, grad_params = self._likelihood(params, targets, weight)
+        log_px, grad_params = self._likelihood(params, x.targets, x.mask, weight)
         kl = 0.5 * (loc.square() + scale.square() - 1.0).sum(-1) - scale.log().sum(-1)
         losses = -(log_px - beta * kl).mean(-1)
 
@@ -190,48 +185,85 @@ class ElboGradient:
         return losses
 
     def _likelihood(
-        self, params: torch.Tensor, targets: torch.Tensor, weight: float
+        self,
+        params: torch.Tensor,
+        targets: torch.Tensor,
+        mask: torch.Tensor | None,
+        weight: float,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each row's log-likelihood, and the loss's gradient in ``params``.
 
-        Also writes the gradients of the heads' own scales.
+        Missing cells (False in ``mask``) add nothing to either. Also writes
+        the gradients of the heads' own scales.
         """
         log_px = params.new_zeros(params.shape[:-1])
         grads = []
         chunks = params.split([n for *_, n in self.groups], dim=-1)
         for (head, columns, _), chunk in zip(self.groups, chunks, strict=True):
             values = targets if columns is None else targets.index_select(-1, columns)
-            if isinstance(head, BernoulliHead):
-                log_px += (values * chunk - softplus(chunk)).sum(-1)
-                grads.append(-weight * (values - torch.sigmoid(chunk)))
-                continue
-            if isinstance(head, CategoricalHead):
-                # d log p / d logits = one-hot(level) - softmax, per column;
-                # a level not seen in training has a fixed probability.
-                levels = head.forward(chunk)
-                log_px += levels.log_prob(values).sum(-1)
-                seen = head.per_level((values >= 0).to(chunk.dtype))
-                probabilities = levels.level_probabilities() * seen
-                grads.append(-weight * (levels.indicators(values) - probabilities))
-                continue
-            column_scale = head.column_scale()
-            inverse = column_scale.reciprocal()
-            standardized = (values - chunk) * inverse
-            square = standardized.square()
-            if isinstance(head, ColumnStudentTHead):
-                df = STUDENT_T_DF
-                cell = -0.5 * (df + 1.0) * torch.log1p(square / df)
-                cell += _STUDENT_T_LOG_NORM
-                pull = (df + 1.0) / (df + square)
-                grad_loc = pull * standardized * inverse
-                grad_cell_scale = (pull * square - 1.0) * inverse
-            else:
-                cell = -0.5 * square - _LOG_SQRT_2PI
-                grad_loc = standardized * inverse
-                grad_cell_scale = (square - 1.0) * inverse
-            log_px += cell.sum(-1) - column_scale.log().sum(-1)
-            grads.append(-weight * grad_loc)
-            grad_scale = -weight * grad_cell_scale.sum(1, keepdim=True)
-            head.raw_scale.grad.copy_(grad_scale * torch.sigmoid(head.raw_scale))
+            observed = None
+            if mask is not None:
+                observed = mask if columns is None else mask.index_select(-1, columns)
+                observed = observed.to(chunk.dtype)
+            row, grad = self._head_terms(head, chunk, values, observed, weight)
+            log_px += row
+            grads.append(grad)
         grad_params = grads[0] if len(grads) == 1 else torch.cat(grads, dim=-1)
         return log_px, grad_params
+
+    @staticmethod
+    def _head_terms(
+        head: nn.Module,
+        chunk: torch.Tensor,
+        values: torch.Tensor,
+        observed: torch.Tensor | None,
+        weight: float,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One head's part of each row's log-likelihood, and the loss's gradient in its outputs.
+
+        ``observed`` is 1 for observed cells and 0 for missing ones (``None``:
+        all observed). Writes the gradient of the head's scales, if it has any.
+        """
+        if isinstance(head, BernoulliHead):
+            cell = values * chunk - softplus(chunk)
+            grad = -weight * (values - torch.sigmoid(chunk))
+            if observed is None:
+                return cell.sum(-1), grad
+            return (cell * observed).sum(-1), grad * observed
+        if isinstance(head, CategoricalHead):
+            # d log p / d logits = one-hot(level) - softmax, per column; a
+            # level not seen in training has a fixed probability.
+            levels = head.forward(chunk)
+            cell = levels.log_prob(values)
+            counted = (values >= 0).to(chunk.dtype)
+            if observed is not None:
+                cell, counted = cell * observed, counted * observed
+            probabilities = levels.level_probabilities() * head.per_level(counted)
+            hits = levels.indicators(values)
+            if observed is not None:
+                hits = hits * head.per_level(observed)
+            return cell.sum(-1), -weight * (hits - probabilities)
+        column_scale = head.column_scale()
+        inverse = column_scale.reciprocal()
+        standardized = (values - chunk) * inverse
+        square = standardized.square()
+        if isinstance(head, ColumnStudentTHead):
+            df = STUDENT_T_DF
+            cell = -0.5 * (df + 1.0) * torch.log1p(square / df)
+            cell += _STUDENT_T_LOG_NORM
+            pull = (df + 1.0) / (df + square)
+            grad_loc = pull * standardized * inverse
+            grad_cell_scale = (pull * square - 1.0) * inverse
+        else:
+            cell = -0.5 * square - _LOG_SQRT_2PI
+            grad_loc = standardized * inverse
+            grad_cell_scale = (square - 1.0) * inverse
+        if observed is None:
+            row = cell.sum(-1) - column_scale.log().sum(-1)
+        else:
+            row = ((cell - column_scale.log()) * observed).sum(-1)
+            grad_loc = grad_loc * observed
+            grad_cell_scale = grad_cell_scale * observed
+        grad_scale = -weight * grad_cell_scale.sum(1, keepdim=True)
+        head.raw_scale.grad.copy_(grad_scale * torch.sigmoid(head.raw_scale))
+        return row, -weight * grad_loc

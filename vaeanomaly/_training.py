@@ -365,7 +365,7 @@ class Trainer:
             (self.config.n_train_draws, module.n_members, x.n_rows, module.latent_dim),
             device=x.targets.device,
         )
-        if self._gradient is not None and self._gradient.applies_to(x):
+        if self._gradient is not None:
             losses = self._gradient(x, eps, beta)  # writes every gradient
         else:
             losses = -member_elbo(module, x, eps, beta=beta).mean(dim=-1)
