@@ -19,6 +19,7 @@ Usage::
     python benchmarks/missing.py
     python benchmarks/missing.py --datasets 6_cardio --seeds 0 --share 0.4
     python benchmarks/missing.py --json benchmarks/results/missing_defaults.json
+    python benchmarks/missing.py --detectors mask --jobs 2
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _evaluation import run_tasks
 from _provenance import write_result
 from adbench import (  # benchmarks/ is on sys.path as the script folder
     DATA,
@@ -61,8 +63,10 @@ def hide_cells(X: np.ndarray, share: float, rng: np.random.Generator) -> np.ndar
     return out
 
 
-def run(name: str, seed: int, share: float, params: dict) -> list[dict]:
-    """Fit every detector on one dataset and seed; return one row per detector."""
+def run(
+    name: str, seed: int, share: float, params: dict, detectors: tuple[str, ...]
+) -> list[dict]:
+    """Fit ``detectors`` on one dataset and seed; return one row per detector."""
     X_train, X_test, y_test = load(name, seed)
     rng = np.random.default_rng(seed)
     gappy_train, gappy_test = (
@@ -88,6 +92,8 @@ def run(name: str, seed: int, share: float, params: dict) -> list[dict]:
     }
     rows = []
     for detector, (model, gaps) in models.items():
+        if detector not in detectors:
+            continue
         train, test = (gappy_train, gappy_test) if gaps else (X_train, X_test)
         start = time.perf_counter()
         with warnings.catch_warnings():
@@ -111,15 +117,23 @@ def main() -> None:
     parser.add_argument(
         "--json", type=Path, default=None, help="also write the result rows here"
     )
+    parser.add_argument(
+        "--detectors", nargs="*", default=list(DETECTORS), choices=DETECTORS
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="tasks run side by side, one thread each"
+    )
     add_set_argument(parser)
     args = parser.parse_args()
     params = parse_params(args.set)
     names = args.datasets or sorted(p.stem for p in DATA.glob("*.npz"))
-    rows = []
-    for name in names:
-        for seed in args.seeds:
-            rows += run(name, seed, args.share, params)
-            print(f"done {name} seed {seed}", flush=True)
+    detectors = tuple(args.detectors)
+    tasks = [
+        (name, seed, args.share, params, detectors)
+        for name in names
+        for seed in args.seeds
+    ]
+    rows = run_tasks(run, tasks, args.jobs)
     if args.json:
         write_result(
             args.json,
@@ -130,7 +144,7 @@ def main() -> None:
             datasets=names,
         )
     print(f"\n{args.share:.0%} of cells hidden; seeds {args.seeds}\n")
-    print_mean_tables(rows, names, list(DETECTORS))
+    print_mean_tables(rows, names, list(detectors))
 
 
 if __name__ == "__main__":
