@@ -12,7 +12,9 @@ from vaeanomaly.scoring import member_elbo
 
 def _levels(heads, n_levels):
     """The level count of each categorical column, in table order."""
-    return [n_levels[j % len(n_levels)] for j, h in enumerate(heads) if h == "categorical"]
+    return [
+        n_levels[j % len(n_levels)] for j, h in enumerate(heads) if h == "categorical"
+    ]
 
 
 def make_module(heads, hidden=(8, 4), n_members=1, latent=2, seed=0, n_levels=(3,)):
@@ -86,7 +88,9 @@ def test_hand_gradient_equals_autograd(heads, hidden, n_members, beta, missing):
             p.add_(0.3 * torch.randn_like(p))
     x = make_rows(heads, n_levels=LEVELS)
     if missing:  # about a fifth of the cells, and one whole row
-        hidden_cells = torch.rand(x.targets.shape, generator=torch.Generator().manual_seed(3))
+        hidden_cells = torch.rand(
+            x.targets.shape, generator=torch.Generator().manual_seed(3)
+        )
         observed = hidden_cells > 0.2
         observed[1] = False
         x = Rows(x.inputs, torch.where(observed, x.targets, 0.0), observed)

@@ -219,7 +219,7 @@ class ElboGradient:
         observed: torch.Tensor | None,
         weight: float,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One head's part of each row's log-likelihood, and the loss's gradient in its outputs.
+        """Return a head's share of each row's log-likelihood and its outputs' gradient.
 
         ``observed`` is 1 for observed cells and 0 for missing ones (``None``:
         all observed). Writes the gradient of the head's scales, if it has any.

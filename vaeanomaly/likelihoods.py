@@ -424,17 +424,19 @@ class LevelsDistribution:
         return torch.where(unknown, math.log(UNKNOWN_LEVEL_MASS), known)
 
     def level_probabilities(self) -> torch.Tensor:
-        """Each level's softmax probability within its column, shape ``(..., n_params)``.
+        """Each level's softmax probability in its column, shape ``(..., n_params)``.
 
         The seen levels' share, before :data:`UNKNOWN_LEVEL_MASS` is set aside.
         """
         return torch.exp(self.logits - self.head.per_level(self.log_normalizer))
 
     def indicators(self, x: torch.Tensor) -> torch.Tensor:
-        """One-hot rows of the cells' levels, shape ``(..., n_params)``; 0 where unknown."""
+        """One-hot rows of the cells' levels, ``(..., n_params)``; 0 where unknown."""
         positions, unknown = self._positions(x)
         hits = torch.zeros(
-            (*x.shape[:-1], self.head.n_params), dtype=self.logits.dtype, device=x.device
+            (*x.shape[:-1], self.head.n_params),
+            dtype=self.logits.dtype,
+            device=x.device,
         )
         return hits.scatter_(-1, positions, (~unknown).to(hits.dtype))
 
@@ -498,7 +500,9 @@ class CategoricalHead(nn.Module):
         # group's (width, first, last) in that layout, and the order that
         # puts the groups' columns back.
         widths = sorted(set(self.n_levels))
-        columns = [c for width in widths for c, k in enumerate(self.n_levels) if k == width]
+        columns = [
+            c for width in widths for c, k in enumerate(self.n_levels) if k == width
+        ]
         positions = torch.cat(
             [torch.arange(starts[c], starts[c] + self.n_levels[c]) for c in columns]
         )
@@ -516,7 +520,9 @@ class CategoricalHead(nn.Module):
 
     def forward(self, params: torch.Tensor) -> LevelsDistribution:
         """Return the per-column categorical distributions for logits ``params``."""
-        grouped = params.index_select(-1, self._positions) if self._regrouped else params
+        grouped = (
+            params.index_select(-1, self._positions) if self._regrouped else params
+        )
         pieces = [
             _log_sum_exp_levels(grouped[..., first:last].unflatten(-1, (-1, width)))
             for width, first, last in self._groups
@@ -527,7 +533,7 @@ class CategoricalHead(nn.Module):
         return LevelsDistribution(params, normalizer, self)
 
     def per_level(self, values: torch.Tensor) -> torch.Tensor:
-        """Repeat each column's entry of ``values`` (last axis) for each of its levels."""
+        """Repeat each column's entry of ``values`` (last axis) once per level."""
         return values.index_select(-1, self.level_columns)
 
 
