@@ -1130,32 +1130,51 @@ def test_sigterm_mid_run_leaves_no_partial_file(model, tmp_path, rng):
     def rows_written():
         # Mid-run means rows in the temporary file, not just the file: it is
         # created before the first chunk is scored, and a loaded machine can
-        # stop the child right there, outside the write loop.
+        # stop the child right there, outside the write loop. And well before
+        # the end (the whole output is about 2.5 MB): a parent starved by a
+        # loaded machine could otherwise first look when the child has written
+        # everything and is about to exit, and its signal come too late.
         for partial in tmp_path.glob(".out.csv.vaeanomaly-*.tmp"):
             try:
-                if partial.stat().st_size > 0:
+                if 0 < partial.stat().st_size < 1_000_000:
                     return True
             except FileNotFoundError:  # renamed or removed since the glob
                 pass
         return False
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vaeanomaly", *argv, "-q"], stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not rows_written():
-            assert proc.poll() is None, proc.communicate()[1].decode()
-            assert time.monotonic() < deadline, "no rows written in 120 s"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGTERM)
-        # Reap it (and drain stderr) before looking at the folder: the
-        # temporary file is removed before the process exits.
-        stderr = proc.communicate(timeout=120)[1].decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    def stopped_mid_run():
+        """Run the command and send SIGTERM once it is part way through writing.
+
+        Returns the process and its stderr, or None when the run ended before
+        the test could see it part way (a starved parent): then it is retried.
+        """
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vaeanomaly", *argv, "-q"], stderr=subprocess.PIPE
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while not rows_written():
+                if proc.poll() is not None:
+                    proc.communicate()
+                    out.unlink(missing_ok=True)
+                    return None
+                assert time.monotonic() < deadline, "no rows written in 120 s"
+                time.sleep(0.005)
+            proc.send_signal(signal.SIGTERM)
+            # Reap it (and drain stderr) before looking at the folder: the
+            # temporary file is removed before the process exits.
+            return proc, proc.communicate(timeout=120)[1].decode()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+    for _ in range(3):
+        stopped = stopped_mid_run()
+        if stopped is not None:
+            break
+    assert stopped is not None, "three runs ended before the test saw one mid-way"
+    proc, stderr = stopped
     assert proc.returncode == 143, stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["big.csv", "data.csv", "model.vae"]
