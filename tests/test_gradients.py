@@ -72,8 +72,9 @@ CASES = [
     (["categorical", "student_t_column", "categorical", "bernoulli"], (8,), 2, 1.0),
 ]
 
-# Level counts of the categorical columns in turn: widths of 1, 2, 3 and 5
-# take each path of the head's log-normaliser.
+# Level counts of categorical columns, by table position (column j gets
+# LEVELS[j % 4]): widths of 1, 2, 3 and 5 take each path of the head's
+# log-normaliser.
 LEVELS = (3, 2, 5, 1)
 
 

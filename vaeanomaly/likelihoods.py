@@ -402,18 +402,11 @@ class LevelsDistribution:
         self.logits = logits
         self.log_normalizer = log_normalizer
         self.head = head
-        self._located: tuple[torch.Tensor, tuple] | None = None
 
     def _positions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Where each cell's level sits among the logits, and which cells are unknown.
-
-        Kept for the last ``x`` asked about (a training step asks twice).
-        """
-        if self._located is None or self._located[0] is not x:
-            unknown = x < 0
-            positions = self.head.level_starts + torch.where(unknown, 0, x).long()
-            self._located = (x, (positions, unknown))
-        return self._located[1]
+        """Where each cell's level sits among the logits; which cells are unknown."""
+        unknown = x < 0
+        return self.head.level_starts + torch.where(unknown, 0, x).long(), unknown
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probability of each cell's level, shape ``(..., n_columns)``."""
