@@ -466,6 +466,47 @@ def test_trim_refits_without_the_rows_the_first_fit_finds_least_likely(
     assert roc_auc_score(y, -auto.score_samples(X)) > 0.95
 
 
+def _planted_group(seed: int, n_rows: int = 2000, n_group: int = 60):
+    """Categorical rows from four prototypes, plus a group of near-copies of a fifth.
+
+    Each normal cell is redrawn at random with probability 0.3; the group's
+    prototype holds a level no normal row has in three of its ten columns,
+    and its cells are redrawn with probability 0.05: a small, coherent group.
+    """
+    rng = np.random.default_rng(seed)
+    prototypes = rng.integers(0, 4, size=(4, 10))
+    normal = prototypes[rng.integers(0, 4, n_rows)]
+    normal = np.where(
+        rng.random(normal.shape) < 0.3, rng.integers(0, 4, normal.shape), normal
+    )
+    prototype = rng.integers(0, 4, 10)
+    prototype[:3] = 4
+    group = np.tile(prototype, (n_group, 1))
+    group = np.where(
+        rng.random(group.shape) < 0.05, rng.integers(0, 4, group.shape), group
+    )
+    levels = np.array(list("abcde"))[np.vstack([normal, group])]
+    X = pd.DataFrame(levels, columns=[f"c{j}" for j in range(10)])
+    return X, np.r_[np.zeros(n_rows), np.ones(n_group)]
+
+
+def test_trim_leaves_out_a_small_group_of_similar_rows(monkeypatch):
+    # Issue #24: a flexible model learns a coherent group as one more mode and
+    # scores it as normal; the heavily KL-weighted first fit cannot, so the
+    # group is trimmed and the final model finds it unlikely.
+    X, y = _planted_group(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        found = VAEAnomalyDetector(random_state=0).fit(X)
+        assert found.n_trimmed_ >= 0.9 * y.sum()
+        assert roc_auc_score(y, -found.score_samples(X)) > 0.95
+        # The same fit with a first fit at the final KL weight: the group is
+        # kept and scores as more normal than most rows.
+        monkeypatch.setattr("vaeanomaly.estimator._RANKING_BETA", 1.0)
+        learned = VAEAnomalyDetector(random_state=0).fit(X)
+    assert roc_auc_score(y, -learned.score_samples(X)) < 0.7
+
+
 def test_a_diverging_fit_stops_with_a_clear_error():
     # The example of issue #15: it used to return untrained weights silently.
     X = np.random.default_rng(0).normal(size=(300, 4)) * 1e30
