@@ -62,15 +62,24 @@ def load(name: str, seed: int):
     return X_train, X_test, y_test
 
 
-def avf_scores(X_train: pd.DataFrame, X_test: pd.DataFrame) -> np.ndarray:
-    """Sum over columns of -log of the smoothed train frequency of each level."""
-    total = np.zeros(len(X_test))
-    for column in X_train.columns:
+def level_surprisals(X_train: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
+    """``-log`` of each cell's add-one-smoothed level frequency in ``X_train``.
+
+    Returns an array of shape (rows of ``X``, columns): AVF's terms, the cells'
+    surprisals under the model of independent columns.
+    """
+    out = np.empty(X.shape)
+    for j, column in enumerate(X_train.columns):
         counts = X_train[column].value_counts()
         n_levels = len(counts) + 1  # one more for levels first seen in test
-        freq = X_test[column].map(counts).fillna(0).to_numpy(dtype=float)
-        total -= np.log((freq + 1) / (len(X_train) + n_levels))
-    return total
+        freq = X[column].map(counts).fillna(0).to_numpy(dtype=float)
+        out[:, j] = -np.log((freq + 1) / (len(X_train) + n_levels))
+    return out
+
+
+def avf_scores(X_train: pd.DataFrame, X_test: pd.DataFrame) -> np.ndarray:
+    """Sum over columns of -log of the smoothed train frequency of each level."""
+    return level_surprisals(X_train, X_test).sum(axis=1)
 
 
 def baseline_scores(detector: str, X_train, X_test, seed: int) -> np.ndarray:

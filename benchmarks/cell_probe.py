@@ -39,7 +39,7 @@ from vaeanomaly import VAEAnomalyDetector
 TEMPERATURES = (0.5, 1.0, 2.0, 4.0)
 
 
-def _load(collection: str, name: str, seed: int):
+def _load(collection: str, name: str, seed: int) -> tuple:
     if collection == "adbench":
         from adbench import load
 

@@ -16,21 +16,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-import pandas as pd
 from _evaluation import add_report_arguments, report, result_row, run_tasks
-from categorical import DATA, load
-
-
-def level_surprisals(X_train: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
-    """``-log`` of each cell's smoothed training frequency, shape (rows, columns)."""
-    out = np.empty(X.shape)
-    for j, column in enumerate(X_train.columns):
-        counts = X_train[column].value_counts()
-        n_levels = len(counts) + 1  # one more for levels first seen in test
-        freq = X[column].map(counts).fillna(0).to_numpy(dtype=float)
-        out[:, j] = -np.log((freq + 1) / (len(X_train) + n_levels))
-    return out
+from categorical import DATA, level_surprisals, load
 
 
 def evaluate(name: str, seed: int) -> list[dict]:

@@ -222,10 +222,12 @@ default="from_dtype"
         little more than one member's, but training runs until the slowest
         member has stopped, so fits take longer.
     beta : float, default=1.0
-        Weight of the KL term in the training loss (1 is the true ELBO).
+        Weight of the KL term in the training loss (1 is the true ELBO). The
+        first fit of ``trim`` weighs it 4 times as much.
     kl_warmup : int, default=0
-        Epochs over which the KL weight rises linearly from 0 to ``beta``, a
-        guard against posterior collapse. Early stopping waits for it to end.
+        Epochs over which the KL weight rises linearly from 0 to ``beta`` (to
+        4 times ``beta`` in the first fit of ``trim``), a guard against
+        posterior collapse. Early stopping waits for it to end.
     standardize : bool, default=True
         Learn each measured column's mean and standard deviation in ``fit`` and
         scale by them, so raw units work. Set to False when an earlier pipeline
@@ -247,9 +249,12 @@ default="from_dtype"
         needs no guess of the anomaly rate); with a float in (0, 0.5), that
         share of the rows. ``None`` trains once on everything. A model that
         has trained on anomalies learns to reconstruct them, so they score as
-        more normal than they are. The heavy KL weight leaves the first fit's
-        latent code too little room to learn a small group of similar rows,
-        so a group of similar anomalies ranks low and is left out as well.
+        more normal than they are. With ``beta > 0`` the heavy KL weight
+        leaves the first fit's latent code too little room to learn a small
+        group of similar rows: it ranks rows about as a model of independent
+        columns would, so a group of similar anomalies built on rare levels or
+        values far out in a column ranks low and is left out as well (a group
+        unusual only in how its common values combine is not).
         ``offset_`` still comes from the scores of all training rows.
     max_epochs : int, default=200
         Most epochs. An epoch is a pass over the training rows, or 128,000
