@@ -65,8 +65,10 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reference",
         type=Path,
+        nargs="+",
         default=None,
-        help="a --json file of an earlier VAE run: count the sets won and lost",
+        help="--json files of an earlier VAE run (rows joined): count the sets won "
+        "and lost",
     )
     add_set_argument(parser)
 
@@ -352,7 +354,8 @@ def report(
     if args.reference:
         reference = [
             r
-            for r in read_rows(args.reference)
+            for path in args.reference
+            for r in read_rows(path)
             if r["seed"] in args.seeds and r["detector"] == vae
         ]
     if reference and any(r["detector"] == vae for r in rows):
