@@ -155,7 +155,7 @@ def test_quality_report_writes_provenance_and_reads_both_formats(tmp_path, capsy
     args = argparse.Namespace(
         json=tmp_path / "out" / "rows.json",
         baselines=baselines,
-        reference=reference,
+        reference=[reference],  # --reference takes one or more files
         seeds=[0],
         set=["latent_dim=3"],
         jobs=1,
