@@ -239,7 +239,9 @@ scoring_options = compose(
         "--method",
         default=None,
         type=click.Choice(list(SCORE_METHOD_NAMES)),
-        help="Score method. Default: the model's (elbo).",
+        help="Score method. Default: the model's (elbo). rarest_value scores a row "
+        "by its value that is rarest in its column, for anomalies that hold rare "
+        "values but come in groups the model learns.",
     ),
     click.option(
         "--draws",

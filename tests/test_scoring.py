@@ -10,6 +10,7 @@ from vaeanomaly.scoring import (
     elbo,
     feature_contributions,
     iw_elbo,
+    rarest_value,
     reconstruction_probability,
 )
 
@@ -108,3 +109,23 @@ def test_feature_contributions_sum_to_expected_reconstruction(vae, x):
     assert_allclose(
         -contributions.sum(1).detach().numpy(), recon.detach().numpy(), rtol=1e-5
     )
+
+
+def test_rarest_value_is_the_least_likely_cell_under_the_columns_marginals(vae, x):
+    """Brute force: decode each prior draw alone and mix its members' densities."""
+    eps = torch.randn(7, 1, 2, generator=torch.Generator().manual_seed(5))
+    n_members = vae.n_members
+    log_p = torch.stack(
+        [
+            vae.decode(eps[d].expand(n_members, 1, 2)).log_prob_features(x)
+            for d in range(7)
+        ]
+    )  # (draws, members, rows, columns)
+    marginal = torch.logsumexp(log_p.flatten(0, 1), 0) - np.log(7 * n_members)
+    expected = marginal.min(dim=-1).values
+    assert_allclose(
+        rarest_value(vae, x, eps).detach().numpy(), expected.detach().numpy(), rtol=1e-5
+    )
+    far = x.clone()
+    far[4, 2] = 40.0  # one value far in its column's tail: the row's rarest
+    assert rarest_value(vae, far, eps)[4] < rarest_value(vae, x, eps)[4] - 10

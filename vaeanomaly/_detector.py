@@ -160,7 +160,7 @@ class DetectorMixin:
             **_network(model),
             **_training(model),
             "score_method": model.score_method,
-            "n_draws": model.n_draws,
+            "n_draws": model._scoring_draws(),
             **_threshold(self, model, sequence),
             "window": None,
             "ar_order": None,

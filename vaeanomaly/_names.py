@@ -13,7 +13,7 @@ LIKELIHOOD_NAMES = (
     "gaussian_fixed",
     "student_t_column",
 )
-SCORE_METHOD_NAMES = ("elbo", "iwae", "recon_error", "recon_prob")
+SCORE_METHOD_NAMES = ("elbo", "iwae", "rarest_value", "recon_error", "recon_prob")
 
 #: Head name of categorical columns: the table schema chooses it per column
 #: from the data, so it is not a value of ``likelihood=``.

@@ -411,8 +411,12 @@ class LevelsDistribution:
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probability of each cell's level, shape ``(..., n_columns)``."""
         positions, unknown = self._positions(x)
-        positions = positions.expand(*self.logits.shape[:-1], positions.shape[-1])
-        known = self.logits.gather(-1, positions) - self.log_normalizer
+        # Distributions and cells broadcast against each other, as torch's do:
+        # the prior draws of ``scoring.rarest_value`` are decoded once for all rows.
+        batch = torch.broadcast_shapes(self.logits.shape[:-1], positions.shape[:-1])
+        logits = self.logits.expand(*batch, self.logits.shape[-1])
+        positions = positions.expand(*batch, positions.shape[-1])
+        known = logits.gather(-1, positions) - self.log_normalizer
         known = known + math.log1p(-UNKNOWN_LEVEL_MASS)
         return torch.where(unknown, math.log(UNKNOWN_LEVEL_MASS), known)
 

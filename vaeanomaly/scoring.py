@@ -28,12 +28,14 @@ from vaeanomaly._model import VAE, Rows, as_rows
 
 __all__ = [
     "SCORE_METHODS",
+    "SUMMED_OVER_CELLS",
     "elbo",
     "member_elbo",
     "feature_contributions",
     "iw_elbo",
     "reconstruction_error",
     "reconstruction_probability",
+    "rarest_value",
 ]
 
 
@@ -212,9 +214,58 @@ def feature_contributions(
     return contributions
 
 
+def rarest_value(
+    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor
+) -> torch.Tensor:
+    """Minus the largest surprisal of a row's cells under the columns' marginals.
+
+    The model's marginal of column ``j`` is ``p(x_j) = E_p(z)[p(x_j | z)]``,
+    estimated as ``(1/L) sum_l p(x_j | z_l)`` over the ``L`` draws of ``eps``
+    taken as draws of the prior N(0, I): the same draws for every row, decoded
+    once. A row scores ``-max_j [-log p(x_j)]`` over its observed cells: how
+    rare its rarest value is for its column, whatever the rest of the row.
+
+    The ELBO asks how likely the row is as a whole, so a group of similar
+    anomalies that the model has learnt as one more mode scores as likely,
+    even when each of them holds a value the column almost never takes. This
+    score does not look at how the values combine: it finds such a group
+    (a level or a magnitude rare in its column), and misses anomalies made of
+    common values in an unusual combination, which the ELBO finds.
+
+    Parameters
+    ----------
+    module : VAE
+        The trained model.
+    x : torch.Tensor of shape (n_rows, n_features) or Rows
+        Rows to score.
+    eps : torch.Tensor of shape (n_draws, 1, latent_dim)
+        Standard normal draws, used as draws of z from the prior.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_rows,)
+        Minus the largest cell surprisal, in nats (of the standardized column
+        for a numeric one); the ensemble's members pool their draws.
+    """
+    rows = as_rows(x)
+    z = eps.reshape(eps.shape[0], 1, 1, eps.shape[-1])
+    z = z.expand(eps.shape[0], module.n_members, 1, eps.shape[-1])
+    log_p = module.decode(z).log_prob_features(rows.targets)
+    draws = log_p.shape[0] * log_p.shape[1]
+    marginal = torch.logsumexp(log_p.flatten(0, 1), dim=0) - math.log(draws)
+    if rows.mask is not None:
+        marginal = marginal.masked_fill(~rows.mask, math.inf)
+    return marginal.min(dim=-1).values
+
+
 SCORE_METHODS: dict[str, Callable[..., torch.Tensor]] = {
     "elbo": elbo,
     "iwae": iw_elbo,
     "recon_prob": reconstruction_probability,
     "recon_error": reconstruction_error,
+    "rarest_value": rarest_value,
 }
+
+#: The score methods that add up terms over a row's observed cells, which
+#: ``score_per_cell`` divides by their number (``rarest_value`` is one cell's).
+SUMMED_OVER_CELLS: frozenset[str] = frozenset(SCORE_METHODS) - {"rarest_value"}
