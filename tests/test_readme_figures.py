@@ -240,6 +240,10 @@ def w7a_seed0() -> float:
     return row["auroc"]
 
 
+RAREST_W7A = Source("rarest_value_probe_w7a_s10.json", "rarest_value L=256")
+RAREST_CATEGORICAL = Source(
+    "rarest_value_probe_categorical_s10.json", "rarest_value L=256"
+)
 ADBENCH_GAUSSIAN = Source("adbench_gaussian_defaults.json", "vae")
 ADBENCH_04 = Source("adbench_v0.4.json", "vae")
 ADBENCH_03 = Source("adbench_v0.3.json", "vae")
@@ -335,6 +339,18 @@ PROSE = [
         lambda: categorical_mean("categorical_all_scores.json", "PyOD VAE"),
     ),
     Figure(r"binary columns, ([\d.]+), seed 0\)", w7a_seed0),
+    Figure(
+        r"finds them: mean AUROC ([\d.]+) and AP [\d.]+ on w7a",
+        lambda: mean_of(RAREST_W7A, "auroc", ["w7a"]),
+    ),
+    Figure(
+        r"finds them: mean AUROC [\d.]+ and AP ([\d.]+) on w7a",
+        lambda: mean_of(RAREST_W7A, "ap", ["w7a"]),
+    ),
+    Figure(
+        r"their mean AUROC ([\d.]+);",
+        lambda: mean_of(RAREST_CATEGORICAL, "auroc", categorical_five()),
+    ),
     Figure(
         r"it gets probability (\d\.\d+), so it scores",
         lambda: code_constant("vaeanomaly/likelihoods.py", "UNKNOWN_LEVEL_MASS"),
