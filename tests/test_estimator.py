@@ -552,6 +552,19 @@ def test_rarest_value_finds_a_learnt_group_and_misses_a_combination():
     assert by_rarest < by_elbo - 0.05
 
 
+def test_rarest_value_takes_at_least_256_prior_draws(blob_model, blob):
+    # Its marginals are mixtures over the draws: 16 were too coarse
+    # (benchmarks/README.md, "Session 10"). describe() says what is used.
+    X, _ = blob
+    det = copy.deepcopy(blob_model).set_scoring(score_method="rarest_value")
+    assert det.describe()["n_draws"] == 256
+    with_256 = det.score_samples(X[:20])
+    assert_array_equal(det.set_scoring(n_draws=8).score_samples(X[:20]), with_256)
+    assert det.set_scoring(n_draws=300).describe()["n_draws"] == 300
+    assert not np.array_equal(det.score_samples(X[:20]), with_256)
+    assert det.set_scoring(score_method="elbo", n_draws=8).describe()["n_draws"] == 8
+
+
 def test_a_diverging_fit_stops_with_a_clear_error():
     # The example of issue #15: it used to return untrained weights silently.
     X = np.random.default_rng(0).normal(size=(300, 4)) * 1e30
