@@ -247,7 +247,8 @@ scoring_options = compose(
         "--draws",
         default=None,
         type=click.IntRange(min=1),
-        help="Monte-Carlo draws of z per row. Default: the model's (16).",
+        help="Monte-Carlo draws of z per row. Default: the model's (16). "
+        "rarest_value takes at least 256.",
     ),
 )
 

@@ -173,6 +173,24 @@ class ScoringRun:
                 f"fitted with window={fitted}. Drop --window (the model's is used) "
                 "or refit."
             )
+        fitted_method = detector.describe()["score_method"]
+        if (
+            self.detect
+            and self.threshold is None
+            and self.method
+            not in (
+                None,
+                fitted_method,
+            )
+        ):
+            raise CLIError(
+                f"--method {self.method} differs from the model's score method "
+                f"({fitted_method}), and the model's threshold was fitted on "
+                f"{fitted_method} scores: it would not mean anything for "
+                f"{self.method} scores. Add a threshold to fit on this file's "
+                "scores (e.g. --threshold robust_z or --contamination 0.05), or "
+                f"refit the model with --method {self.method}."
+            )
         return detector.set_scoring(score_method=self.method, n_draws=self.draws)
 
     def read_table(self, detector: Any = None) -> pd.DataFrame:

@@ -125,6 +125,26 @@ def test_detect_threshold_on_file_scores_two_passes(runner, table, model):
     assert len(out) == 300
 
 
+def test_detect_with_another_score_method_needs_a_threshold_fitted_here(
+    runner, table, model
+):
+    # The model's threshold was fitted on its own method's scores (elbo).
+    args = ["detect", str(table), "-m", str(model), "--method", "rarest_value", "-q"]
+    refused = runner.invoke(vaeanomaly, args)
+    assert refused.exit_code == 2, refused.stderr
+    assert "--method rarest_value differs from the model's score method (elbo)" in (
+        refused.stderr
+    )
+    assert "--threshold robust_z" in refused.stderr
+    result = runner.invoke(vaeanomaly, [*args, "--contamination", "0.05"])
+    assert result.exit_code == 0, result.stderr
+    out = read_stdout(result)
+    assert out["is_anomaly"].sum() == pytest.approx(15, abs=1)
+    # Scores alone need no threshold.
+    scored = runner.invoke(vaeanomaly, ["score", *args[1:]])
+    assert scored.exit_code == 0, scored.stderr
+
+
 def test_chunked_scores_equal_whole_file_scores(runner, table, model):
     whole = read_stdout(
         runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model), "-q"])

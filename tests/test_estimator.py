@@ -555,13 +555,24 @@ def test_rarest_value_finds_a_learnt_group_and_misses_a_combination():
 def test_rarest_value_takes_at_least_256_prior_draws(blob_model, blob):
     # Its marginals are mixtures over the draws: 16 were too coarse
     # (benchmarks/README.md, "Session 10"). describe() says what is used.
+    from vaeanomaly.scoring import rarest_value
+
     X, _ = blob
     det = copy.deepcopy(blob_model).set_scoring(score_method="rarest_value")
+    det.set_scoring(n_draws=16)
     assert det.describe()["n_draws"] == 256
-    with_256 = det.score_samples(X[:20])
-    assert_array_equal(det.set_scoring(n_draws=8).score_samples(X[:20]), with_256)
-    assert det.set_scoring(n_draws=300).describe()["n_draws"] == 300
-    assert not np.array_equal(det.score_samples(X[:20]), with_256)
+    values = det.schema_.transform(X[:20])
+    assert_array_equal(
+        det.score_samples(X[:20]), det._batched(rarest_value, values, 256)
+    )
+    assert not np.array_equal(
+        det.score_samples(X[:20]), det._batched(rarest_value, values, 16)
+    )
+    det.set_scoring(n_draws=300)
+    assert det.describe()["n_draws"] == 300
+    assert_array_equal(
+        det.score_samples(X[:20]), det._batched(rarest_value, values, 300)
+    )
     assert det.set_scoring(score_method="elbo", n_draws=8).describe()["n_draws"] == 8
 
 

@@ -129,3 +129,45 @@ def test_rarest_value_is_the_least_likely_cell_under_the_columns_marginals(vae, 
     far = x.clone()
     far[4, 2] = 40.0  # one value far in its column's tail: the row's rarest
     assert rarest_value(vae, far, eps)[4] < rarest_value(vae, x, eps)[4] - 10
+
+
+def test_rarest_value_on_a_mixed_table_with_gaps_and_an_unseen_level():
+    # Several column groups (Student-t, 0/1, two categorical columns), two
+    # members, a missing cell and a level not seen in fit: each row against
+    # its own brute force, one prior draw decoded at a time.
+    import pandas as pd
+    from conftest import TINY
+
+    from vaeanomaly import VAEAnomalyDetector
+    from vaeanomaly.likelihoods import UNKNOWN_LEVEL_MASS
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame(
+        {
+            "x": rng.normal(size=300),
+            "flag": rng.integers(0, 2, 300),
+            "kind": rng.choice(list("abc"), 300, p=[0.6, 0.3, 0.1]),
+            "y": rng.normal(size=300),
+            "size": rng.choice(["s", "m"], 300),
+        }
+    )
+    det = VAEAnomalyDetector(**TINY, n_members=2, random_state=0).fit(train)
+    test = train.iloc[:6].copy()
+    test.loc[test.index[1], "y"] = np.nan
+    test.loc[test.index[2], "kind"] = "never seen"
+    got = det.set_params(score_method="rarest_value").score_samples(test)
+
+    module = det._scoring_copy()
+    eps = det._score_noise(256, torch.device("cpu")).to(torch.float64)
+    _, targets, mask = det.schema_.encoder.encode(det.schema_.transform(test))
+    targets = torch.as_tensor(targets)
+    per_draw = torch.stack(
+        [
+            module.decode(eps[d].expand(2, 1, 2)).log_prob_features(targets)
+            for d in range(256)
+        ]
+    )  # (draws, members, rows, columns)
+    marginal = torch.logsumexp(per_draw.flatten(0, 1), 0) - np.log(512)
+    marginal = marginal.masked_fill(~torch.as_tensor(mask), np.inf)
+    assert_allclose(got, marginal.min(-1).values.detach().numpy(), rtol=1e-10)
+    assert got[2] <= np.log(UNKNOWN_LEVEL_MASS) + 1e-9  # the unseen level

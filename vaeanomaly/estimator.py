@@ -90,7 +90,7 @@ _RANKING_BETA: float = 4.0
 #: estimate of each column's marginal is a mixture over the draws, and 16
 #: (the default ``n_draws``) were too coarse (ADBench, 23 sets, seeds 0-2:
 #: mean AUROC 0.785 with 16, 0.802 with 64, 0.808 with 256). The draws are
-#: decoded once per batch of rows, so they cost little.
+#: decoded once per batch of rows, and every cell is scored under each.
 _PRIOR_DRAWS: int = 256
 
 
@@ -218,7 +218,11 @@ default="elbo"
         to the decoded mean, or ``"rarest_value"``: minus the largest
         surprisal among the row's cells under the model's marginal of each
         column, ``p(x_j) = E_p(z)[p(x_j|z)]`` (see
-        :func:`vaeanomaly.scoring.rarest_value`). The first four judge the row
+        :func:`vaeanomaly.scoring.rarest_value`; a numeric cell's surprisal
+        is a density's, in nats of the standardized column, so on mixed
+        tables it is compared with the categorical cells' on that scale).
+        ``trim`` ranks the training rows by their ELBO whichever method
+        scores. The first four judge the row
         as a whole, so a group of similar anomalies the model has learnt as
         one more mode scores as normal; ``"rarest_value"`` finds rows that hold
         a value rare in its column even then (on the w7a table of
@@ -263,8 +267,9 @@ default="elbo"
     trim : "auto", float or None, default="auto"
         Robustness to anomalies in the training data. A first fit (stopped
         by ``patience`` alone, without ``min_steps``, with the KL term weighted
-        4 times ``beta``) scores the training rows, the rows it finds least
-        likely are left out, and the model is trained afresh on the rest:
+        4 times ``beta``) scores the training rows by their ELBO (whatever
+        ``score_method``), the rows it finds least likely are left out, and
+        the model is trained afresh on the rest:
         with ``"auto"``, the rows whose score lies more than 3.5 robust
         standard deviations below the median (the ``"robust_z"`` rule, which
         needs no guess of the anomaly rate); with a float in (0, 0.5), that
@@ -618,7 +623,11 @@ default="elbo"
             self._fit_held_out(trainer, x_all, _tagged(callback, 1))
             self.n_trimmed_ = 0
             if trimming:
-                keep = self._untrimmed(self._score_samples(X))
+                elbo = SCORE_METHODS["elbo"]
+                ranking = self._batched(
+                    elbo, X, self.n_draws, per_cell=self.score_per_cell
+                )
+                keep = self._untrimmed(ranking)
                 self.n_trimmed_ = int(n_samples - keep.sum())
                 index = torch.as_tensor(np.flatnonzero(keep), device=device)
                 x_kept = x_all.take(index)
@@ -817,7 +826,8 @@ default="elbo"
         -------
         ndarray of shape (n_samples,)
             The ``score_method`` estimate for each row, in nats (per observed
-            cell with ``score_per_cell=True``).
+            cell with ``score_per_cell=True``, except ``"rarest_value"``,
+            which is one cell's).
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)

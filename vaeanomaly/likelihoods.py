@@ -411,11 +411,13 @@ class LevelsDistribution:
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probability of each cell's level, shape ``(..., n_columns)``."""
         positions, unknown = self._positions(x)
-        # Distributions and cells broadcast against each other, as torch's do:
-        # the prior draws of ``scoring.rarest_value`` are decoded once for all rows.
-        batch = torch.broadcast_shapes(self.logits.shape[:-1], positions.shape[:-1])
-        logits = self.logits.expand(*batch, self.logits.shape[-1])
-        positions = positions.expand(*batch, positions.shape[-1])
+        logits = self.logits
+        if logits.shape[-2] != positions.shape[-2]:
+            # One distribution for many rows (the prior draws of
+            # ``scoring.rarest_value``, decoded once): broadcast, as torch's do.
+            batch = torch.broadcast_shapes(logits.shape[:-1], positions.shape[:-1])
+            logits = logits.expand(*batch, logits.shape[-1])
+        positions = positions.expand(*logits.shape[:-1], positions.shape[-1])
         known = logits.gather(-1, positions) - self.log_normalizer
         known = known + math.log1p(-UNKNOWN_LEVEL_MASS)
         return torch.where(unknown, math.log(UNKNOWN_LEVEL_MASS), known)

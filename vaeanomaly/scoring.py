@@ -14,7 +14,10 @@ underflows however unlikely a row is.
 A module with several ensemble members (see :mod:`vaeanomaly._model`)
 scores a row by the mean of its members' estimates: an average of
 log-likelihood bounds, whose per-cell contributions are the mean of the
-members' contributions.
+members' contributions. :func:`rarest_value` is the exception on both
+counts: its ``eps`` are draws of the prior, shared by all rows (shape
+``(n_draws, 1, latent_dim)``), and the members' draws are pooled into one
+mixture for each column's marginal.
 """
 
 from __future__ import annotations
@@ -244,9 +247,16 @@ def rarest_value(
     Returns
     -------
     torch.Tensor of shape (n_rows,)
-        Minus the largest cell surprisal, in nats (of the standardized column
-        for a numeric one); the ensemble's members pool their draws.
+        Minus the largest cell surprisal, in nats; the ensemble's members pool
+        their draws. A numeric cell's surprisal is minus a log-density of the
+        standardized column, a categorical or 0/1 cell's minus a
+        log-probability: on mixed tables the two are compared on that scale.
     """
+    if eps.dim() != 3 or eps.shape[1] != 1:
+        raise ValueError(
+            "rarest_value takes draws of the prior shared by all rows: eps of "
+            f"shape (n_draws, 1, latent_dim), got {tuple(eps.shape)}."
+        )
     rows = as_rows(x)
     z = eps.reshape(eps.shape[0], 1, 1, eps.shape[-1])
     z = z.expand(eps.shape[0], module.n_members, 1, eps.shape[-1])
