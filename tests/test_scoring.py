@@ -171,3 +171,9 @@ def test_rarest_value_on_a_mixed_table_with_gaps_and_an_unseen_level():
     marginal = marginal.masked_fill(~torch.as_tensor(mask), np.inf)
     assert_allclose(got, marginal.min(-1).values.detach().numpy(), rtol=1e-10)
     assert got[2] <= np.log(UNKNOWN_LEVEL_MASS) + 1e-9  # the unseen level
+    # Its explanation: each cell's marginal surprisal, the largest the score.
+    explained = det.score_features(test)
+    expected = np.where(mask, -marginal.detach().numpy(), np.nan)
+    assert_allclose(explained.to_numpy(), expected, rtol=1e-10)
+    assert np.isnan(explained.iloc[1]["y"])
+    assert_allclose(-explained.max(axis=1), got, rtol=1e-12)

@@ -39,7 +39,12 @@ from vaeanomaly._training import (
 )
 from vaeanomaly.exceptions import DataError
 from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood, scale_floors
-from vaeanomaly.scoring import SCORE_METHODS, SUMMED_OVER_CELLS, feature_contributions
+from vaeanomaly.scoring import (
+    SCORE_METHODS,
+    SUMMED_OVER_CELLS,
+    feature_contributions,
+    marginal_surprisals,
+)
 from vaeanomaly.thresholds import (
     THRESHOLDS,
     ContaminationThreshold,
@@ -840,7 +845,10 @@ default="elbo"
         is less expected given its row. Values are in nats of the standardized
         data, so columns in different units compare fairly; a categorical
         column gives one value (minus the log-probability of its level) and a
-        missing cell gives NaN.
+        missing cell gives NaN. With ``score_method="rarest_value"`` each cell
+        gets its surprisal under its column's marginal, ``-log p(x_j)``
+        (:func:`vaeanomaly.scoring.marginal_surprisals`), whose largest is
+        the row's score: the rarest value is the top column.
 
         Parameters
         ----------
@@ -856,7 +864,11 @@ default="elbo"
         check_is_fitted(self)
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
         X = self._validate(X, reset=False)
-        contributions = self._batched(feature_contributions, X, self.n_draws)
+        if self.score_method == "rarest_value":
+            terms = marginal_surprisals
+        else:
+            terms = feature_contributions
+        contributions = self._batched(terms, X, self._scoring_draws())
         if index is None:
             return contributions
         return pd.DataFrame(contributions, index=index, columns=self.schema_.names_)

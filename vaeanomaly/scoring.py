@@ -35,6 +35,7 @@ __all__ = [
     "elbo",
     "member_elbo",
     "feature_contributions",
+    "marginal_surprisals",
     "iw_elbo",
     "reconstruction_error",
     "reconstruction_probability",
@@ -252,6 +253,34 @@ def rarest_value(
         standardized column, a categorical or 0/1 cell's minus a
         log-probability: on mixed tables the two are compared on that scale.
     """
+    surprisals = marginal_surprisals(module, x, eps)
+    return -surprisals.nan_to_num(nan=-math.inf).max(dim=-1).values
+
+
+def marginal_surprisals(
+    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor
+) -> torch.Tensor:
+    """Each cell's surprisal under its column's marginal, ``-log p(x_j)``.
+
+    The terms of :func:`rarest_value`, which takes the largest of a row; the
+    per-cell explanation of that score. ``p(x_j) = (1/L) sum_l p(x_j | z_l)``
+    over the draws of ``eps`` taken as draws of the prior, pooled over the
+    ensemble's members.
+
+    Parameters
+    ----------
+    module : VAE
+        The trained model.
+    x : torch.Tensor of shape (n_rows, n_features) or Rows
+        Rows to explain.
+    eps : torch.Tensor of shape (n_draws, 1, latent_dim)
+        Standard normal draws, used as draws of z from the prior.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_rows, n_features)
+        Higher means the value is rarer in its column; missing cells get NaN.
+    """
     if eps.dim() != 3 or eps.shape[1] != 1:
         raise ValueError(
             "rarest_value takes draws of the prior shared by all rows: eps of "
@@ -262,10 +291,10 @@ def rarest_value(
     z = z.expand(eps.shape[0], module.n_members, 1, eps.shape[-1])
     log_p = module.decode(z).log_prob_features(rows.targets)
     draws = log_p.shape[0] * log_p.shape[1]
-    marginal = torch.logsumexp(log_p.flatten(0, 1), dim=0) - math.log(draws)
+    surprisals = math.log(draws) - torch.logsumexp(log_p.flatten(0, 1), dim=0)
     if rows.mask is not None:
-        marginal = marginal.masked_fill(~rows.mask, math.inf)
-    return marginal.min(dim=-1).values
+        surprisals = surprisals.masked_fill(~rows.mask, math.nan)
+    return surprisals
 
 
 SCORE_METHODS: dict[str, Callable[..., torch.Tensor]] = {
