@@ -450,3 +450,14 @@ def test_report_help():
     assert result.exit_code == 0
     assert "--time-col" in result.output
     assert "--window" in result.output
+
+
+def test_contributions_above_usual_are_signed_once(fitted_tiny):
+    # A top column can cost less than its usual level: "-0.05", never "+-0.05".
+    detector, frame = fitted_tiny
+    page = write_report(detector, frame, threshold="contamination", top=50)
+    excess = re.findall(r"</span> ([^<]*)</span>", page)
+    assert excess
+    assert all(re.fullmatch(r"[+-][\d.e+-]+|\(missing\)", e) for e in excess), excess
+    assert not [e for e in excess if e.startswith("+-")]
+    assert any(e.startswith("-") for e in excess)

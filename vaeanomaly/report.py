@@ -350,7 +350,7 @@ def _anomaly_rows(
                         "name": facts["columns"][j],
                         "value": _format_value(frame[facts["columns"][j]].iloc[row]),
                         "typical": typical[facts["columns"][j]][0],
-                        "excess": _format_value(blame[j]),
+                        "excess": _format_excess(blame[j]),
                     }
                     for j in order
                 ],
@@ -436,6 +436,13 @@ def _format_value(value: Any) -> str:
         return f"{float(value):.4g}"
     text = str(value)
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "\u2026"
+
+
+def _format_excess(value: float) -> str:
+    """Nats above the column's usual contribution, signed (+1.2, -0.05)."""
+    if np.isnan(value):
+        return "(missing)"
+    return f"{float(value):+.4g}"
 
 
 def _format_time(value: Any) -> str:
