@@ -1,5 +1,6 @@
 """The HTML report: its content, its escaping, and how it behaves in Chromium."""
 
+import copy
 import os
 import re
 import shlex
@@ -461,3 +462,17 @@ def test_contributions_above_usual_are_signed_once(fitted_tiny):
     assert all(re.fullmatch(r"[+-][\d.e+-]+|\(missing\)", e) for e in excess), excess
     assert not [e for e in excess if e.startswith("+-")]
     assert any(e.startswith("-") for e in excess)
+
+
+@pytest.mark.parametrize(
+    ("method", "says"),
+    [
+        ("elbo", "Scores are log-likelihoods under the model (the ELBO"),
+        ("recon_error", "Scores are minus the squared error"),
+        ("rarest_value", "Scores are the log-probability of each row"),
+    ],
+)
+def test_the_page_says_what_the_scores_are(fitted_tiny, method, says):
+    detector, frame = fitted_tiny
+    detector = copy.deepcopy(detector).set_scoring(score_method=method)
+    assert says in write_report(detector, frame, threshold="contamination")

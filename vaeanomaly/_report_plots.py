@@ -165,7 +165,11 @@ def _symlog_threshold(values: np.ndarray) -> float | None:
     return None
 
 
-def score_histogram(scores: np.ndarray, offset: float) -> str:
+def score_histogram(
+    scores: np.ndarray,
+    offset: float,
+    xlabel: str = "score (log-likelihood, nats; higher = more normal)",
+) -> str:
     """Histogram of the scores (log counts) with the threshold marked."""
     scores = np.asarray(scores, dtype=np.float64)
     finite = scores[np.isfinite(scores)]
@@ -195,7 +199,7 @@ def score_histogram(scores: np.ndarray, offset: float) -> str:
             offset, color=_FLAG, ls="--", lw=1.2, label=f"threshold {offset:.4g}"
         )
         ax.legend(loc="upper left", frameon=False)
-    ax.set_xlabel("score (log-likelihood, nats; higher = more normal)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("rows (log scale)")
     return _svg(fig)
 

@@ -153,6 +153,7 @@ def write_report(
         "title": f"Anomaly report: {source}" if source else "Anomaly report",
         "source": source,
         "version": __version__,
+        "score_meaning": facts["score_meaning"][0],
         "summary": _summary(frame, facts, skipped, times, scores, flags),
         "model": facts,
         "threshold_text": threshold_text,
@@ -167,7 +168,9 @@ def write_report(
         ),
         "top": top,
         "plots": {
-            "histogram": _uri(plots.score_histogram(scores, offset)),
+            "histogram": _uri(
+                plots.score_histogram(scores, offset, facts["score_meaning"][1])
+            ),
             "training": _uri(
                 plots.training_curve(facts["history"], facts["best_epoch"])
             ),
@@ -225,6 +228,7 @@ def _model_facts(detector: Any) -> dict:
         "n_members": facts["n_members"],
         "n_parameters": f"{facts['n_parameters']:,}",
         "score_method": f"{facts['score_method']} with {facts['n_draws']} draws",
+        "score_meaning": _SCORE_MEANINGS[facts["score_method"]],
         "n_trained": f"{facts['n_samples_fit']:,}",
         "n_trimmed": facts["n_trimmed"],
         "history": facts["history"],
@@ -436,6 +440,33 @@ def _format_value(value: Any) -> str:
         return f"{float(value):.4g}"
     text = str(value)
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "\u2026"
+
+
+#: What the scores of each ``score_method`` are: the page's sentence, the
+#: histogram's axis.
+_SCORE_MEANINGS = {
+    "elbo": (
+        "log-likelihoods under the model (the ELBO, a lower bound on log p(x))",
+        "score (log-likelihood, nats; higher = more normal)",
+    ),
+    "iwae": (
+        "log-likelihoods under the model (the importance-weighted bound)",
+        "score (log-likelihood, nats; higher = more normal)",
+    ),
+    "recon_prob": (
+        "log-likelihoods under the model (An & Cho's reconstruction probability)",
+        "score (log-likelihood, nats; higher = more normal)",
+    ),
+    "recon_error": (
+        "minus the squared error of each row's reconstruction",
+        "score (minus squared error; higher = more normal)",
+    ),
+    "rarest_value": (
+        "the log-probability of each row's rarest value under its column's "
+        "marginal (a log-density for a number)",
+        "score (log-probability of the rarest value, nats; higher = more normal)",
+    ),
+}
 
 
 def _format_excess(value: float) -> str:
