@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import warnings
 from collections.abc import Iterator
@@ -42,8 +43,10 @@ from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood, scale_floors
 from vaeanomaly.scoring import (
     SCORE_METHODS,
     SUMMED_OVER_CELLS,
+    decode_prior,
     feature_contributions,
     marginal_surprisals,
+    rarest_value,
 )
 from vaeanomaly.thresholds import (
     THRESHOLDS,
@@ -95,8 +98,12 @@ _RANKING_BETA: float = 4.0
 #: estimate of each column's marginal is a mixture over the draws, and 16
 #: (the default ``n_draws``) were too coarse (ADBench, 23 sets, seeds 0-2:
 #: mean AUROC 0.785 with 16, 0.802 with 64, 0.808 with 256). The draws are
-#: decoded once per batch of rows, and every cell is scored under each.
+#: decoded once per call, and every cell is scored under each.
 _PRIOR_DRAWS: int = 256
+
+#: Scores computed from draws of the prior shared by all rows (``_batched``
+#: decodes them once per call, not once per batch of rows).
+_PRIOR_SCORES = (rarest_value, marginal_surprisals)
 
 
 def _default_latent_dim(n_features: int) -> int:
@@ -794,6 +801,8 @@ default="elbo"
         encoder = self.schema_.encoder
         out = []
         with _torch_threads(self.n_jobs), torch.inference_mode():
+            if fn in _PRIOR_SCORES:  # the prior's draws: decoded once, for all rows
+                fn = functools.partial(fn, prior=decode_prior(module, eps))
             for start in range(0, X.shape[0], rows):
                 encoded = encoder.encode(X[start : start + rows])
                 batch = self._as_rows(encoded, device, torch.float64)

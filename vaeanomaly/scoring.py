@@ -34,6 +34,7 @@ __all__ = [
     "SUMMED_OVER_CELLS",
     "elbo",
     "member_elbo",
+    "decode_prior",
     "feature_contributions",
     "marginal_surprisals",
     "iw_elbo",
@@ -219,7 +220,7 @@ def feature_contributions(
 
 
 def rarest_value(
-    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor
+    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor, *, prior: object = None
 ) -> torch.Tensor:
     """Minus the largest surprisal of a row's cells under the columns' marginals.
 
@@ -244,6 +245,8 @@ def rarest_value(
         Rows to score.
     eps : torch.Tensor of shape (n_draws, 1, latent_dim)
         Standard normal draws, used as draws of z from the prior.
+    prior : optional
+        ``decode_prior(module, eps)``, as in :func:`marginal_surprisals`.
 
     Returns
     -------
@@ -253,12 +256,27 @@ def rarest_value(
         standardized column, a categorical or 0/1 cell's minus a
         log-probability: on mixed tables the two are compared on that scale.
     """
-    surprisals = marginal_surprisals(module, x, eps)
+    surprisals = marginal_surprisals(module, x, eps, prior=prior)
     return -surprisals.nan_to_num(nan=-math.inf).max(dim=-1).values
 
 
+def decode_prior(module: VAE, eps: torch.Tensor) -> object:
+    """p(x | z) for the draws ``eps`` taken as draws of the prior, for all rows.
+
+    Decoded once, it serves every batch of rows through the ``prior``
+    argument of :func:`marginal_surprisals` and :func:`rarest_value`.
+    """
+    if eps.dim() != 3 or eps.shape[1] != 1:
+        raise ValueError(
+            "rarest_value takes draws of the prior shared by all rows: eps of "
+            f"shape (n_draws, 1, latent_dim), got {tuple(eps.shape)}."
+        )
+    z = eps.reshape(eps.shape[0], 1, 1, eps.shape[-1])
+    return module.decode(z.expand(eps.shape[0], module.n_members, 1, eps.shape[-1]))
+
+
 def marginal_surprisals(
-    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor
+    module: VAE, x: torch.Tensor | Rows, eps: torch.Tensor, *, prior: object = None
 ) -> torch.Tensor:
     """Each cell's surprisal under its column's marginal, ``-log p(x_j)``.
 
@@ -275,21 +293,19 @@ def marginal_surprisals(
         Rows to explain.
     eps : torch.Tensor of shape (n_draws, 1, latent_dim)
         Standard normal draws, used as draws of z from the prior.
+    prior : optional
+        ``decode_prior(module, eps)``, when the caller has decoded the draws
+        once for several batches of rows.
 
     Returns
     -------
     torch.Tensor of shape (n_rows, n_features)
         Higher means the value is rarer in its column; missing cells get NaN.
     """
-    if eps.dim() != 3 or eps.shape[1] != 1:
-        raise ValueError(
-            "rarest_value takes draws of the prior shared by all rows: eps of "
-            f"shape (n_draws, 1, latent_dim), got {tuple(eps.shape)}."
-        )
     rows = as_rows(x)
-    z = eps.reshape(eps.shape[0], 1, 1, eps.shape[-1])
-    z = z.expand(eps.shape[0], module.n_members, 1, eps.shape[-1])
-    log_p = module.decode(z).log_prob_features(rows.targets)
+    if prior is None:
+        prior = decode_prior(module, eps)
+    log_p = prior.log_prob_features(rows.targets)
     draws = log_p.shape[0] * log_p.shape[1]
     surprisals = math.log(draws) - torch.logsumexp(log_p.flatten(0, 1), dim=0)
     if rows.mask is not None:
