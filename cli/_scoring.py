@@ -166,23 +166,17 @@ class ScoringRun:
                 "or drop --model."
             )
         detector = load_checked(self.model)
-        fitted = detector.describe()["window"]
+        facts = detector.describe()
+        fitted = facts["window"]
         if self.window is not None and self.window != fitted:
             raise CLIError(
                 f"--window {self.window} does not match the model '{self.model}', "
                 f"fitted with window={fitted}. Drop --window (the model's is used) "
                 "or refit."
             )
-        fitted_method = detector.describe()["score_method"]
-        if (
-            self.detect
-            and self.threshold is None
-            and self.method
-            not in (
-                None,
-                fitted_method,
-            )
-        ):
+        fitted_method = facts["score_method"]
+        other_method = self.method not in (None, fitted_method)
+        if self.detect and self.threshold is None and other_method:
             raise CLIError(
                 f"--method {self.method} differs from the model's score method "
                 f"({fitted_method}), and the model's threshold was fitted on "

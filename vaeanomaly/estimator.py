@@ -41,12 +41,12 @@ from vaeanomaly._training import (
 from vaeanomaly.exceptions import DataError
 from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood, scale_floors
 from vaeanomaly.scoring import (
+    CELL_TERMS,
+    FROM_PRIOR,
     SCORE_METHODS,
     SUMMED_OVER_CELLS,
     decode_prior,
-    feature_contributions,
-    marginal_surprisals,
-    rarest_value,
+    elbo,
 )
 from vaeanomaly.thresholds import (
     THRESHOLDS,
@@ -100,10 +100,6 @@ _RANKING_BETA: float = 4.0
 #: mean AUROC 0.785 with 16, 0.802 with 64, 0.808 with 256). The draws are
 #: decoded once per call, and every cell is scored under each.
 _PRIOR_DRAWS: int = 256
-
-#: Scores computed from draws of the prior shared by all rows (``_batched``
-#: decodes them once per call, not once per batch of rows).
-_PRIOR_SCORES = (rarest_value, marginal_surprisals)
 
 
 def _default_latent_dim(n_features: int) -> int:
@@ -635,7 +631,6 @@ default="elbo"
             self._fit_held_out(trainer, x_all, _tagged(callback, 1))
             self.n_trimmed_ = 0
             if trimming:
-                elbo = SCORE_METHODS["elbo"]
                 ranking = self._batched(
                     elbo, X, self.n_draws, per_cell=self.score_per_cell
                 )
@@ -786,12 +781,20 @@ default="elbo"
         return eps.to(device)
 
     def _batched(
-        self, fn: Any, X: np.ndarray, n_draws: int, *, per_cell: bool = False
+        self,
+        fn: Any,
+        X: np.ndarray,
+        n_draws: int,
+        *,
+        per_cell: bool = False,
+        from_prior: bool = False,
     ) -> np.ndarray:
         """Apply a scoring function to ``X`` in memory-bounded row batches.
 
         Scoring runs in float64 on :meth:`_scoring_copy`. With ``per_cell``,
-        each row's result is divided by its number of observed cells.
+        each row's result is divided by its number of observed cells. With
+        ``from_prior`` (the methods of ``scoring.FROM_PRIOR``), the draws are
+        the prior's, decoded once and passed to ``fn`` as ``prior``.
         """
         module = self._scoring_copy()
         device = next(module.parameters()).device
@@ -801,7 +804,7 @@ default="elbo"
         encoder = self.schema_.encoder
         out = []
         with _torch_threads(self.n_jobs), torch.inference_mode():
-            if fn in _PRIOR_SCORES:  # the prior's draws: decoded once, for all rows
+            if from_prior:  # the same draws for all rows: decoded once
                 fn = functools.partial(fn, prior=decode_prior(module, eps))
             for start in range(0, X.shape[0], rows):
                 encoded = encoder.encode(X[start : start + rows])
@@ -818,13 +821,17 @@ default="elbo"
         return np.concatenate(out, axis=0)
 
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
-        scorer = SCORE_METHODS[self.score_method]
-        per_cell = self.score_per_cell and self.score_method in SUMMED_OVER_CELLS
-        return self._batched(scorer, X, self._scoring_draws(), per_cell=per_cell)
+        return self._batched(
+            SCORE_METHODS[self.score_method],
+            X,
+            self._scoring_draws(),
+            per_cell=self.score_per_cell and self.score_method in SUMMED_OVER_CELLS,
+            from_prior=self.score_method in FROM_PRIOR,
+        )
 
     def _scoring_draws(self) -> int:
         """Draws of z scoring takes: ``n_draws``, at least 256 for ``rarest_value``."""
-        if self.score_method == "rarest_value":
+        if self.score_method in FROM_PRIOR:
             return max(self.n_draws, _PRIOR_DRAWS)
         return self.n_draws
 
@@ -873,11 +880,12 @@ default="elbo"
         check_is_fitted(self)
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
         X = self._validate(X, reset=False)
-        if self.score_method == "rarest_value":
-            terms = marginal_surprisals
-        else:
-            terms = feature_contributions
-        contributions = self._batched(terms, X, self._scoring_draws())
+        contributions = self._batched(
+            CELL_TERMS[self.score_method],
+            X,
+            self._scoring_draws(),
+            from_prior=self.score_method in FROM_PRIOR,
+        )
         if index is None:
             return contributions
         return pd.DataFrame(contributions, index=index, columns=self.schema_.names_)

@@ -30,6 +30,8 @@ import torch
 from vaeanomaly._model import VAE, Rows, as_rows
 
 __all__ = [
+    "CELL_TERMS",
+    "FROM_PRIOR",
     "SCORE_METHODS",
     "SUMMED_OVER_CELLS",
     "elbo",
@@ -321,6 +323,19 @@ SCORE_METHODS: dict[str, Callable[..., torch.Tensor]] = {
     "rarest_value": rarest_value,
 }
 
+#: The score methods whose ``eps`` are draws of the prior shared by all rows
+#: (decoded once with :func:`decode_prior` and passed on as ``prior``), with
+#: more draws than the posterior-based ones need.
+FROM_PRIOR: frozenset[str] = frozenset({"rarest_value"})
+
 #: The score methods that add up terms over a row's observed cells, which
 #: ``score_per_cell`` divides by their number (``rarest_value`` is one cell's).
-SUMMED_OVER_CELLS: frozenset[str] = frozenset(SCORE_METHODS) - {"rarest_value"}
+SUMMED_OVER_CELLS: frozenset[str] = frozenset(SCORE_METHODS) - FROM_PRIOR
+
+#: Each score method's per-cell terms, what ``score_features`` explains a row
+#: by: the cells' expected surprisals given the row, or for ``rarest_value``
+#: their surprisals under the columns' marginals.
+CELL_TERMS: dict[str, Callable[..., torch.Tensor]] = {
+    name: marginal_surprisals if name in FROM_PRIOR else feature_contributions
+    for name in SCORE_METHODS
+}
