@@ -21,8 +21,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import time
-import warnings
 
 import numpy as np
 from _evaluation import (
@@ -32,6 +30,7 @@ from _evaluation import (
     result_row,
     run_tasks,
 )
+from _probes import add_collection_arguments, fit_timed, load_set, set_names
 from scipy.special import logsumexp
 
 from vaeanomaly import VAEAnomalyDetector
@@ -39,24 +38,11 @@ from vaeanomaly import VAEAnomalyDetector
 TEMPERATURES = (0.5, 1.0, 2.0, 4.0)
 
 
-def _load(collection: str, name: str, seed: int) -> tuple:
-    if collection == "adbench":
-        from adbench import load
-
-        return load(name, seed)
-    from categorical import load
-
-    return load(name, seed)
-
-
 def evaluate(collection: str, name: str, seed: int, params: dict) -> list[dict]:
     """Fit once; one result row per way of adding up the cells."""
-    X_train, X_test, y = _load(collection, name, seed)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        vae = VAEAnomalyDetector(random_state=seed, **params).fit(X_train)
-    seconds = time.perf_counter() - start
+    X_train, X_test, y = load_set(collection, name, seed)
+    vae = VAEAnomalyDetector(random_state=seed, **params)
+    seconds = fit_timed(vae, X_train)
     cells = np.asarray(vae.score_features(X_test), dtype=np.float64)
     scores = {
         "elbo": -vae.score_samples(X_test),
@@ -72,19 +58,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("collection", choices=["adbench", "categorical"])
-    parser.add_argument("--datasets", nargs="*", default=None)
+    add_collection_arguments(parser)
     add_report_arguments(parser)
     args = parser.parse_args()
     params = parse_params(args.set)
-    if args.datasets:
-        names = args.datasets
-    elif args.collection == "adbench":
-        from adbench import DATA
-
-        names = sorted(p.stem for p in DATA.glob("*.npz"))
-    else:
-        names = ["apascal", "bank", "chess", "covertype", "solarflare"]
+    names = set_names(args.collection, args.datasets)
     tasks = [(args.collection, n, s, params) for n in names for s in args.seeds]
     rows = run_tasks(evaluate, tasks, args.jobs)
     report(rows, names, args)

@@ -5,7 +5,7 @@ For each of a row's k cells whose levels are rarest in training (k = 1, 3,
 and the actual level is scored by the decoder: ``-log p(x_j | z(x with x_j
 at the mode))``, so that z cannot explain the rare level away. The row's
 score is the largest of the k; ``elbo & cond`` adds its training-tail
-surprisal to the ELBO's (see ``ranking_probe.tail_surprisal``). Categorical
+surprisal to the ELBO's (see ``_probes.tail_surprisal``). Categorical
 tables only.
 
 Usage (from the project root)::
@@ -13,13 +13,15 @@ Usage (from the project root)::
     python benchmarks/conditional_cell_probe.py --datasets w7a --seeds 0
 """
 
+from __future__ import annotations
+
 import argparse
-import time
-import warnings
 
 import numpy as np
+import torch
 from _evaluation import add_report_arguments, report, result_row, run_tasks
-from ranking_probe import _load, tail_surprisal
+from _probes import fit_timed, load_set, tail_surprisal
+from categorical import level_surprisals
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.scoring import feature_contributions
@@ -28,8 +30,7 @@ K = (1, 3, 8)
 
 
 def conditional(vae, values, mod, cols):
-    import torch
-
+    """``-log p(x_j | z(mod))`` of each row's cell ``cols``, z from the row ``mod``."""
     module = vae._scoring_copy()
     eps = vae._score_noise(vae.n_draws, torch.device("cpu")).to(torch.float64)
     enc = vae.schema_.encoder
@@ -44,10 +45,10 @@ def conditional(vae, values, mod, cols):
     return np.concatenate(out)
 
 
-def stats(vae, values, freq_surprisal, modes):
+def stats(vae, values, rare, modes):
+    """ELBO, largest cell, rarest level, and the k rarest cells judged conditionally."""
     base = vae._batched(feature_contributions, values, vae.n_draws)
     elbo = -vae._score_samples(values)
-    rare = freq_surprisal(values)  # marginal surprisal of each cell
     order = np.argsort(-rare, axis=1)[:, : max(K)]
     rows = np.arange(len(values))
     cond = np.empty((len(values), max(K)))
@@ -56,61 +57,48 @@ def stats(vae, values, freq_surprisal, modes):
         mod = values.copy()
         mod[rows, cols] = modes[cols]
         cond[:, i] = conditional(vae, values, mod, cols)
-    return elbo, base.max(1), rare.max(1), cond, order
+    return elbo, base.max(1), rare.max(1), cond
 
 
-def evaluate(collection, name, seed):
-    X_train, X_test, y = _load(collection, name, seed)
-    t = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        vae = VAEAnomalyDetector(random_state=seed).fit(X_train)
-    sec = time.perf_counter() - t
+def evaluate(name: str, seed: int) -> list[dict]:
+    """Fit once; one result row per statistic."""
+    X_train, X_test, y = load_set("categorical", name, seed)
+    vae = VAEAnomalyDetector(random_state=seed)
+    seconds = fit_timed(vae, X_train)
     vtr = vae._validate(X_train, reset=False)
-    vte = vae._validate(X_test, reset=False)
-    n = len(vtr)
-    counts = [
-        np.bincount(vtr[:, j].astype(int), minlength=int(vtr[:, j].max()) + 1)
-        for j in range(vtr.shape[1])
-    ]
-    modes = np.array([c.argmax() for c in counts], float)
-
-    def freq_surprisal(v):
-        out = np.empty(v.shape)
-        for j, c in enumerate(counts):
-            codes = v[:, j].astype(int)
-            f = np.where(
-                (codes >= 0) & (codes < len(c)), c[np.clip(codes, 0, len(c) - 1)], 0
-            )
-            out[:, j] = -np.log((f + 1) / (n + len(c) + 1))
-        return out
-
-    res = {}
-    for part, v in (("train", vtr), ("test", vte)):
-        res[part] = stats(vae, v, freq_surprisal, modes)
-    sc = {
+    modes = np.array(
+        [np.bincount(vtr[:, j].astype(int)).argmax() for j in range(vtr.shape[1])],
+        float,
+    )
+    res = {
+        part: stats(
+            vae, vae._validate(X, reset=False), level_surprisals(X_train, X), modes
+        )
+        for part, X in (("train", X_train), ("test", X_test))
+    }
+    scores = {
         "elbo": res["test"][0],
         "final largest": res["test"][1],
         "independence largest": res["test"][2],
     }
+    elbo_tail = tail_surprisal(res["train"][0], res["test"][0])
     for k in K:
-        tr = res["train"][3][:, :k].max(1)
-        te = res["test"][3][:, :k].max(1)
-        sc[f"cond largest k={k}"] = te
-        sc[f"elbo & cond k={k} fisher"] = tail_surprisal(
-            res["train"][0], res["test"][0]
-        ) + tail_surprisal(tr, te)
-    return [result_row(name, seed, k_, y, v_, sec) for k_, v_ in sc.items()]
+        train, test = res["train"][3][:, :k].max(1), res["test"][3][:, :k].max(1)
+        scores[f"cond largest k={k}"] = test
+        scores[f"elbo & cond k={k} fisher"] = elbo_tail + tail_surprisal(train, test)
+    return [result_row(name, seed, k, y, v, seconds) for k, v in scores.items()]
 
 
-p = argparse.ArgumentParser()
-p.add_argument("--datasets", nargs="*")
-add_report_arguments(p)
-a = p.parse_args()
-report(
-    run_tasks(
-        evaluate, [("categorical", d, s) for d in a.datasets for s in a.seeds], a.jobs
-    ),
-    a.datasets,
-    a,
-)
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--datasets", nargs="+", required=True)
+    add_report_arguments(parser)
+    args = parser.parse_args()
+    tasks = [(name, seed) for name in args.datasets for seed in args.seeds]
+    report(run_tasks(evaluate, tasks, args.jobs), args.datasets, args)
+
+
+if __name__ == "__main__":
+    main()

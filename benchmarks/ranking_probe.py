@@ -13,8 +13,8 @@ default fit throws it away) and ranks the test rows by
 - ``final largest cell``: the final model's largest cell surprisal;
 - combinations on a common scale: each statistic is turned into its tail
   surprisal among the training rows, ``-log P_train(S >= s)`` (continued past
-  the training maximum by an exponential tail), and the two are combined by
-  the larger (``min-p``) or the sum (``fisher``).
+  the training maximum by an exponential tail: ``_probes.tail_surprisal``),
+  and the two are combined by the larger (``min-p``) or the sum (``fisher``).
 
 Usage::
 
@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import time
-import warnings
 
 import numpy as np
 from _evaluation import (
@@ -37,18 +35,15 @@ from _evaluation import (
     result_row,
     run_tasks,
 )
+from _probes import (
+    add_collection_arguments,
+    fit_timed,
+    load_set,
+    set_names,
+    tail_surprisal,
+)
 
 from vaeanomaly import VAEAnomalyDetector
-
-
-def _load(collection: str, name: str, seed: int) -> tuple:
-    if collection == "adbench":
-        from adbench import load
-
-        return load(name, seed)
-    from categorical import load
-
-    return load(name, seed)
 
 
 class _KeepRanking(VAEAnomalyDetector):
@@ -73,29 +68,11 @@ def _scores(vae: VAEAnomalyDetector, module, X) -> tuple[np.ndarray, np.ndarray]
     return elbo, largest
 
 
-def tail_surprisal(train: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``-log`` of the share of training rows at least as large, smoothed.
-
-    Past the largest training value it goes on rising linearly, at the rate of
-    an exponential tail fitted to the top tenth of the training values.
-    """
-    ordered = np.sort(train)
-    n = len(ordered)
-    at_least = n - np.searchsorted(ordered, values, side="left")
-    out = -np.log((at_least + 1) / (n + 1))
-    top = ordered[int(0.9 * n) :]
-    scale = max(float(np.mean(top - top[0])), 1e-12)
-    return out + np.maximum(values - ordered[-1], 0) / scale
-
-
 def evaluate(collection: str, name: str, seed: int, params: dict) -> list[dict]:
     """Fit once; one result row per statistic or combination."""
-    X_train, X_test, y = _load(collection, name, seed)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        vae = _KeepRanking(random_state=seed, **params).fit(X_train)
-    seconds = time.perf_counter() - start
+    X_train, X_test, y = load_set(collection, name, seed)
+    vae = _KeepRanking(random_state=seed, **params)
+    seconds = fit_timed(vae, X_train)
     stats = {}
     for label, module in (("", vae.module_), ("ranking ", vae.ranking_module_)):
         train = _scores(vae, module, X_train)
@@ -123,19 +100,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("collection", choices=["adbench", "categorical"])
-    parser.add_argument("--datasets", nargs="*", default=None)
+    add_collection_arguments(parser)
     add_report_arguments(parser)
     args = parser.parse_args()
     params = parse_params(args.set)
-    if args.datasets:
-        names = args.datasets
-    elif args.collection == "adbench":
-        from adbench import DATA
-
-        names = sorted(p.stem for p in DATA.glob("*.npz"))
-    else:
-        names = ["apascal", "bank", "chess", "covertype", "solarflare"]
+    names = set_names(args.collection, args.datasets)
     tasks = [(args.collection, n, s, params) for n in names for s in args.seeds]
     report(run_tasks(evaluate, tasks, args.jobs), names, args)
 

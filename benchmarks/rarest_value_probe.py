@@ -7,7 +7,7 @@ Fits the default detector once per set and seed and ranks the test rows by
   marginal of each column, estimated from L draws of the prior (the package
   takes at least 256: ``vaeanomaly.estimator._PRIOR_DRAWS``);
 - ``elbo & rarest fisher`` / ``min-p``: both statistics turned into tail
-  surprisals among the training rows (``ranking_probe.tail_surprisal``) and
+  surprisals among the training rows (``_probes.tail_surprisal``) and
   added up, or the larger taken: a combined score, for the record.
 
 Usage::
@@ -19,12 +19,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import time
-import warnings
 
 import numpy as np
 from _evaluation import add_report_arguments, report, result_row, run_tasks
-from ranking_probe import _load, tail_surprisal
+from _probes import (
+    add_collection_arguments,
+    fit_timed,
+    load_set,
+    set_names,
+    tail_surprisal,
+)
 
 from vaeanomaly import VAEAnomalyDetector
 
@@ -40,12 +44,9 @@ def _prior_draws(vae: VAEAnomalyDetector, n: int, X) -> np.ndarray:
 
 def evaluate(collection: str, name: str, seed: int) -> list[dict]:
     """Fit once; one result row per score."""
-    X_train, X_test, y = _load(collection, name, seed)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        vae = VAEAnomalyDetector(random_state=seed).fit(X_train)
-    seconds = time.perf_counter() - start
+    X_train, X_test, y = load_set(collection, name, seed)
+    vae = VAEAnomalyDetector(random_state=seed)
+    seconds = fit_timed(vae, X_train)
     scores = {"elbo": -vae.score_samples(X_test)}
     for n in DRAWS:
         scores[f"rarest_value L={n}"] = _prior_draws(vae, n, X_test)
@@ -61,18 +62,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("collection", choices=["adbench", "categorical"])
-    parser.add_argument("--datasets", nargs="*", default=None)
+    add_collection_arguments(parser)
     add_report_arguments(parser)
     args = parser.parse_args()
-    if args.datasets:
-        names = args.datasets
-    elif args.collection == "adbench":
-        from adbench import DATA
-
-        names = sorted(p.stem for p in DATA.glob("*.npz"))
-    else:
-        names = ["apascal", "bank", "chess", "covertype", "solarflare"]
+    names = set_names(args.collection, args.datasets)
     tasks = [(args.collection, n, s) for n in names for s in args.seeds]
     report(run_tasks(evaluate, tasks, args.jobs), names, args)
 

@@ -15,8 +15,6 @@ Usage (from the project root)::
 from __future__ import annotations
 
 import argparse
-import time
-import warnings
 
 import numpy as np
 from _evaluation import (
@@ -26,7 +24,7 @@ from _evaluation import (
     result_row,
     run_tasks,
 )
-from ranking_probe import _load
+from _probes import add_collection_arguments, fit_timed, load_set, set_names
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.scoring import feature_contributions
@@ -34,6 +32,8 @@ from vaeanomaly.thresholds import RobustZScoreThreshold, fit_offset
 
 
 class TrimEither(VAEAnomalyDetector):
+    """``trim`` that also leaves out rows whose largest cell is past the cut."""
+
     def _validate(self, X, *, reset):
         values = super()._validate(X, reset=reset)
         if reset:
@@ -52,59 +52,44 @@ class TrimEither(VAEAnomalyDetector):
         return keep
 
 
-def evaluate(collection, name, seed, params, variants):
-    X_train, X_test, y = _load(collection, name, seed)
+def evaluate(
+    collection: str, name: str, seed: int, params: dict, variants: list[str]
+) -> list[dict]:
+    """One fit per variant; prints how many rows each rule keeps."""
+    X_train, X_test, y = load_set(collection, name, seed)
     rows = []
     for label in variants:
         cls = VAEAnomalyDetector if label == "elbo" else TrimEither
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            vae = cls(random_state=seed, **params).fit(X_train)
-        seconds = time.perf_counter() - start
+        vae = cls(random_state=seed, **params)
+        seconds = fit_timed(vae, X_train)
         if label != "elbo":
             print(
-                name,
-                seed,
-                len(X_train),
-                "kept by elbo",
-                vae.kept_elbo_,
-                "by cell",
-                vae.kept_cell_,
-                "trimmed",
-                vae.n_trimmed_,
+                f"{name} {seed} {len(X_train)} kept by elbo {vae.kept_elbo_} "
+                f"by cell {vae.kept_cell_} trimmed {vae.n_trimmed_}",
                 flush=True,
             )
-        rows.append(
-            result_row(name, seed, label, y, -vae.score_samples(X_test), seconds)
-        )
+        scores = -vae.score_samples(X_test)
+        rows.append(result_row(name, seed, label, y, scores, seconds))
     return rows
 
 
-p = argparse.ArgumentParser()
-p.add_argument("collection")
-p.add_argument("--datasets", nargs="*")
-p.add_argument("--variants", nargs="*", default=["elbo", "trim either"])
-add_report_arguments(p)
-a = p.parse_args()
-if a.datasets:
-    names = a.datasets
-elif a.collection == "adbench":
-    from adbench import DATA
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_collection_arguments(parser)
+    parser.add_argument("--variants", nargs="*", default=["elbo", "trim either"])
+    add_report_arguments(parser)
+    args = parser.parse_args()
+    names = set_names(args.collection, args.datasets)
+    params = parse_params(args.set)
+    tasks = [
+        (args.collection, n, s, params, args.variants)
+        for n in names
+        for s in args.seeds
+    ]
+    report(run_tasks(evaluate, tasks, args.jobs), names, args)
 
-    names = sorted(x.stem for x in DATA.glob("*.npz"))
-else:
-    names = ["apascal", "bank", "chess", "covertype", "solarflare"]
-report(
-    run_tasks(
-        evaluate,
-        [
-            (a.collection, n, s, parse_params(a.set), a.variants)
-            for n in names
-            for s in a.seeds
-        ],
-        a.jobs,
-    ),
-    names,
-    a,
-)
+
+if __name__ == "__main__":
+    main()

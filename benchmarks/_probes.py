@@ -1,0 +1,68 @@
+"""What the diagnostic probes of issue #24 share: sets, fits, tails, arguments.
+
+``cell_probe.py``, ``ranking_probe.py``, ``rarest_value_probe.py``,
+``trim_either_probe.py`` and ``conditional_cell_probe.py`` each fit the VAE on
+the ADBench sets or the categorical tables (the split of ``adbench.py`` and
+``categorical.py``) and rank the test rows in several ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+#: The categorical tables run by default (w7a, whose fits take minutes, apart).
+CATEGORICAL_FIVE = ["apascal", "bank", "chess", "covertype", "solarflare"]
+
+
+def load_set(collection: str, name: str, seed: int) -> tuple:
+    """Train rows, test rows and test labels of one set, split as its benchmark does."""
+    if collection == "adbench":
+        from adbench import load
+    else:
+        from categorical import load
+    return load(name, seed)
+
+
+def set_names(collection: str, datasets: list[str] | None) -> list[str]:
+    """``datasets``, or by default every ADBench set or the five categorical tables."""
+    if datasets:
+        return list(datasets)
+    if collection == "adbench":
+        from adbench import DATA
+
+        return sorted(p.stem for p in DATA.glob("*.npz"))
+    return CATEGORICAL_FIVE
+
+
+def add_collection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The collection to run (``adbench`` or ``categorical``) and ``--datasets``."""
+    parser.add_argument("collection", choices=["adbench", "categorical"])
+    parser.add_argument("--datasets", nargs="*", default=None)
+
+
+def fit_timed(detector, X) -> float:
+    """Fit ``detector`` on ``X``, warnings silenced; return the seconds it took."""
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        detector.fit(X)
+    return time.perf_counter() - start
+
+
+def tail_surprisal(train: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``-log`` of the share of training rows at least as large, smoothed.
+
+    Past the largest training value it goes on rising linearly, at the rate of
+    an exponential tail fitted to the top tenth of the training values.
+    """
+    ordered = np.sort(train)
+    n = len(ordered)
+    at_least = n - np.searchsorted(ordered, values, side="left")
+    out = -np.log((at_least + 1) / (n + 1))
+    top = ordered[int(0.9 * n) :]
+    scale = max(float(np.mean(top - top[0])), 1e-12)
+    return out + np.maximum(values - ordered[-1], 0) / scale
