@@ -318,6 +318,17 @@ def test_constant_column_is_fine(rng):
     assert det.score_samples(moved)[0] < det.score_samples(X[:1])[0]
 
 
+def test_empty_hidden_dims_gives_a_linear_vae(rng):
+    # () asks for no hidden layer: a linear encoder and decoder, not the default.
+    X = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 4))
+    det = VAEAnomalyDetector(**{**TINY, "hidden_dims": ()}, random_state=0).fit(X)
+    assert det.hidden_dims_ == ()
+    assert len(det.module_.encoder.body) == 0
+    assert len(det.module_.decoder.body) == 0
+    far = X[:1] + 10 * X.std(axis=0)
+    assert det.score_samples(far)[0] < np.median(det.score_samples(X))
+
+
 def test_wrong_columns_at_score_time(fitted_tiny):
     det, frame = fitted_tiny
     with (

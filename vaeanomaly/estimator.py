@@ -177,7 +177,8 @@ class VAEAnomalyDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEsti
         [2, 16].
     hidden_dims : tuple of int, default=None
         Encoder layer widths; the decoder mirrors them. ``None`` uses
-        ``(w, w // 2)`` with ``w = 2 * n_features`` clipped to [32, 256].
+        ``(w, w // 2)`` with ``w = 2 * n_features`` clipped to [32, 256];
+        ``()`` gives no hidden layer (a linear encoder and decoder).
     likelihood : {"auto", "student_t_column", "gaussian_column", "gaussian", \
 "gaussian_fixed", "bernoulli"}, default="auto"
         Observation model p(x|z). ``"student_t_column"`` predicts a location
@@ -606,7 +607,12 @@ default="elbo"
         self.n_samples_fit_ = n_samples
         self.latent_dim_ = self.latent_dim or _default_latent_dim(n_features)
         self.hidden_dims_ = tuple(
-            int(w) for w in (self.hidden_dims or _default_hidden_dims(n_features))
+            int(w)
+            for w in (
+                _default_hidden_dims(n_features)
+                if self.hidden_dims is None
+                else self.hidden_dims
+            )
         )
         rng = check_random_state(self.random_state)
         fit_seed, self._score_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
