@@ -1,9 +1,10 @@
 """What the diagnostic probes of issue #24 share: sets, fits, tails, arguments.
 
 ``cell_probe.py``, ``ranking_probe.py``, ``rarest_value_probe.py``,
-``trim_either_probe.py`` and ``conditional_cell_probe.py`` each fit the VAE on
-the ADBench sets or the categorical tables (the split of ``adbench.py`` and
-``categorical.py``) and rank the test rows in several ways.
+``trim_either_probe.py``, ``conditional_cell_probe.py``,
+``mixture_prior_probe.py``, ``linear_probe.py`` and ``quantile_probe.py`` each
+fit the VAE on the ADBench sets or the categorical tables (the split of
+``adbench.py`` and ``categorical.py``) and rank the test rows in several ways.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from collections.abc import Callable, Iterable
 
 import numpy as np
+from _evaluation import add_report_arguments, report, run_tasks
 
 #: The categorical tables run by default (w7a, whose fits take minutes, apart).
 CATEGORICAL_FIVE = ["apascal", "bank", "chess", "covertype", "solarflare"]
@@ -42,6 +45,32 @@ def add_collection_arguments(parser: argparse.ArgumentParser) -> None:
     """The collection to run (``adbench`` or ``categorical``) and ``--datasets``."""
     parser.add_argument("collection", choices=["adbench", "categorical"])
     parser.add_argument("--datasets", nargs="*", default=None)
+
+
+def run(
+    evaluate: Callable[..., list[dict]],
+    description: str | None,
+    *,
+    add_arguments: Callable[[argparse.ArgumentParser], object] | None = None,
+    task_arguments: Callable[[argparse.Namespace], Iterable] = lambda args: (),
+) -> None:
+    """A probe's command line: ``evaluate`` on every set and seed, then the report.
+
+    Each task calls ``evaluate(collection, name, seed, *task_arguments(args))``;
+    ``add_arguments`` adds the probe's own options to the parser.
+    """
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_collection_arguments(parser)
+    if add_arguments is not None:
+        add_arguments(parser)
+    add_report_arguments(parser)
+    args = parser.parse_args()
+    names = set_names(args.collection, args.datasets)
+    extra = tuple(task_arguments(args))
+    tasks = [(args.collection, n, s, *extra) for n in names for s in args.seeds]
+    report(run_tasks(evaluate, tasks, args.jobs), names, args)
 
 
 def fit_timed(detector, X) -> float:

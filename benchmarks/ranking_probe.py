@@ -24,24 +24,14 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import copy
 
 import numpy as np
 from _evaluation import (
-    add_report_arguments,
     parse_params,
-    report,
     result_row,
-    run_tasks,
 )
-from _probes import (
-    add_collection_arguments,
-    fit_timed,
-    load_set,
-    set_names,
-    tail_surprisal,
-)
+from _probes import fit_timed, load_set, run, tail_surprisal
 
 from vaeanomaly import VAEAnomalyDetector
 
@@ -97,16 +87,7 @@ def evaluate(collection: str, name: str, seed: int, params: dict) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_collection_arguments(parser)
-    add_report_arguments(parser)
-    args = parser.parse_args()
-    params = parse_params(args.set)
-    names = set_names(args.collection, args.datasets)
-    tasks = [(args.collection, n, s, params) for n in names for s in args.seeds]
-    report(run_tasks(evaluate, tasks, args.jobs), names, args)
+    run(evaluate, __doc__, task_arguments=lambda args: (parse_params(args.set),))
 
 
 if __name__ == "__main__":

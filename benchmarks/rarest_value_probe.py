@@ -18,17 +18,9 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-from _evaluation import add_report_arguments, report, result_row, run_tasks
-from _probes import (
-    add_collection_arguments,
-    fit_timed,
-    load_set,
-    set_names,
-    tail_surprisal,
-)
+from _evaluation import result_row
+from _probes import fit_timed, load_set, run, tail_surprisal
 
 from vaeanomaly import VAEAnomalyDetector
 
@@ -59,15 +51,7 @@ def evaluate(collection: str, name: str, seed: int) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_collection_arguments(parser)
-    add_report_arguments(parser)
-    args = parser.parse_args()
-    names = set_names(args.collection, args.datasets)
-    tasks = [(args.collection, n, s) for n in names for s in args.seeds]
-    report(run_tasks(evaluate, tasks, args.jobs), names, args)
+    run(evaluate, __doc__)
 
 
 if __name__ == "__main__":

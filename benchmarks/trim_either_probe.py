@@ -14,17 +14,12 @@ Usage (from the project root)::
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 from _evaluation import (
-    add_report_arguments,
     parse_params,
-    report,
     result_row,
-    run_tasks,
 )
-from _probes import add_collection_arguments, fit_timed, load_set, set_names
+from _probes import fit_timed, load_set, run
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.scoring import feature_contributions
@@ -74,21 +69,14 @@ def evaluate(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    run(
+        evaluate,
+        __doc__,
+        add_arguments=lambda parser: parser.add_argument(
+            "--variants", nargs="*", default=["elbo", "trim either"]
+        ),
+        task_arguments=lambda args: (parse_params(args.set), args.variants),
     )
-    add_collection_arguments(parser)
-    parser.add_argument("--variants", nargs="*", default=["elbo", "trim either"])
-    add_report_arguments(parser)
-    args = parser.parse_args()
-    names = set_names(args.collection, args.datasets)
-    params = parse_params(args.set)
-    tasks = [
-        (args.collection, n, s, params, args.variants)
-        for n in names
-        for s in args.seeds
-    ]
-    report(run_tasks(evaluate, tasks, args.jobs), names, args)
 
 
 if __name__ == "__main__":
