@@ -2,7 +2,8 @@
 
 ``cell_probe.py``, ``ranking_probe.py``, ``rarest_value_probe.py``,
 ``trim_either_probe.py``, ``conditional_cell_probe.py``,
-``mixture_prior_probe.py``, ``linear_probe.py`` and ``quantile_probe.py`` each
+``mixture_prior_probe.py``, ``linear_probe.py``, ``quantile_probe.py`` and
+``subsample_probe.py`` (and ``fit_spread_probe.py``) each
 fit the VAE on the ADBench sets or the categorical tables (the split of
 ``adbench.py`` and ``categorical.py``) and rank the test rows in several ways.
 """
@@ -51,24 +52,24 @@ def run(
     evaluate: Callable[..., list[dict]],
     description: str | None,
     *,
-    add_arguments: Callable[[argparse.ArgumentParser], object] | None = None,
+    options: dict[str, dict] | None = None,
     task_arguments: Callable[[argparse.Namespace], Iterable] = lambda args: (),
 ) -> None:
     """A probe's command line: ``evaluate`` on every set and seed, then the report.
 
-    Each task calls ``evaluate(collection, name, seed, *task_arguments(args))``;
-    ``add_arguments`` adds the probe's own options to the parser.
+    Each task calls ``evaluate(collection, name, seed, *task_arguments(args),
+    *option_values)``: ``options`` maps each of the probe's own flags to the
+    keywords of ``add_argument``, and their values follow in that order.
     """
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_collection_arguments(parser)
-    if add_arguments is not None:
-        add_arguments(parser)
+    actions = [parser.add_argument(f, **kw) for f, kw in (options or {}).items()]
     add_report_arguments(parser)
     args = parser.parse_args()
     names = set_names(args.collection, args.datasets)
-    extra = tuple(task_arguments(args))
+    extra = (*task_arguments(args), *(getattr(args, a.dest) for a in actions))
     tasks = [(args.collection, n, s, *extra) for n in names for s in args.seeds]
     report(run_tasks(evaluate, tasks, args.jobs), names, args)
 

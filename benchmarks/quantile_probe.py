@@ -91,14 +91,7 @@ def evaluate(collection: str, name: str, seed: int, min_distinct: int) -> list[d
 
 
 def main() -> None:
-    run(
-        evaluate,
-        __doc__,
-        add_arguments=lambda parser: parser.add_argument(
-            "--min-distinct", type=int, default=20
-        ),
-        task_arguments=lambda args: (args.min_distinct,),
-    )
+    run(evaluate, __doc__, options={"--min-distinct": {"type": int, "default": 20}})
 
 
 if __name__ == "__main__":

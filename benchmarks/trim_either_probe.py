@@ -72,10 +72,8 @@ def main() -> None:
     run(
         evaluate,
         __doc__,
-        add_arguments=lambda parser: parser.add_argument(
-            "--variants", nargs="*", default=["elbo", "trim either"]
-        ),
-        task_arguments=lambda args: (parse_params(args.set), args.variants),
+        options={"--variants": {"nargs": "*", "default": ["elbo", "trim either"]}},
+        task_arguments=lambda args: (parse_params(args.set),),
     )
 
 
