@@ -606,14 +606,10 @@ default="elbo"
         n_samples, n_features = X.shape
         self.n_samples_fit_ = n_samples
         self.latent_dim_ = self.latent_dim or _default_latent_dim(n_features)
-        self.hidden_dims_ = tuple(
-            int(w)
-            for w in (
-                _default_hidden_dims(n_features)
-                if self.hidden_dims is None
-                else self.hidden_dims
-            )
-        )
+        hidden = self.hidden_dims
+        if hidden is None:
+            hidden = _default_hidden_dims(n_features)
+        self.hidden_dims_ = tuple(int(w) for w in hidden)
         rng = check_random_state(self.random_state)
         fit_seed, self._score_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         device = _resolve_device(self.device)
