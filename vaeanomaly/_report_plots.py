@@ -165,12 +165,11 @@ def _symlog_threshold(values: np.ndarray) -> float | None:
     return None
 
 
-def score_histogram(
-    scores: np.ndarray,
-    offset: float,
-    xlabel: str = "score (log-likelihood, nats; higher = more normal)",
-) -> str:
-    """Histogram of the scores (log counts) with the threshold marked."""
+def score_histogram(scores: np.ndarray, offset: float, xlabel: str) -> str:
+    """Histogram of the scores (log counts) with the threshold marked.
+
+    ``xlabel`` says what the scores are (``report._SCORE_MEANINGS``).
+    """
     scores = np.asarray(scores, dtype=np.float64)
     finite = scores[np.isfinite(scores)]
     fig = _figure(8.0, 2.8, (0.75, 0.2, 0.55, 0.15))

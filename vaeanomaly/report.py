@@ -442,20 +442,22 @@ def _format_value(value: Any) -> str:
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "\u2026"
 
 
+_LOG_LIKELIHOOD_AXIS = "score (log-likelihood, nats; higher = more normal)"
+
 #: What the scores of each ``score_method`` are: the page's sentence, the
 #: histogram's axis.
 _SCORE_MEANINGS = {
     "elbo": (
         "log-likelihoods under the model (the ELBO, a lower bound on log p(x))",
-        "score (log-likelihood, nats; higher = more normal)",
+        _LOG_LIKELIHOOD_AXIS,
     ),
     "iwae": (
         "log-likelihoods under the model (the importance-weighted bound)",
-        "score (log-likelihood, nats; higher = more normal)",
+        _LOG_LIKELIHOOD_AXIS,
     ),
     "recon_prob": (
         "log-likelihoods under the model (An & Cho's reconstruction probability)",
-        "score (log-likelihood, nats; higher = more normal)",
+        _LOG_LIKELIHOOD_AXIS,
     ),
     "recon_error": (
         "minus the squared error of each row's reconstruction",
