@@ -93,6 +93,10 @@ def tail_surprisal(train: np.ndarray, values: np.ndarray) -> np.ndarray:
     n = len(ordered)
     at_least = n - np.searchsorted(ordered, values, side="left")
     out = -np.log((at_least + 1) / (n + 1))
-    top = ordered[int(0.9 * n) :]
-    scale = max(float(np.mean(top - top[0])), 1e-12)
-    return out + np.maximum(values - ordered[-1], 0) / scale
+    return out + np.maximum(values - ordered[-1], 0) / upper_tail_scale(ordered)
+
+
+def upper_tail_scale(ordered: np.ndarray) -> float:
+    """Scale of an exponential tail fitted to the top tenth of sorted values."""
+    top = ordered[int(0.9 * len(ordered)) :]
+    return max(float(np.mean(top - top[0])), 1e-12)

@@ -5,11 +5,11 @@ benchmark gives them, and with every column that has at least
 ``--min-distinct`` distinct training values replaced by its normal score
 ``Phi^-1(F(x))``, where ``F`` is the column's empirical distribution among the
 training rows (mid-ranks) with exponential tails past the training range
-(``_probes.tail_surprisal``'s rate), so that a test value beyond every
-training value keeps rising. The VAE then models the rows' ranks: each
-column's marginal is standard normal and the model learns how the columns
-move together, as a copula does; a value far in a skewed tail is as far as
-its rank says, not as its distance says.
+(``_probes.upper_tail_scale``, as ``tail_surprisal`` has), so that a test
+value beyond every training value keeps rising. The VAE then models the
+rows' ranks: each column's marginal is standard normal and the model learns
+how the columns move together, as a copula does; a value far in a skewed
+tail is as far as its rank says, not as its distance says.
 
 Usage::
 
@@ -20,20 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 from _evaluation import result_row
-from _probes import fit_timed, load_set, run
+from _probes import fit_timed, load_set, run, upper_tail_scale
 from scipy.stats import norm
 
 from vaeanomaly import VAEAnomalyDetector
-
-
-def _upper_rate(ordered: np.ndarray) -> float:
-    top = ordered[int(0.9 * len(ordered)) :]
-    return max(float(np.mean(top - top[0])), 1e-12)
-
-
-def _lower_rate(ordered: np.ndarray) -> float:
-    bottom = ordered[: max(len(ordered) - int(0.9 * len(ordered)), 1)]
-    return max(float(np.mean(bottom[-1] - bottom)), 1e-12)
 
 
 class RankGaussian:
@@ -57,12 +47,12 @@ class RankGaussian:
         # Past the training range the tail probability decays exponentially.
         upper = np.where(
             x > ordered[-1],
-            np.exp(-(x - ordered[-1]) / _upper_rate(ordered)) / (n + 1),
+            np.exp(-(x - ordered[-1]) / upper_tail_scale(ordered)) / (n + 1),
             1 - cdf,
         )
         lower = np.where(
             x < ordered[0],
-            np.exp(-(ordered[0] - x) / _lower_rate(ordered)) / (n + 1),
+            np.exp(-(ordered[0] - x) / upper_tail_scale(-ordered[::-1])) / (n + 1),
             cdf,
         )
         upper, lower = np.maximum(upper, 1e-300), np.maximum(lower, 1e-300)
