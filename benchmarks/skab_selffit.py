@@ -41,25 +41,18 @@ COMMAND = [
 ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--files", nargs="*", type=int, default=list(range(16)))
-    parser.add_argument(
-        "--json", type=Path, default=None, help="also write the result rows here"
-    )
-    parser.add_argument("extra", nargs="*", help="arguments for `vaeanomaly detect`")
-    args = parser.parse_args()
+def selffit(files: list[int], extra: list[str], echo: bool = False) -> dict:
+    """Run ``vaeanomaly detect`` on each file; per-file rows and the pooled figures.
+
+    With ``echo``, print a table row per file as it finishes, and the
+    command's messages for the first file.
+    """
     rows = []
-    print("| file | rows | anomalies | flagged | recall | FAR % | AUROC | VUS-PR |")
-    print("|---|---|---|---|---|---|---|---|")
     tp = fp = n_pos = n_neg = 0
-    for number in args.files:
+    for number in files:
         path = DATA / f"{number}.csv"
         done = subprocess.run(
-            [sys.executable, "-m", "vaeanomaly", "detect", str(path), *COMMAND]
-            + args.extra,
+            [sys.executable, "-m", "vaeanomaly", "detect", str(path), *COMMAND] + extra,
             capture_output=True,
             text=True,
             check=True,
@@ -72,40 +65,51 @@ def main() -> None:
         n_pos += int(labels.sum())
         n_neg += int((~labels).sum())
         anomaly_scores = -out["score"].to_numpy()
-        rows.append(
-            {
-                "file": number,
-                "rows": len(out),
-                "anomalies": int(labels.sum()),
-                "flagged": int(flags.sum()),
-                "recall": float((flags & labels).sum() / labels.sum()),
-                "FAR%": float(100 * (flags & ~labels).sum() / (~labels).sum()),
-                "AUROC": float(roc_auc_score(labels, anomaly_scores)),
-                "VUS-PR": float(vus_pr(labels, anomaly_scores)),
-            }
-        )
-        print(
-            f"| {number} | {len(out)} | {labels.sum()} | {flags.sum()} "
-            f"| {(flags & labels).sum() / labels.sum():.2f} "
-            f"| {100 * (flags & ~labels).sum() / (~labels).sum():.1f} "
-            f"| {roc_auc_score(labels, anomaly_scores):.3f} "
-            f"| {vus_pr(labels, anomaly_scores):.3f} |",
-            flush=True,
-        )
-        if number == args.files[0]:
-            print(done.stderr, file=sys.stderr)
+        row = {
+            "file": number,
+            "rows": len(out),
+            "anomalies": int(labels.sum()),
+            "flagged": int(flags.sum()),
+            "recall": float((flags & labels).sum() / labels.sum()),
+            "FAR%": float(100 * (flags & ~labels).sum() / (~labels).sum()),
+            "AUROC": float(roc_auc_score(labels, anomaly_scores)),
+            "VUS-PR": float(vus_pr(labels, anomaly_scores)),
+        }
+        rows.append(row)
+        if echo:
+            print(
+                f"| {number} | {row['rows']} | {row['anomalies']} | {row['flagged']} "
+                f"| {row['recall']:.2f} | {row['FAR%']:.1f} | {row['AUROC']:.3f} "
+                f"| {row['VUS-PR']:.3f} |",
+                flush=True,
+            )
+            if number == files[0]:
+                print(done.stderr, file=sys.stderr)
+    pooled = {"rows": n_pos + n_neg, "anomalies": n_pos, "flagged": tp + fp}
+    pooled |= {"recall": tp / n_pos, "FAR%": 100 * fp / n_neg}
+    return {"files": rows, "pooled": pooled}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--files", nargs="*", type=int, default=list(range(16)))
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the result rows here"
+    )
+    parser.add_argument("extra", nargs="*", help="arguments for `vaeanomaly detect`")
+    args = parser.parse_args()
+    print("| file | rows | anomalies | flagged | recall | FAR % | AUROC | VUS-PR |")
+    print("|---|---|---|---|---|---|---|---|")
+    result = selffit(args.files, args.extra, echo=True)
+    pooled = result["pooled"]
     print(
-        f"| pooled | {n_pos + n_neg} | {n_pos} | {tp + fp} | {tp / n_pos:.2f} "
-        f"| {100 * fp / n_neg:.1f} | – | – |"
+        f"| pooled | {pooled['rows']} | {pooled['anomalies']} | {pooled['flagged']} "
+        f"| {pooled['recall']:.2f} | {pooled['FAR%']:.1f} | – | – |"
     )
     if args.json:
-        pooled = {"rows": n_pos + n_neg, "anomalies": n_pos, "flagged": tp + fp}
-        pooled |= {"recall": tp / n_pos, "FAR%": 100 * fp / n_neg}
-        write_result(
-            args.json,
-            {"files": rows, "pooled": pooled},
-            detect_arguments=[*COMMAND, *args.extra],
-        )
+        write_result(args.json, result, detect_arguments=[*COMMAND, *args.extra])
 
 
 if __name__ == "__main__":

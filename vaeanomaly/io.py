@@ -33,6 +33,7 @@ from vaeanomaly._version import __version__
 from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.exceptions import ModelFileError
 from vaeanomaly.innovations import LinearInnovations
+from vaeanomaly.levels import LocalLevel
 from vaeanomaly.sequence import SequenceVAEDetector
 from vaeanomaly.thresholds import THRESHOLDS
 from vaeanomaly.windows import SlidingWindows
@@ -61,6 +62,7 @@ CLASSES: dict[str, type] = {
     for cls in (
         VAEAnomalyDetector,
         SequenceVAEDetector,
+        LocalLevel,
         LinearInnovations,
         SlidingWindows,
         POTThreshold,

@@ -17,6 +17,7 @@ from vaeanomaly._schema import channel_frame, check_windows_observed
 from vaeanomaly._state import FittedStateMixin
 from vaeanomaly.estimator import VAEAnomalyDetector
 from vaeanomaly.innovations import LinearInnovations
+from vaeanomaly.levels import LocalLevel
 from vaeanomaly.thresholds import fit_offset, make_threshold
 from vaeanomaly.windows import SlidingWindows, fill_gaps
 
@@ -84,10 +85,15 @@ def _covering_min(window_scores: np.ndarray, window: int) -> np.ndarray:
 class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEstimator):
     """Anomaly detector for multivariate sensor recordings.
 
-    Each reading is first replaced by its error of prediction from the
+    Each reading is first taken relative to its channel's recent normal
+    level: its distance from the median of the ``level_window`` readings
+    before it, in units of their spread (see
+    :class:`~vaeanomaly.levels.LocalLevel`), so a channel that drifts slowly
+    (a plant warming up, a load changing) stays normal, while a change faster
+    than the window stands out for up to ``level_window / 2`` readings. That
+    distance is then replaced by its error of prediction from the
     ``ar_order`` readings before it (see
-    :class:`~vaeanomaly.innovations.LinearInnovations`), so slow drifts that
-    the past predicts do not look anomalous. Each timestamp is then
+    :class:`~vaeanomaly.innovations.LinearInnovations`). Each timestamp is then
     represented by the window of ``window`` such errors ending there (see
     :class:`~vaeanomaly.windows.SlidingWindows`); a
     :class:`~vaeanomaly.VAEAnomalyDetector` learns how normal windows look, and
@@ -99,10 +105,19 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
     ----------
     window : int, default=10
         Readings per window.
-    ar_order : int, default=4
+    level_window : int or None, default=1000
+        The drift timescale, in readings: each channel is measured against
+        the median of this many readings before it (see
+        :class:`~vaeanomaly.levels.LocalLevel`). Changes that build up over
+        about this many readings are normal change; a faster change is
+        flagged while it lasts, up to ``level_window / 2`` readings, after
+        which its level is the new normal. ``None`` keeps the training
+        recording's levels for good: every reading of a channel that drifted
+        is then compared with the start of the recording.
+    ar_order : int, default=2
         Past readings of the linear prediction whose errors the windows hold.
-        0 windows the raw readings: then a channel that drifts out of its
-        training range (a warming temperature) is flagged as anomalous.
+        0 windows the readings (or their distances from the local level)
+        themselves.
     aggregate : {"last", "mean", "min"}, default="last"
         Score of timestamp t: the score of the window ending at t (it reacts
         as soon as t arrives, so it suits streams), the mean over the windows
@@ -130,6 +145,8 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
 
     Attributes
     ----------
+    level_ : LocalLevel or None
+        The fitted local-level step (``None`` when ``level_window=None``).
     innovations_ : LinearInnovations or None
         The fitted prediction step (``None`` when ``ar_order=0``).
     windows_ : SlidingWindows
@@ -145,8 +162,9 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
     channels_ : list of str
         Channel names.
     blame_baseline_ : ndarray of shape (n_channels,)
-        Median per-channel blame on the training timestamps, subtracted in
-        :meth:`score_features`.
+        Median per-channel blame on the timestamps ``offset_`` was fitted on
+        (readings the calibrating model did not learn, or the training
+        timestamps), subtracted in :meth:`score_features`.
     channel_range_ : ndarray of shape (2, n_channels)
         Lowest and highest training reading of each channel.
     channel_scale_ : ndarray of shape (n_channels,)
@@ -166,6 +184,7 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
 
     _parameter_constraints: dict = {
         "window": [Interval(Integral, 1, None, closed="left")],
+        "level_window": [Interval(Integral, 2, None, closed="left"), None],
         "ar_order": [Interval(Integral, 0, None, closed="left")],
         "aggregate": [StrOptions({"last", "mean", "min"})],
         "calibration_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -177,13 +196,15 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
         self,
         window: int = 10,
         *,
-        ar_order: int = 4,
+        level_window: int | None = 1000,
+        ar_order: int = 2,
         aggregate: str = "last",
         calibration_fraction: float = 0.25,
         max_gap: int = 5,
         detector: Any = None,
     ) -> None:
         self.window = window
+        self.level_window = level_window
         self.ar_order = ar_order
         self.aggregate = aggregate
         self.calibration_fraction = calibration_fraction
@@ -231,17 +252,23 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
         )
         scale = np.nanstd(readings, axis=0)
         self.channel_scale_ = np.where(scale > 0, scale, 1.0)
-        self.blame_baseline_ = np.nanmedian(self._channel_sums(windows), axis=0)
         n_held_out = int(len(frame) * self.calibration_fraction)
         if min(n_held_out, len(frame) - n_held_out) >= MIN_CALIBRATION:
-            # Scores of readings the models never saw: the same steps learn
-            # the recording without its end and score that end (its windows
-            # reach back into the part they learned, as in a stream).
+            # Scores and blame of readings the models never saw: the same
+            # steps learn the recording without its end and score that end
+            # (its windows reach back into the part they learned, as in a
+            # stream). Unseen readings are more surprising than learnt ones,
+            # so the usual blame comes from them too.
             calibrator = clone(self)
             calibrator._fit_steps(frame.iloc[:-n_held_out])
-            scores = calibrator.score_samples(frame)[-n_held_out:]
+            all_windows = calibrator._transform(frame)
+            window_scores = calibrator.detector_.score_samples(all_windows)
+            scores = calibrator._aggregate(window_scores)[-n_held_out:]
+            usual = calibrator._channel_blame(all_windows.iloc[-n_held_out:])
         else:
             scores = self._aggregate(self.detector_.score_samples(windows))
+            usual = self._channel_blame(windows)
+        self.blame_baseline_ = np.nanmedian(usual, axis=0)
         self.n_calibration_ = len(scores)
         self.offset_ = fit_offset(make_threshold(self.detector_.threshold_), scores)
         return self
@@ -249,11 +276,16 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
     def _fit_steps(self, frame: pd.DataFrame, callback: Any = None) -> pd.DataFrame:
         """Fit the prediction, windowing and window model; return the windows."""
         self.channels_ = [str(c) for c in frame.columns]
+        self.level_ = (
+            LocalLevel(self.level_window).fit(frame) if self.level_window else None
+        )
+        if self.level_ is not None:
+            frame = self.level_.transform(frame)
         self.innovations_ = (
             LinearInnovations(self.ar_order).fit(frame) if self.ar_order else None
         )
         self.windows_ = SlidingWindows(self.window).fit(frame)
-        windows = self._transform(frame)
+        windows = self._transform(frame, leveled=True)
         self.detector_ = clone(
             self.detector if self.detector is not None else VAEAnomalyDetector()
         )
@@ -272,8 +304,13 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
     def _windows(self, X: Any) -> pd.DataFrame:
         return self._transform(self._fitted_channels(X))
 
-    def _transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Windows of ``frame``; refuse timestamps whose window holds no reading."""
+    def _transform(self, frame: pd.DataFrame, *, leveled: bool = False) -> pd.DataFrame:
+        """Windows of ``frame``; refuse timestamps whose window holds no reading.
+
+        ``leveled``: ``frame`` has been through the local-level step already.
+        """
+        if self.level_ is not None and not leveled:
+            frame = self.level_.transform(frame)
         if self.innovations_ is not None:
             frame = self.innovations_.transform(frame)
         windows = self.windows_.transform(frame)
@@ -386,8 +423,9 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
 
         The contribution of every cell of the window ending at t is
         ``-E_q[log p(x | z)]`` for that cell (a prediction error of the
-        channel when ``ar_order > 0``). A channel's blame is the sum over
-        its ``window`` cells minus its median on the training timestamps, so a
+        channel's distance from its level when ``ar_order > 0``). A channel's
+        blame is the sum over its ``window`` cells minus its median on
+        normal readings the model did not learn (``blame_baseline_``), so a
         channel that is always hard to predict is not blamed for it: about 0
         is usual, large positive values mark the channels that deviate.
 
@@ -402,7 +440,7 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
             A DataFrame with ``X``'s index and the channel names for DataFrame
             input.
         """
-        blame = self._channel_sums(self._windows(X)) - self.blame_baseline_
+        blame = self._channel_blame(self._windows(X)) - self.blame_baseline_
         if isinstance(X, pd.DataFrame):
             return pd.DataFrame(blame, index=X.index, columns=self.channels_)
         return blame
@@ -415,18 +453,32 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
 
     def _sequence_facts(self) -> dict[str, Any]:
         n_fit = self.detector_.n_samples_fit_
+        level = getattr(self, "level_", None)
         return {
             "window": int(self.window),
+            "level_window": None if level is None else int(level.window),
             "ar_order": int(self.ar_order),
             "n_calibration": int(getattr(self, "n_calibration_", n_fit)),
         }
 
-    def _channel_sums(self, windows: Any) -> np.ndarray:
+    def _channel_blame(self, windows: Any) -> np.ndarray:
+        """Each channel's summed cell contributions in each window."""
         cells = np.asarray(self.detector_.score_features(windows))
         cells = cells.reshape(len(cells), self.window, len(self.channels_))
         sums = np.nansum(cells, axis=1)
         sums[np.isnan(cells).all(axis=1)] = np.nan  # no reading of that channel
         return sums
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        """Take back a fitted state; a model saved before the local level had none.
+
+        Such a model compared readings with the training levels: it keeps
+        doing so, and says so in its parameters (``level_window=None``).
+        """
+        super()._set_state(state)
+        if "level_" not in state:
+            self.level_window = None
+            self.level_ = None
 
 
 def flagged_periods(
