@@ -74,6 +74,12 @@ def _window_text(facts: dict) -> str:
     if facts["window"] is None:
         return ""
     text = f", windows of {facts['window']} readings per timestamp"
+    if facts.get("level_window"):
+        text += (
+            f", each channel measured against the median of its last "
+            f"{facts['level_window']} readings (changes slower than that are "
+            "normal drift)"
+        )
     if facts["ar_order"]:
         text += (
             f" (errors of a prediction from the {facts['ar_order']} readings "

@@ -156,8 +156,9 @@ sequence_options = compose(
         default=None,
         type=click.IntRange(min=1),
         help="Score each row with the N readings ending at it (sensor data), "
-        "each taken as its error of prediction from the 4 readings before it, "
-        "so slow drifts are not alarms. Gaps of up to 5 missing readings are "
+        "each channel measured against the median of its last 1000 readings, "
+        "so changes slower than that are normal drift, not alarms. Gaps of up "
+        "to 5 missing readings are "
         "forward-filled; longer ones are left out of the likelihood (or "
         "refused with --missing error).",
     ),

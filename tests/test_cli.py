@@ -598,7 +598,8 @@ def test_window_fit_score_detect(runner, recording, tmp_path):
     assert fit.exit_code == 0, fit.stderr
     info = runner.invoke(vaeanomaly, ["info", str(model)])
     assert "windows of 4 readings" in info.stdout
-    assert "prediction from the 4 readings before each" in info.stdout
+    assert "prediction from the 2 readings before each" in info.stdout
+    assert "median of its last 1000 readings" in info.stdout
     # --likelihood auto gives windows the Gaussian head (WINDOW_LIKELIHOOD).
     assert "model inputs: gaussian_column)" in info.stdout
     result = runner.invoke(

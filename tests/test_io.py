@@ -202,9 +202,11 @@ def test_sequence_round_trip_keeps_the_linear_prediction(tmp_path, fitted_sequen
     det, frame = fitted_sequence
     save_model(det, tmp_path / "s.vae")
     loaded = load_model(tmp_path / "s.vae")
-    assert loaded.ar_order == det.ar_order == 4
+    assert loaded.ar_order == det.ar_order == 2
+    assert loaded.level_window == det.level_window == 1000
     assert loaded.calibration_fraction == det.calibration_fraction == 0.25
     assert_array_equal(loaded.innovations_.coef_, det.innovations_.coef_)
+    assert_array_equal(loaded.level_.spread_, det.level_.spread_)
     assert_array_equal(loaded.score_samples(frame), det.score_samples(frame))
     assert loaded.offset_ == det.offset_
     # the training ranges that the drift check measures against
@@ -383,3 +385,28 @@ def test_the_schema_refuses_its_own_damaged_state(tmp_path, fitted_tiny, edit, m
     torch.save(payload, tmp_path / "edited.vae")
     with pytest.raises(ModelFileError, match=match):
         load_model(tmp_path / "edited.vae")
+
+
+def test_sequence_file_from_before_the_local_level_keeps_the_training_levels(
+    tmp_path, fitted_sequence
+):
+    # A model written by 0.4 had no level_window parameter and no level_ state:
+    # it must load as the detector it was (level_window=None), not the default.
+    _, frame = fitted_sequence
+    det = SequenceVAEDetector(
+        window=4,
+        level_window=None,
+        ar_order=4,
+        detector=VAEAnomalyDetector(**TINY, random_state=0),
+    ).fit(frame)
+    save_model(det, tmp_path / "s.vae")
+    payload = torch.load(tmp_path / "s.vae", weights_only=True)
+    meta = json.loads(payload["metadata"])
+    del meta["model"]["params"]["__dict__"]["level_window"]
+    del meta["model"]["state"]["__dict__"]["level_"]
+    payload["metadata"] = json.dumps(meta)
+    torch.save(payload, tmp_path / "old.vae")
+    loaded = load_model(tmp_path / "old.vae")
+    assert loaded.level_window is None
+    assert loaded.level_ is None
+    assert_array_equal(loaded.score_samples(frame), det.score_samples(frame))

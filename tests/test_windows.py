@@ -97,7 +97,9 @@ def test_sequence_detector_finds_a_broken_relation_and_blames_the_channel(
     blame = det.score_features(test)
     assert list(blame.columns) == ["pump", "valve", "temp"]
     assert blame.iloc[100:110].sum().idxmax() == "valve"
-    assert abs(blame.iloc[:90].median()).max() < 2  # normal times: about 0
+    # Normal times: each channel's blame at or below 0 (its usual range) at
+    # most timestamps.
+    assert (blame.iloc[:90] <= 0.5).mean().min() > 0.75
     flags = pd.Series(det.predict(test) == -1, index=test.index)
     periods = flagged_periods(flags, blame)
     hit = periods[

@@ -129,8 +129,10 @@ class DetectorMixin:
             ``history``); ``score_method``, ``n_draws``; the threshold
             (``offset``, ``threshold``: the setting asked for,
             ``threshold_method``: the fitted rule, ``threshold_rule``: a
-            sentence on how it was set); ``window``, ``ar_order``,
-            ``n_calibration`` (``None`` for tables); and ``params``, the
+            sentence on how it was set); ``window``, ``level_window`` (the
+            drift timescale, ``None`` when the training levels are kept),
+            ``ar_order``, ``n_calibration`` (``None`` for tables); and
+            ``params``, the
             simple parameters of the row model.
 
         Examples
@@ -163,6 +165,7 @@ class DetectorMixin:
             "n_draws": model._scoring_draws(),
             **_threshold(self, model, sequence),
             "window": None,
+            "level_window": None,
             "ar_order": None,
             "n_calibration": None,
             "params": {

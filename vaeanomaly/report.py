@@ -218,6 +218,7 @@ def _model_facts(detector: Any) -> dict:
     return {
         "sequence": sequence,
         "window": facts["window"],
+        "level_window": facts["level_window"],
         "ar_order": facts["ar_order"],
         "columns": facts["columns"],
         "kinds": facts["column_kinds"],

@@ -22,6 +22,7 @@ from vaeanomaly.thresholds import fit_offset, make_threshold
 from vaeanomaly.windows import SlidingWindows, fill_gaps
 
 __all__ = [
+    "BLAME_QUANTILE",
     "DRIFT_SD",
     "MIN_CALIBRATION",
     "DriftWarning",
@@ -55,6 +56,15 @@ class DriftWarning(UserWarning):
     def __init__(self, message: str, report: pd.DataFrame) -> None:
         super().__init__(message)
         self.report = report
+
+
+#: Quantile of each channel's blame on normal readings (those ``offset_`` is
+#: fitted on) that :meth:`SequenceVAEDetector.score_features` subtracts: a
+#: channel's blame is positive only where it is more surprising than at 9 of
+#: 10 normal timestamps, so channels that merely vary as usual do not share
+#: the blame of a fault elsewhere (benchmarks/README.md, "Constants in the
+#: code").
+BLAME_QUANTILE = 0.9
 
 
 #: Head that a window model with ``likelihood="auto"`` gets (the default
@@ -162,9 +172,10 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
     channels_ : list of str
         Channel names.
     blame_baseline_ : ndarray of shape (n_channels,)
-        Median per-channel blame on the timestamps ``offset_`` was fitted on
-        (readings the calibrating model did not learn, or the training
-        timestamps), subtracted in :meth:`score_features`.
+        The :data:`BLAME_QUANTILE` quantile of each channel's blame on the
+        timestamps ``offset_`` was fitted on (readings the calibrating model
+        did not learn, or the training timestamps), subtracted in
+        :meth:`score_features`.
     channel_range_ : ndarray of shape (2, n_channels)
         Lowest and highest training reading of each channel.
     channel_scale_ : ndarray of shape (n_channels,)
@@ -268,7 +279,7 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
         else:
             scores = self._aggregate(self.detector_.score_samples(windows))
             usual = self._channel_blame(windows)
-        self.blame_baseline_ = np.nanmedian(usual, axis=0)
+        self.blame_baseline_ = np.nanquantile(usual, BLAME_QUANTILE, axis=0)
         self.n_calibration_ = len(scores)
         self.offset_ = fit_offset(make_threshold(self.detector_.threshold_), scores)
         return self
@@ -424,10 +435,12 @@ class SequenceVAEDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEst
         The contribution of every cell of the window ending at t is
         ``-E_q[log p(x | z)]`` for that cell (a prediction error of the
         channel's distance from its level when ``ar_order > 0``). A channel's
-        blame is the sum over its ``window`` cells minus its median on
-        normal readings the model did not learn (``blame_baseline_``), so a
-        channel that is always hard to predict is not blamed for it: about 0
-        is usual, large positive values mark the channels that deviate.
+        blame is the sum over its ``window`` cells minus the
+        :data:`BLAME_QUANTILE` (0.9) quantile of that sum on normal readings
+        the model did not learn (``blame_baseline_``), so a channel that is
+        always hard to predict is not blamed for it: 0 or below is usual (9
+        normal timestamps in 10), and positive values mark the channels that
+        deviate, in nats beyond their usual range.
 
         Parameters
         ----------
