@@ -7,6 +7,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.innovations import LinearInnovations
+from vaeanomaly.levels import LocalLevel
 
 
 @parametrize_with_checks(
@@ -29,4 +30,16 @@ def test_sklearn_compatible_estimator(estimator, check):
     },
 )
 def test_sklearn_compatible_transformer(estimator, check):
+    check(estimator)
+
+
+@parametrize_with_checks(
+    [LocalLevel(window=10)],
+    expected_failed_checks=lambda estimator: {
+        "check_methods_sample_order_invariance": "a reading is measured against "
+        "the ones before it, so the order of rows is the data",
+        "check_methods_subset_invariance": "the same: a subset changes each history",
+    },
+)
+def test_sklearn_compatible_local_level(estimator, check):
     check(estimator)

@@ -22,7 +22,7 @@ LAYERS = {
         "_values",
         "_range_metrics",
     },
-    2: {"_schema", "windows", "innovations"},
+    2: {"_schema", "windows", "innovations", "levels"},
     3: {"_model", "likelihoods", "scoring", "_gradients", "_training", "_detector"},
     4: {"estimator"},
     5: {"sequence", "dask"},

@@ -248,7 +248,32 @@ ADBENCH_GAUSSIAN = Source("adbench_gaussian_defaults.json", "vae")
 ADBENCH_04 = Source("adbench_v0.4.json", "vae")
 ADBENCH_03 = Source("adbench_v0.3.json", "vae")
 
+
+def sensor_table(file: str) -> dict:
+    return rows_of(file)["table"]
+
+
 PROSE = [
+    Figure(
+        r"first 1,000 readings flags ([\d.]+)% of the",
+        lambda: sensor_table("skab_summary.json")["fault-free alarms % (train 1,000)"],
+    ),
+    Figure(
+        r"rest \(([\d.]+)% with the training levels",
+        lambda: sensor_table("skab_summary_v0.4.json")[
+            "fault-free alarms % (train 1,000)"
+        ],
+    ),
+    Figure(
+        r"first 400 flags ([\d.]+)%",
+        lambda: sensor_table("skab_summary.json")["fault-free alarms % (train 400)"],
+    ),
+    Figure(
+        r"first 400 flags [\d.]+%\s+\(([\d.]+)%\)",
+        lambda: sensor_table("skab_summary_v0.4.json")[
+            "fault-free alarms % (train 400)"
+        ],
+    ),
     Figure(r"`examples/data/machine\.csv`, ([\d,]+) rows", lambda: machine_csv()[0]),
     Figure(r"machine\.csv`, [\d,]+ rows, (\w+) sensors", lambda: machine_csv()[1]),
     Figure(
@@ -373,6 +398,7 @@ NOT_FIGURES = {
     "more than 3.5 robust": "the trim rule's cut, a parameter",
     "median + 3.5 MADs": "robust_z's cut, a parameter",
     "initial 98% quantile": "pot's initial_quantile, a parameter",
+    "1.4826 MADs": "the MAD's factor to a Gaussian SD, a constant",
 }
 
 WORDS = "zero one two three four five six seven eight nine ten".split()
