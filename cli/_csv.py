@@ -1,18 +1,25 @@
 """CSV files of the command line: the format options, reading in chunks, writing.
 
-:class:`CsvFormat` holds what ``--sep``, ``--encoding``, ``--decimal`` and
-``--thousands`` say about the files of one run, and reads them: the
-separator is sniffed when not given, files are read in chunks so that large
-files use bounded memory, and every failure is a
+:class:`CsvFormat` holds what ``--sep``, ``--encoding``, ``--decimal``,
+``--thousands`` and ``--compression`` say about the files of one run, and
+reads them: the separator is sniffed when not given, compressed files are
+decompressed as they stream (by their extension, or as ``--compression``
+says), files are read in chunks so that large files use bounded memory, and
+every failure is a
 :class:`~vaeanomaly.exceptions.DataError` that says what to pass.
 :func:`write_csv` writes output atomically. Nothing here knows about models.
 """
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
+import io
+import lzma
 import os
 import sys
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +44,16 @@ __all__ = [
 #: exports) and tab.
 SEPARATORS = (",", ";", "\t")
 _STDIN = "-"
+
+#: Compression of a file by its extension, for ``compression="infer"``.
+COMPRESSIONS = {
+    ".gz": "gzip",
+    ".bz2": "bz2",
+    ".xz": "xz",
+    ".zip": "zip",
+    ".zst": "zstd",
+}
+_BUFFER = 1 << 20  # bytes: the header must fit in what one peek returns
 
 
 def source_name(source: str | os.PathLike) -> str:
@@ -116,42 +133,120 @@ def _encoding(head: bytes, encoding: str | None) -> str:
     return "utf-8"
 
 
-def _open(
-    source: str | os.PathLike, sep: str | None, encoding: str | None = None
-) -> tuple[object, str, str]:
-    """Return a binary stream for ``source``, the separator and the encoding."""
+def _zip_member(raw: object, source: str | os.PathLike) -> object:
+    """Open the one CSV file inside a zip archive for reading."""
+    if not raw.seekable():  # standard input: a zip's index sits at its end
+        raw = io.BytesIO(raw.read())
+    archive = zipfile.ZipFile(raw)
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) != 1:
+        names = [m.filename for m in members][:5]
+        raise DataError(
+            f"{source_name(source)} is a zip archive of {len(members)} files "
+            f"{names}; it must hold exactly one CSV file. Extract the one to read."
+        )
+    return archive.open(members[0])
+
+
+def _decompressed(raw: object, method: str, source: str | os.PathLike) -> object:
+    """Return a binary stream of the decompressed bytes of ``raw``."""
+    if method == "none":
+        return raw
+    if method == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if method == "bz2":
+        return bz2.BZ2File(raw, mode="rb")
+    if method == "xz":
+        return lzma.LZMAFile(raw, mode="rb")
+    if method == "zip":
+        return _zip_member(raw, source)
+    try:
+        import zstandard
+    except ImportError as exc:
+        raise DataError(
+            f"{source_name(source)} is zstd-compressed, which needs the zstandard "
+            "package: pip install zstandard, or decompress the file first."
+        ) from exc
+    return zstandard.ZstdDecompressor().stream_reader(raw)
+
+
+def _compression(source: str | os.PathLike, compression: str) -> str:
+    """Return the compression of ``source``: as given, or by its extension."""
+    if compression != "infer":
+        return compression
     if str(source) == _STDIN:
-        stream = sys.stdin.buffer
-        head = stream.peek(65536) if hasattr(stream, "peek") else b""
+        return "none"
+    return COMPRESSIONS.get(Path(source).suffix.lower(), "none")
+
+
+def _open(
+    source: str | os.PathLike,
+    sep: str | None,
+    encoding: str | None = None,
+    compression: str = "infer",
+) -> tuple[object, str, str, list[object]]:
+    """Open ``source``: a binary stream, the separator, the encoding, what to close.
+
+    The stream holds the decompressed bytes and is buffered, so the header can
+    be read before pandas reads the whole.
+    """
+    if str(source) == _STDIN:
+        raw = sys.stdin.buffer
+        to_close = []
     else:
         path = Path(source)
         if not path.is_file():
             raise DataError(f"No file at {source_name(source)}. Check the path.")
-        stream = path.open("rb")
-        head = stream.read(65536)
-        stream.seek(0)
+        raw = path.open("rb")
+        to_close = [raw]
+    method = _compression(source, compression)
     try:
+        stream = _decompressed(raw, method, source)
+        if stream is not raw:
+            stream = io.BufferedReader(stream, buffer_size=_BUFFER)
+            to_close.insert(0, stream)
+        try:
+            head = stream.peek(_BUFFER) if hasattr(stream, "peek") else b""
+        except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+            raise DataError(
+                f"{source_name(source)} could not be read as {method}-compressed "
+                f"data ({exc}). Check the file, or pass --compression with the "
+                "right method (none for a plain file)."
+            ) from exc
         if not head.strip():
             raise DataError(
                 f"{source_name(source)} is empty: a CSV file with a header line and at "
                 "least one row of data is needed."
             )
         encoding = _encoding(head, encoding)
+        try:
+            text = head.decode(encoding, errors="replace")
+        except LookupError as exc:
+            raise DataError(
+                f"Unknown text encoding {encoding!r}. Pass --encoding with a "
+                "name Python knows, e.g. utf-8, latin-1, cp1252 or utf-16."
+            ) from exc
+        first_line = (text.lstrip("\ufeff").splitlines() or [""])[0]
         if sep is None:
-            try:
-                text = head.decode(encoding, errors="replace")
-            except LookupError as exc:
-                raise DataError(
-                    f"Unknown text encoding {encoding!r}. Pass --encoding with a "
-                    "name Python knows, e.g. utf-8, latin-1, cp1252 or utf-16."
-                ) from exc
-            first_line = (text.lstrip("\ufeff").splitlines() or [""])[0]
             sep = sniff_separator(first_line)
+        _check_repeated_names(first_line, sep, source)
     except BaseException:
-        if stream is not sys.stdin.buffer:
-            stream.close()  # the caller gets no stream to close
+        for handle in to_close:
+            handle.close()  # the caller gets no stream to close
         raise
-    return stream, sep, encoding
+    return stream, sep, encoding, to_close
+
+
+def _check_repeated_names(header: str, sep: str, source: str | os.PathLike) -> None:
+    """Refuse a header that names a column twice (pandas would rename one)."""
+    names = next(csv.reader([header], delimiter=sep), []) if len(sep) == 1 else []
+    seen: set[str] = set()
+    repeated = [n for n in names if n in seen or seen.add(n)]
+    if repeated:
+        raise DataError(
+            f"{source_name(source)} names the column(s) {sorted(set(repeated))} more "
+            "than once in its header line. Give each column its own name."
+        )
 
 
 def _check_header(columns: Sequence, source: str | os.PathLike) -> None:
@@ -176,6 +271,7 @@ def iter_csv(
     encoding: str | None = None,
     decimal: str = ".",
     thousands: str | None = None,
+    compression: str = "infer",
 ) -> Iterator[pd.DataFrame]:
     """Read a CSV file (or ``"-"`` for stdin) as DataFrames of ``chunksize`` rows.
 
@@ -198,6 +294,11 @@ def iter_csv(
     thousands : str, default=None
         Thousands separator to strip from numbers (e.g. ``","`` in
         ``"1,250.5"``).
+    compression : {"infer", "none", "gzip", "bz2", "xz", "zip", "zstd"}, \
+default="infer"
+        How the file is compressed; ``"infer"`` goes by its extension (see
+        ``COMPRESSIONS``) and reads standard input as plain text. It is
+        decompressed as it streams, chunk by chunk.
 
     Yields
     ------
@@ -209,7 +310,7 @@ def iter_csv(
     DataError
         If the file is missing, empty, has no rows or cannot be parsed.
     """
-    stream, sep, encoding = _open(source, sep, encoding)
+    stream, sep, encoding, to_close = _open(source, sep, encoding, compression)
     rows = 0
     try:
         reader = pd.read_csv(
@@ -245,8 +346,8 @@ def iter_csv(
             f"({str(exc).strip()}). Check the file, or pass --sep."
         ) from exc
     finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
+        for handle in to_close:
+            handle.close()
     if rows == 0:
         raise DataError(f"{source_name(source)} has a header but no rows of data.")
 
@@ -269,7 +370,8 @@ def read_csv(
     text_columns : sequence of str, default=()
         Columns read as text, never parsed as numbers.
     **options
-        ``encoding``, ``decimal`` and ``thousands`` of :func:`iter_csv`.
+        ``encoding``, ``decimal``, ``thousands`` and ``compression`` of
+        :func:`iter_csv`.
 
     Returns
     -------
@@ -302,17 +404,20 @@ class CsvFormat:
         Decimal mark (``","`` in many European exports).
     thousands : str, default=None
         Thousands separator to strip from numbers.
+    compression : str, default="infer"
+        How the files are compressed (see :func:`iter_csv`).
 
     Examples
     --------
     >>> CsvFormat(sep=";", decimal=",")
-    CsvFormat(sep=';', encoding=None, decimal=',', thousands=None)
+    CsvFormat(sep=';', encoding=None, decimal=',', thousands=None, compression='infer')
     """
 
     sep: str | None = None
     encoding: str | None = None
     decimal: str = "."
     thousands: str | None = None
+    compression: str = "infer"
 
     def chunks(
         self,
@@ -338,6 +443,7 @@ class CsvFormat:
             "encoding": self.encoding,
             "decimal": self.decimal,
             "thousands": self.thousands,
+            "compression": self.compression,
         }
 
 

@@ -32,18 +32,22 @@ data_argument = click.argument(
 
 
 def csv_options(command):
-    """Add --sep, --encoding, --decimal and --thousands, given as one ``csv``.
+    """Add --sep, --encoding, --decimal, --thousands and --compression, as one ``csv``.
 
     The command receives a :class:`~vaeanomaly.cli._csv.CsvFormat` as its
     ``csv`` keyword argument, which its reading of CSV files takes.
     """
 
     @functools.wraps(command)
-    def with_format(*args, sep, encoding, decimal, thousands, **kwargs):
+    def with_format(*args, sep, encoding, decimal, thousands, compression, **kwargs):
         from vaeanomaly.cli._csv import CsvFormat
 
         csv = CsvFormat(
-            sep=sep, encoding=encoding, decimal=decimal, thousands=thousands
+            sep=sep,
+            encoding=encoding,
+            decimal=decimal,
+            thousands=thousands,
+            compression=compression,
         )
         return command(*args, csv=csv, **kwargs)
 
@@ -69,6 +73,15 @@ def csv_options(command):
             "--thousands",
             default=None,
             help="Thousands separator to strip from numbers, e.g. ',' for 1,250.5.",
+        ),
+        click.option(
+            "--compression",
+            default="infer",
+            show_default=True,
+            type=click.Choice(["infer", "none", "gzip", "bz2", "xz", "zip", "zstd"]),
+            help="Compression of the CSV file. 'infer' reads it from the file's "
+            "extension (.gz, .bz2, .xz, .zip, .zst); standard input is read as "
+            "plain text unless this names a compression.",
         ),
     )(with_format)
 

@@ -1474,3 +1474,70 @@ def test_training_progress_off_a_terminal_is_a_few_lines(runner, table, tmp_path
     assert progress[0].endswith(" 0%")
     assert progress[-1].endswith(" 100%")
     assert "validation ELBO" in progress[-1]
+
+
+def test_a_sentinel_reading_scores_finite_lowest_and_named(runner, table, model):
+    frame = pd.read_csv(table)
+    frame.loc[7, "flow"] = 1e308  # a data logger's "no reading" sentinel
+    frame.to_csv(table, index=False)
+    result = runner.invoke(
+        vaeanomaly, ["score", str(table), "-m", str(model), "--features"]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = read_stdout(result)
+    assert np.isfinite(out["score"]).all()
+    assert out["score"].idxmin() == 7
+    assert "inf" not in result.stdout
+    assert (
+        out.filter(like="flow").iloc[7].max()
+        == out.drop(columns=["id", "score"]).iloc[7].max()
+    )
+
+
+def test_a_repeated_column_name_is_refused_by_name(runner, tmp_path, rng):
+    path = tmp_path / "twice.csv"
+    rows = "\n".join(f"{a:.3f},{b:.3f},{c:.3f}" for a, b, c in rng.normal(size=(60, 3)))
+    path.write_text("temp,temp,flow\n" + rows + "\n")
+    for command in (
+        ["fit", str(path), "-o", str(tmp_path / "m.vae"), *TINY_ARGS],
+        ["detect", str(path), "-q"],
+    ):
+        result = runner.invoke(vaeanomaly, command)
+        assert result.exit_code == 2
+        assert "'temp'" in result.stderr
+        assert "more than once" in result.stderr
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz", ".zip"])
+def test_compressed_csv_files_are_read_by_their_extension(
+    runner, table, model, tmp_path, suffix
+):
+    plain = pd.read_csv(table)
+    packed = tmp_path / f"data.csv{suffix}"
+    options = (
+        {"method": "zip", "archive_name": "data.csv"} if suffix == ".zip" else None
+    )
+    plain.to_csv(packed, index=False, compression=options or "infer")
+    result = runner.invoke(vaeanomaly, ["score", str(packed), "-m", str(model)])
+    assert result.exit_code == 0, result.stderr
+    expected = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model)])
+    assert result.stdout == expected.stdout
+    # and a fit reads it the same way
+    fit = runner.invoke(
+        vaeanomaly, ["fit", str(packed), "-o", str(tmp_path / "m.vae"), *TINY_ARGS]
+    )
+    assert fit.exit_code == 0, fit.stderr
+
+
+def test_compressed_standard_input_needs_the_compression_flag(runner, table, model):
+    import gzip
+
+    data = gzip.compress(table.read_bytes())
+    result = runner.invoke(
+        vaeanomaly,
+        ["score", "-", "-m", str(model), "--compression", "gzip"],
+        input=data,
+    )
+    assert result.exit_code == 0, result.stderr
+    expected = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model)])
+    assert result.stdout == expected.stdout

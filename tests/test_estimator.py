@@ -624,3 +624,54 @@ def test_auto_batch_grows_with_the_table_and_the_step_size_with_it(rng):
         **TINY, batch_size=50, learning_rate=0.01, trim=None, random_state=0
     ).fit(rng.normal(size=(300, 3)))
     assert (fixed.batch_size_, fixed.learning_rate_) == (50, 0.01)
+
+
+EXTREMES = [1e308, -1e308, np.finfo(np.float64).max, np.finfo(np.float64).min, 1e200]
+
+
+@pytest.mark.parametrize(
+    "score_method", ["elbo", "iwae", "recon_prob", "recon_error", "rarest_value"]
+)
+@pytest.mark.parametrize("likelihood", ["auto", "gaussian_column", "gaussian"])
+def test_any_finite_reading_scores_finite_and_lowest(rng, likelihood, score_method):
+    # A data logger's sentinel (1e308) squared overflows float64: it must
+    # still give a finite score, the lowest of its table, with its column
+    # named by score_features.
+    X = rng.normal(size=(300, 3))
+    det = VAEAnomalyDetector(
+        max_epochs=5, likelihood=likelihood, score_method=score_method, random_state=0
+    ).fit(X)
+    test = X[:8].copy()
+    columns = [1, 2, 0, 0, 2]
+    for row, (value, column) in enumerate(zip(EXTREMES, columns, strict=True)):
+        test[row, column] = value
+    scores = det.score_samples(test)
+    assert np.isfinite(scores).all()
+    assert scores[:5].max() < scores[5:].min()
+    features = np.asarray(det.score_features(test))
+    assert np.isfinite(features).all()
+    assert_array_equal(features[:5].argmax(axis=1), columns)
+
+
+def test_an_extreme_reading_in_a_recording_scores_finite_and_is_blamed(rng):
+    from vaeanomaly.sequence import SequenceVAEDetector
+
+    t = np.arange(600)
+    frame = pd.DataFrame(
+        {
+            "a": np.sin(t / 10) + 0.1 * rng.normal(size=600),
+            "b": np.cos(t / 10) + 0.1 * rng.normal(size=600),
+        }
+    )
+    det = SequenceVAEDetector(
+        window=5, detector=VAEAnomalyDetector(max_epochs=10, random_state=0)
+    ).fit(frame.iloc[:400])
+    broken = frame.copy()
+    broken.iloc[500, 1] = 1e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the drift warning, rightly
+        scores = det.score_samples(broken)
+        blame = det.score_features(broken)
+    assert np.isfinite(scores).all()
+    assert np.argmin(scores) in range(500, 505)  # the windows that hold it
+    assert (blame.iloc[500:505].idxmax(axis=1) == "b").all()

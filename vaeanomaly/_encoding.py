@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TableEncoder"]
+__all__ = ["MAX_STANDARDIZED", "TableEncoder"]
+
+#: Largest distance from a column's mean, in its standard deviations, that
+#: the model is shown. Readings beyond it (a logger's 1e308 sentinel) are
+#: scored as if they lay at it: the lowest scores of any table, but finite,
+#: where their square would overflow float64 to infinity.
+MAX_STANDARDIZED = 1e6
 
 
 @dataclass
@@ -56,7 +62,7 @@ class TableEncoder:
         return [len(lv) for lv in self.levels if lv is not None]
 
     def encode(
-        self, values: np.ndarray
+        self, values: np.ndarray, *, bounded: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Return ``(inputs, targets, mask)`` for a value matrix.
 
@@ -65,6 +71,10 @@ class TableEncoder:
         values : ndarray of shape (n_rows, n_features)
             The schema's value matrix (see
             :meth:`~vaeanomaly._schema.TableSchema.transform`).
+        bounded : bool, default=False
+            Clip standardized numbers to +-:data:`MAX_STANDARDIZED`, so that
+            scoring gives any finite cell a finite score. Training leaves them
+            as they are: a fit on such values should fail and say so.
 
         Returns
         -------
@@ -79,7 +89,10 @@ class TableEncoder:
         values = np.asarray(values, dtype=np.float64)
         observed = ~np.isnan(values)
         mask = None if observed.all() else observed
-        targets = (values - self.mean) / self.scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            targets = (values - self.mean) / self.scale
+        if bounded:  # beyond MAX_STANDARDIZED SDs every value is as unlikely
+            np.clip(targets, -MAX_STANDARDIZED, MAX_STANDARDIZED, out=targets)
         if mask is not None:
             targets[~mask] = 0.0
         if self._plain:

@@ -809,7 +809,7 @@ default="elbo"
             if from_prior:  # the same draws for all rows: decoded once
                 fn = functools.partial(fn, prior=decode_prior(module, eps))
             for start in range(0, X.shape[0], rows):
-                encoded = encoder.encode(X[start : start + rows])
+                encoded = encoder.encode(X[start : start + rows], bounded=True)
                 batch = self._as_rows(encoded, device, torch.float64)
                 result = fn(module, batch, eps)
                 if per_cell:

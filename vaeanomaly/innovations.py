@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import Interval, _fit_context, validate_data
+from vaeanomaly._encoding import MAX_STANDARDIZED
 from vaeanomaly._state import FittedStateMixin
 
 __all__ = ["LinearInnovations"]
@@ -165,7 +166,10 @@ class LinearInnovations(FittedStateMixin, TransformerMixin, BaseEstimator):
             index and columns for DataFrame input.
         """
         check_is_fitted(self)
-        z = (self._readings(X, reset=False) - self.mean_) / self.scale_
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (self._readings(X, reset=False) - self.mean_) / self.scale_
+        # A finite reading stays finite, however far out (a logger's 1e308).
+        z = np.clip(z, -MAX_STANDARDIZED, MAX_STANDARDIZED)
         errors = z - (self._past(z) @ self.coef_ + self.intercept_)
         if isinstance(X, pd.DataFrame):
             return pd.DataFrame(errors, index=X.index, columns=X.columns)

@@ -43,6 +43,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from vaeanomaly._compat import Interval, _fit_context, validate_data
+from vaeanomaly._encoding import MAX_STANDARDIZED
 from vaeanomaly._state import FittedStateMixin
 
 __all__ = ["LocalLevel"]
@@ -203,8 +204,10 @@ class LocalLevel(FittedStateMixin, TransformerMixin, BaseEstimator):
                 far[: max(0, start - young - first)] = False
                 history[far] = np.nan
                 level, spread = self._level_and_spread(history, level, spread)
-            distances[start:stop] = (readings[start:stop] - level) / spread
-        return distances
+            with np.errstate(over="ignore", invalid="ignore"):
+                distances[start:stop] = (readings[start:stop] - level) / spread
+        # A finite reading stays finite, however far out (a logger's 1e308).
+        return np.clip(distances, -MAX_STANDARDIZED, MAX_STANDARDIZED)
 
     def _level_and_spread(
         self, history: np.ndarray, level: np.ndarray, spread: np.ndarray
