@@ -256,7 +256,19 @@ def _train(detector: Any, X: pd.DataFrame, model: Any, quiet: bool) -> None:
             bar.update(bar.length - bar.pos)  # early stopping: end at 100%
     if not quiet:
         for warning in caught:
-            click.echo(f"Warning: {warning.message}", err=True)
+            click.echo(f"Warning: {_in_flags(warning, model)}", err=True)
+
+
+def _in_flags(warning: warnings.WarningMessage, model: Any) -> str:
+    """Return a fit's warning in the command line's words: flags, not Python names."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    if issubclass(warning.category, ConvergenceWarning):
+        return (
+            f"The validation loss was still falling after --epochs "
+            f"{model.max_epochs}. Pass a larger --epochs to train longer."
+        )
+    return str(warning.message)
 
 
 def _advance(bar: Any, record: dict, passes: int) -> None:
@@ -295,10 +307,16 @@ def fit_file(
     index_col: str | None,
     time_col: str | None,
     window: int | None,
+    train_rows: int | None,
+    train_until: str | None,
     force: bool,
     quiet: bool,
 ) -> None:
-    """Fit a detector on the CSV file ``data`` and save it to ``model_out``."""
+    """Fit a detector on the CSV file ``data`` and save it to ``model_out``.
+
+    All rows are learnt unless ``train_rows`` or ``train_until`` name a
+    leading stretch known to be normal.
+    """
     from vaeanomaly.cli._columns import split_names
     from vaeanomaly.cli._output import check_output
     from vaeanomaly.io import save_model
@@ -307,6 +325,20 @@ def fit_file(
     frame = csv.read(data, text_columns=split_names(categorical))
     check_time_order(frame, time_col, data)
     index_col = index_col or time_col
+    if train_rows is not None or train_until is not None:
+        n_train, why = training_stretch(
+            frame,
+            data,
+            time_col=time_col,
+            train_rows=train_rows,
+            train_until=train_until,
+            window=window,
+        )
+        if not quiet:
+            click.echo(
+                f"Fitting on rows 1-{n_train:,} of {len(frame):,} ({why}).", err=True
+            )
+        frame = frame.iloc[:n_train]
     detector = fit_table(
         frame,
         data,

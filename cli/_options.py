@@ -177,6 +177,21 @@ sequence_options = compose(
     ),
 )
 
+#: What ``--missing`` accepts, and what it says, on every command that fits.
+MISSING_POLICIES = ["mask", "error"]
+MISSING_HELP = (
+    "Empty cells: 'mask' scores each row on the cells it has (the model also "
+    "learns from rows with gaps); 'error' refuses them."
+)
+
+missing_when_fitting_option = click.option(
+    "--missing",
+    default=None,
+    type=click.Choice(MISSING_POLICIES),
+    help=MISSING_HELP + " Without --model, for the model fitted on DATA "
+    "(default: mask); a model file keeps the policy it was fitted with.",
+)
+
 train_stretch_options = compose(
     click.option(
         "--train-rows",
@@ -192,6 +207,23 @@ train_stretch_options = compose(
         metavar="TIME",
         help="Without --model: fit on the rows whose --time-col value is at most "
         "TIME (e.g. '2020-03-09 12:05:00'), then score every row.",
+    ),
+)
+
+fit_stretch_options = compose(
+    click.option(
+        "--train-rows",
+        default=None,
+        type=click.IntRange(min=2),
+        help="Fit on the first N rows of DATA only, a stretch known to be normal. "
+        "Default: all rows.",
+    ),
+    click.option(
+        "--train-until",
+        default=None,
+        metavar="TIME",
+        help="Fit on the rows whose --time-col value is at most TIME (e.g. "
+        "'2020-03-09 12:05:00') only.",
     ),
 )
 
@@ -226,9 +258,8 @@ training_options = compose(
         "--missing",
         default="mask",
         show_default=True,
-        type=click.Choice(["mask", "error"]),
-        help="Empty cells: 'mask' scores each row on the cells it has (the "
-        "model also learns from rows with gaps); 'error' refuses them.",
+        type=click.Choice(MISSING_POLICIES),
+        help=MISSING_HELP,
     ),
     click.option(
         "--batch-size",

@@ -90,6 +90,7 @@ class ScoringRun:
     window: int | None = None
     train_rows: int | None = None
     train_until: str | None = None
+    missing: str | None = None
     method: str | None = None
     draws: int | None = None
     threshold: Any = None
@@ -148,12 +149,14 @@ class ScoringRun:
             ("--columns", self.columns),
             ("--exclude", self.exclude),
             ("--categorical", self.categorical),
+            ("--missing", self.missing),
         ):
             if value:
                 raise click.UsageError(
                     f"{option} applies when fitting; the model '{self.model}' has "
-                    f"its columns already (see `vaeanomaly info {self.model}`). Drop "
-                    f"{option}, or leave out -m to fit on this file."
+                    f"its columns and settings already (see `vaeanomaly info "
+                    f"{self.model}`). Drop {option}, or leave out -m to fit on this "
+                    "file."
                 )
 
     # ------------------------------------------------------------- the steps
@@ -235,7 +238,7 @@ class ScoringRun:
             exclude=self.exclude,
             keys=[self.index_col] if self.index_col else [],
             categorical=self.categorical,
-            params={"missing": "mask", **params},
+            params={"missing": self.missing or "mask", **params},
             threshold=self.threshold if self.detect else None,
             window=self.window,
             quiet=self.quiet,

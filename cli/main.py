@@ -22,7 +22,9 @@ from vaeanomaly.cli._options import (
     csv_options,
     data_argument,
     device_option,
+    fit_stretch_options,
     force_option,
+    missing_when_fitting_option,
     model_option,
     output_option,
     output_path_option,
@@ -77,6 +79,7 @@ def vaeanomaly(ctx: click.Context, debug: bool) -> None:
 @output_path_option("model_out", "the model file (e.g. model.vae)")
 @columns_options
 @sequence_options
+@fit_stretch_options
 @training_options
 @scoring_options
 @threshold_options
@@ -157,6 +160,7 @@ _scoring_run_options = compose(
     columns_options,
     sequence_options,
     train_stretch_options,
+    missing_when_fitting_option,
     scoring_options,
     click.option(
         "--features",
@@ -246,6 +250,8 @@ def detect(fail_on_anomaly, threshold_name, contamination, risk, **options):
 @output_path_option("report", "the HTML report (e.g. report.html)")
 @columns_options
 @sequence_options
+@train_stretch_options
+@missing_when_fitting_option
 @scoring_options
 @threshold_options
 @click.option(
@@ -296,6 +302,7 @@ def report(threshold_name, contamination, risk, **options):
 )
 @sequence_options
 @train_stretch_options
+@missing_when_fitting_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @seed_when_fitting_option
 @device_option

@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -1541,3 +1542,111 @@ def test_compressed_standard_input_needs_the_compression_flag(runner, table, mod
     assert result.exit_code == 0, result.stderr
     expected = runner.invoke(vaeanomaly, ["score", str(table), "-m", str(model)])
     assert result.stdout == expected.stdout
+
+
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*[a-z]")
+
+
+def _command_flags(command) -> set[str]:
+    return {
+        opt
+        for param in command.params
+        for opt in (*param.opts, *param.secondary_opts)
+        if opt.startswith("--")
+    } | {"--help"}
+
+
+def test_every_flag_a_help_text_names_exists_on_that_command():
+    wrong = []
+    for name, command in vaeanomaly.commands.items():
+        texts = [command.help or ""] + [
+            getattr(p, "help", None) or "" for p in command.params
+        ]
+        for flag in set(FLAG.findall(" ".join(texts))):
+            if flag not in _command_flags(command):
+                wrong.append(f"{name}: {flag}")
+    assert not wrong, f"help texts name options their command lacks: {wrong}"
+
+
+def test_every_flag_a_message_names_exists():
+    # Messages are shared by commands: each flag they name must at least be an
+    # option of some command (the per-command cases are tested one by one).
+    commands = [vaeanomaly, *vaeanomaly.commands.values()]  # --version, --debug
+    every = set().union(*(_command_flags(c) for c in commands))
+    cli_dir = Path(__file__).resolve().parents[1] / "cli"
+    named = {}
+    for path in sorted(cli_dir.glob("*.py")):
+        for flag in FLAG.findall(path.read_text(encoding="utf-8")):
+            named.setdefault(flag, path.name)
+    unknown = {flag: where for flag, where in named.items() if flag not in every}
+    assert not unknown, f"cli/ names options no command has: {unknown}"
+
+
+def test_the_training_stretch_and_missing_options_are_on_every_command_that_fits():
+    for name in ("fit", "score", "detect", "report", "evaluate"):
+        flags = _command_flags(vaeanomaly.commands[name])
+        assert {"--train-rows", "--train-until", "--missing"} <= flags, name
+
+
+def test_an_unfinished_fit_names_the_flag_to_raise(runner, table, tmp_path):
+    result = runner.invoke(
+        vaeanomaly,
+        ["fit", str(table), "-o", str(tmp_path / "m.vae"), "--epochs", "1"],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Pass a larger --epochs" in result.stderr
+    assert "max_epochs" not in result.stderr
+
+
+def test_report_of_a_recording_takes_the_training_stretch(runner, recording, tmp_path):
+    out = tmp_path / "r.html"
+    result = runner.invoke(
+        vaeanomaly,
+        [
+            "report",
+            str(recording),
+            "--time-col",
+            "time",
+            "--window",
+            "4",
+            "--train-rows",
+            "200",
+            "-o",
+            str(out),
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert out.exists()
+
+
+def test_fit_learns_only_the_stretch_it_is_given(runner, recording, tmp_path):
+    model = tmp_path / "m.vae"
+    result = runner.invoke(
+        vaeanomaly,
+        [
+            "fit",
+            str(recording),
+            "-o",
+            str(model),
+            "--time-col",
+            "time",
+            "--window",
+            "4",
+            "--train-rows",
+            "200",
+            *TINY_ARGS[:-1],
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Fitting on rows 1-200" in result.stderr
+    info = runner.invoke(vaeanomaly, ["info", str(model), "--json"])
+    assert json.loads(info.stdout)["n_samples_fit"] <= 200
+
+
+def test_missing_applies_when_fitting_only(runner, table, model):
+    result = runner.invoke(
+        vaeanomaly, ["score", str(table), "-m", str(model), "--missing", "error"]
+    )
+    assert result.exit_code == 2
+    assert "--missing applies when fitting" in result.stderr
