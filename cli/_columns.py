@@ -15,18 +15,24 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from vaeanomaly._kinds import (
+    MAX_STRAY_TOKENS,
+    column_kind,
+    is_number_column,
+    number_format,
+    stray_text,
+)
 from vaeanomaly.cli._csv import line_of
 from vaeanomaly.cli._csv import source_name as _name
 from vaeanomaly.exceptions import DataError
 
 __all__ = [
-    "MAX_AUTO_LEVELS",
     "check_columns",
     "choose_features",
     "drop_empty_rows",
-    "looks_like_dates",
     "number_advice",
-    "number_format",
+    "number_options",
+    "refuse_stray_text",
     "split_names",
     "summarise",
     "to_frame",
@@ -57,95 +63,51 @@ def _require(frame: pd.DataFrame, names: list[str], option: str, source: str) ->
         )
 
 
-#: A text column becomes a categorical feature by default when it has at most
-#: this many distinct values and they repeat (fewer than half the rows);
-#: identifiers, timestamps and free text do not, and are left out.
-MAX_AUTO_LEVELS = 100
-
-
-def _looks_categorical(column: pd.Series) -> bool:
-    distinct = column.nunique(dropna=True)
-    return (
-        0 < distinct <= MAX_AUTO_LEVELS
-        and distinct <= len(column) / 2
-        and not looks_like_dates(column)
-    )
-
-
-def looks_like_dates(column: pd.Series) -> bool:
-    """Whether a text column holds dates or times (each value has a digit and parses).
-
-    Such a column is never a feature by default: as categories, next month's
-    dates would all be unseen levels.
+def number_options(column: pd.Series) -> str | None:
+    """Return the flags that read a text column as numbers, or ``None``.
 
     Examples
     --------
-    >>> looks_like_dates(pd.Series(["2026-01-01", "2026-01-02"]))
-    True
-    >>> looks_like_dates(pd.Series(["12:30", "13:45:10"]))
-    True
-    >>> looks_like_dates(pd.Series(["idle", "run", "07"]))
-    False
-    """
-    if _is_number_column(column) or pd.api.types.is_bool_dtype(column):
-        return False
-    values = pd.Series(column.dropna().astype(str).unique()[:200])
-    if values.empty or not values.str.contains(r"\d").all():
-        return False
-    if values.str.fullmatch(r"\s*[-+]?\d+\s*").all():  # integer codes, e.g. "07"
-        return False
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-        except (ValueError, TypeError, OverflowError):
-            return False
-    return bool(parsed.notna().all())
-
-
-_DECIMAL_COMMA = r"\s*[-+]?\d+,\d+\s*"
-_THOUSANDS = {
-    ",": r"\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*",
-    ".": r"\s*[-+]?\d{1,3}(\.\d{3})+(,\d+)?\s*",
-}
-
-
-def number_format(column: pd.Series) -> str | None:
-    """Say which option would read a text column of numbers, or ``None``.
-
-    Examples
-    --------
-    >>> number_format(pd.Series(["1,250.5", "980.0"]))
+    >>> number_options(pd.Series(["1,250.5", "980.0"]))
     "--thousands ','"
-    >>> number_format(pd.Series(["0,25", "-1,5"]))
+    >>> number_options(pd.Series(["0,25", "-1,5"]))
     "--decimal ','"
     """
-    values = column.dropna().astype(str).head(1000)
-    if values.empty:
+    found = number_format(column)
+    if found is None:
         return None
-    plain = values.str.fullmatch(r"\s*[-+]?\d+(\.\d+)?\s*")
-    for mark, pattern in _THOUSANDS.items():
-        grouped = values.str.fullmatch(pattern)
-        if grouped.any() and (grouped | plain).all():
-            return f"--thousands '{mark}'" + (" --decimal ','" if mark == "." else "")
-    if (values.str.fullmatch(_DECIMAL_COMMA) | plain).all():
-        return "--decimal ','"
-    return None
+    return " ".join(f"--{name} '{mark}'" for name, mark in found.items())
 
 
 def number_advice(text_values: pd.Series) -> str:
-    """Advice for numbers written as text: the option to pass, or what to fix."""
-    option = number_format(text_values)
+    """Advice for text where numbers belong: the option to pass, or what to fix."""
+    option = number_options(text_values)
     if option:
         return f"They look like numbers written with other marks: pass {option}."
+    tokens = text_values.dropna().astype(str).unique()
+    if 0 < len(tokens) <= MAX_STRAY_TOKENS:
+        marks = ",".join(tokens)
+        return (
+            f"If they mark a missing reading, pass --na-values '{marks}' to read "
+            "them as empty cells; else fix the values, or leave the column out "
+            "with --exclude."
+        )
     return "Fix the value, or leave the column out with --exclude."
 
 
-def _is_number_column(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(
-        column
+def refuse_stray_text(
+    frame: pd.DataFrame, column: str, source: str | os.PathLike
+) -> None:
+    """Refuse a column of numbers with a few text tokens, naming value and line."""
+    found = stray_text(frame[column])
+    if found is None:
+        return
+    row, value = found
+    numbers = pd.to_numeric(frame[column].astype(str).str.strip(), errors="coerce")
+    text = frame[column][numbers.isna() & frame[column].notna()]
+    raise DataError(
+        f"Column '{column}' of {_name(source)} holds numbers and {len(text)} cell(s) "
+        f"of text ({value!r} on line {line_of(row)}). {number_advice(text)}"
     )
 
 
@@ -166,9 +128,11 @@ def choose_features(
         A sample of the table (its first chunk).
     columns : sequence of str, default=None
         Columns to use (comma-separated items are split). ``None`` uses every
-        column that is neither excluded nor a key and holds numbers, or text
-        with few distinct values that repeat (at most ``MAX_AUTO_LEVELS``,
-        in fewer than half the rows), plus the ``categorical`` ones.
+        column that is neither excluded nor a key and is of the kind
+        ``"number"`` or ``"category"`` (:func:`vaeanomaly._kinds.column_kind`),
+        plus the ``categorical`` ones. A column of numbers with a few text
+        tokens is refused, naming the value and its line, unless it is
+        named in ``categorical``.
     exclude : sequence of str, default=None
         Columns never to use.
     keys : sequence of str, default=()
@@ -206,12 +170,13 @@ def choose_features(
         features = columns + [c for c in forced if c not in columns]
     else:
         candidates = [c for c in frame.columns if c not in exclude and c not in keys]
+        for c in candidates:
+            if c not in forced:
+                refuse_stray_text(frame, c, source)
         features = [
             c
             for c in candidates
-            if _is_number_column(frame[c])
-            or c in forced
-            or _looks_categorical(frame[c])
+            if c in forced or column_kind(frame[c]) in ("number", "category")
         ]
         skipped = [str(c) for c in candidates if c not in features]
     if not features:
@@ -220,8 +185,11 @@ def choose_features(
             "Pass --categorical or --columns naming the columns to model, or "
             "convert them to numbers."
         )
+    for c in columns:
+        if c not in forced:
+            refuse_stray_text(frame, c, source)
     categories = [
-        str(c) for c in features if c in forced or not _is_number_column(frame[c])
+        str(c) for c in features if c in forced or not is_number_column(frame[c])
     ]
     return [str(c) for c in features], categories, skipped
 

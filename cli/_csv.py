@@ -272,6 +272,7 @@ def iter_csv(
     decimal: str = ".",
     thousands: str | None = None,
     compression: str = "infer",
+    na_values: Sequence[str] = (),
 ) -> Iterator[pd.DataFrame]:
     """Read a CSV file (or ``"-"`` for stdin) as DataFrames of ``chunksize`` rows.
 
@@ -299,6 +300,8 @@ default="infer"
         How the file is compressed; ``"infer"`` goes by its extension (see
         ``COMPRESSIONS``) and reads standard input as plain text. It is
         decompressed as it streams, chunk by chunk.
+    na_values : sequence of str, default=()
+        Values read as missing cells, besides empty ones and pandas' defaults.
 
     Yields
     ------
@@ -322,6 +325,7 @@ default="infer"
             encoding=encoding,
             decimal=decimal,
             thousands=thousands,
+            na_values=list(na_values) or None,
         )
         for chunk in reader:
             if rows == 0:
@@ -370,8 +374,8 @@ def read_csv(
     text_columns : sequence of str, default=()
         Columns read as text, never parsed as numbers.
     **options
-        ``encoding``, ``decimal``, ``thousands`` and ``compression`` of
-        :func:`iter_csv`.
+        ``encoding``, ``decimal``, ``thousands``, ``compression`` and
+        ``na_values`` of :func:`iter_csv`.
 
     Returns
     -------
@@ -406,11 +410,14 @@ class CsvFormat:
         Thousands separator to strip from numbers.
     compression : str, default="infer"
         How the files are compressed (see :func:`iter_csv`).
+    na_values : tuple of str, default=()
+        Values read as missing cells (see :func:`iter_csv`).
 
     Examples
     --------
     >>> CsvFormat(sep=";", decimal=",")
-    CsvFormat(sep=';', encoding=None, decimal=',', thousands=None, compression='infer')
+    CsvFormat(sep=';', encoding=None, decimal=',', thousands=None, \
+compression='infer', na_values=())
     """
 
     sep: str | None = None
@@ -418,6 +425,7 @@ class CsvFormat:
     decimal: str = "."
     thousands: str | None = None
     compression: str = "infer"
+    na_values: tuple[str, ...] = ()
 
     def chunks(
         self,
@@ -444,6 +452,7 @@ class CsvFormat:
             "decimal": self.decimal,
             "thousands": self.thousands,
             "compression": self.compression,
+            "na_values": self.na_values,
         }
 
 

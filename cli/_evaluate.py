@@ -24,7 +24,8 @@ def check_labels(frame: pd.DataFrame, label_col: str, source: Path) -> None:
     if not set(np.unique(y)) <= {0.0, 1.0} or len(np.unique(y)) < 2:
         raise CLIError(
             f"Column '{label_col}' must hold both 0 (normal) and 1 (anomaly); "
-            f"it holds {sorted(set(np.unique(y)))[:10]}."
+            f"it holds {[float(v) for v in np.unique(y)[:10]]}"
+            f"{' and more' if len(np.unique(y)) > 10 else ''}."
         )
 
 

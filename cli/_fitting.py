@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly._kinds import looks_like_dates
 from vaeanomaly.cli._columns import (
     choose_features,
     drop_empty_rows,
-    looks_like_dates,
-    number_format,
+    number_options,
     summarise,
     to_frame,
 )
@@ -218,7 +218,7 @@ def fit_table(
 
 def _report_unused(frame: pd.DataFrame, skipped: list[str]) -> None:
     """Say which text columns were left out of the features, and how to use them."""
-    numbers = {c: number_format(frame[c]) for c in skipped}
+    numbers = {c: number_options(frame[c]) for c in skipped}
     numbers = {c: option for c, option in numbers.items() if option}
     dates = [c for c in skipped if c not in numbers and looks_like_dates(frame[c])]
     many = [c for c in skipped if c not in dates and c not in numbers]

@@ -32,14 +32,17 @@ data_argument = click.argument(
 
 
 def csv_options(command):
-    """Add --sep, --encoding, --decimal, --thousands and --compression, as one ``csv``.
+    """Add the CSV format options (--sep ... --na-values), given as one ``csv``.
 
     The command receives a :class:`~vaeanomaly.cli._csv.CsvFormat` as its
     ``csv`` keyword argument, which its reading of CSV files takes.
     """
 
     @functools.wraps(command)
-    def with_format(*args, sep, encoding, decimal, thousands, compression, **kwargs):
+    def with_format(
+        *args, sep, encoding, decimal, thousands, compression, na_values, **kwargs
+    ):
+        from vaeanomaly.cli._columns import split_names
         from vaeanomaly.cli._csv import CsvFormat
 
         csv = CsvFormat(
@@ -48,6 +51,7 @@ def csv_options(command):
             decimal=decimal,
             thousands=thousands,
             compression=compression,
+            na_values=tuple(split_names(na_values)),
         )
         return command(*args, csv=csv, **kwargs)
 
@@ -82,6 +86,13 @@ def csv_options(command):
             help="Compression of the CSV file. 'infer' reads it from the file's "
             "extension (.gz, .bz2, .xz, .zip, .zst); standard input is read as "
             "plain text unless this names a compression.",
+        ),
+        click.option(
+            "--na-values",
+            multiple=True,
+            metavar="TOKENS",
+            help="Values that mark a missing cell, besides empty ones and pandas' "
+            "usual NA, NaN, null (comma-separated or repeated), e.g. 'ERR,-999'.",
         ),
     )(with_format)
 

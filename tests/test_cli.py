@@ -1650,3 +1650,91 @@ def test_missing_applies_when_fitting_only(runner, table, model):
     )
     assert result.exit_code == 2
     assert "--missing applies when fitting" in result.stderr
+
+
+@pytest.fixture
+def sensor_with_a_token(tmp_path, rng):
+    """A 3,000-row sensor CSV whose 'vib' column has one 'ERR' (line 702)."""
+    t = np.arange(3000)
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2026-02-01", periods=3000, freq="s").astype(str),
+            "temp": np.sin(t / 50) + 0.05 * rng.normal(size=3000),
+            "flow": np.cos(t / 50) + 0.05 * rng.normal(size=3000),
+            "vib": (0.3 * rng.normal(size=3000)).round(4).astype(str),
+            "load": np.sin(t / 30) + 0.05 * rng.normal(size=3000),
+            "label": (t % 500 == 0).astype(int),
+        }
+    )
+    frame.loc[700, "vib"] = "ERR"
+    path = tmp_path / "sensor.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_number_column_with_a_token_gets_one_verdict_everywhere(
+    runner, sensor_with_a_token, tmp_path
+):
+    path = str(sensor_with_a_token)
+    model = tmp_path / "m.vae"
+    runs = {
+        "fit": ["fit", path, "-o", str(model), "--time-col", "time", *TINY_ARGS]
+        + ["--exclude", "label"],
+        "fit --window": ["fit", path, "-o", str(model), "--time-col", "time"]
+        + ["--window", "10", "--exclude", "label", *TINY_ARGS],
+        "detect --window": ["detect", path, "--time-col", "time", "--window", "10"],
+        "detect": ["detect", path, "--time-col", "time", "-q"],
+        "report": [
+            "report",
+            path,
+            "--time-col",
+            "time",
+            "-o",
+            str(tmp_path / "r.html"),
+        ],
+        "evaluate": ["evaluate", path, "--label-col", "label", "--time-col", "time"],
+    }
+    for name, args in runs.items():
+        result = runner.invoke(vaeanomaly, args)
+        assert result.exit_code == 2, (name, result.stderr)
+        assert "Column 'vib'" in result.stderr, name
+        assert "'ERR' on line 702" in result.stderr, name
+        assert "--na-values 'ERR'" in result.stderr, name
+        assert not model.exists()
+    # With a model fitted elsewhere, scoring says the same of the cell.
+    clean = pd.read_csv(sensor_with_a_token)
+    clean.loc[700, "vib"] = "0.1"
+    clean_path = tmp_path / "clean.csv"
+    clean.to_csv(clean_path, index=False)
+    fit = runner.invoke(
+        vaeanomaly,
+        ["fit", str(clean_path), "-o", str(model), "--time-col", "time"]
+        + ["--exclude", "label", *TINY_ARGS],
+    )
+    assert fit.exit_code == 0, fit.stderr
+    score = runner.invoke(vaeanomaly, ["score", path, "-m", str(model)])
+    assert score.exit_code == 2
+    assert "'ERR' on line 702" in score.stderr
+    assert "--na-values 'ERR'" in score.stderr
+
+
+def test_na_values_reads_the_tokens_as_missing_cells(
+    runner, sensor_with_a_token, tmp_path
+):
+    result = runner.invoke(
+        vaeanomaly,
+        [
+            "detect",
+            str(sensor_with_a_token),
+            "--time-col",
+            "time",
+            "--na-values",
+            "ERR",
+            "--exclude",
+            "label",
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    out = read_stdout(result)
+    assert len(out) == 3000

@@ -20,6 +20,7 @@ LAYERS = {
         "thresholds",
         "_encoding",
         "_values",
+        "_kinds",
         "_range_metrics",
     },
     2: {"_schema", "windows", "innovations", "levels"},

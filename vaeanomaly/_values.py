@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array
 
+from vaeanomaly._kinds import stray_text
 from vaeanomaly.exceptions import DataError
 
 __all__ = [
@@ -86,6 +87,8 @@ def categorical_columns(
     if isinstance(spec, str):  # "from_dtype"; other strings are refused by fit
         if hasattr(X, "dtypes"):
             mask[:] = [_is_categorical_dtype(dtype) for dtype in X.dtypes]
+            for j in np.flatnonzero(mask):
+                _refuse_stray_text(X.iloc[:, j], names[j])
         return mask
     items = list(spec)
     if items and all(isinstance(v, (bool, np.bool_)) for v in items):
@@ -111,6 +114,25 @@ def categorical_columns(
                 f"(columns: {list(names)}). Fix the name."
             )
     return mask
+
+
+def _refuse_stray_text(column: pd.Series, name: str) -> None:
+    """Refuse a column of numbers with a few text tokens as categories by dtype.
+
+    A sensor column with an ``"ERR"`` in it has the dtype of text, but its
+    values are readings, not levels (see :func:`vaeanomaly._kinds.stray_text`).
+    """
+    found = stray_text(column)
+    if found is None:
+        return
+    label, value = found
+    raise DataError(
+        f"Column '{name}' holds numbers and text ({value!r} in row {label!r}), so "
+        "its dtype is text. If such values mark missing readings, read the file "
+        f"with pandas.read_csv(..., na_values=[{value!r}]) or replace them with "
+        "NaN; to model the column's values as categories, name it in "
+        "categorical_features."
+    )
 
 
 def _jsonable(level: Any) -> Any:
