@@ -675,3 +675,22 @@ def test_an_extreme_reading_in_a_recording_scores_finite_and_is_blamed(rng):
     assert np.isfinite(scores).all()
     assert np.argmin(scores) in range(500, 505)  # the windows that hold it
     assert (blame.iloc[500:505].idxmax(axis=1) == "b").all()
+
+
+def test_a_default_fit_at_its_epoch_cap_does_not_warn_a_short_one_does():
+    # The defaults, not a tiny network: this table's default fit runs to the
+    # 200-epoch cap with its last epoch its best. Longer fits rank no better,
+    # so the warning would ask for nothing useful; a fit capped below the
+    # default and still improving was cut short, and says so.
+    from vaeanomaly.estimator import EPOCHS_THAT_RANK_WELL
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 9))
+    X[:, 1] = 2 * X[:, 0] + 0.1 * X[:, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        det = VAEAnomalyDetector(random_state=0).fit(X)
+    assert det.max_epochs == EPOCHS_THAT_RANK_WELL
+    assert det.n_iter_ == det.best_epoch_ == det.max_epochs  # still falling
+    with pytest.warns(ConvergenceWarning, match="Raise max_epochs"):
+        VAEAnomalyDetector(max_epochs=5, random_state=0).fit(X)

@@ -102,6 +102,11 @@ _RANKING_BETA: float = 4.0
 _PRIOR_DRAWS: int = 256
 
 
+#: The epoch cap of the defaults: fits that reach it are not warned about
+#: (see ``max_epochs``), fits capped below it and still improving are.
+EPOCHS_THAT_RANK_WELL = 200
+
+
 def _default_latent_dim(n_features: int) -> int:
     return int(min(16, max(2, math.ceil(n_features / 4))))
 
@@ -295,7 +300,15 @@ default="elbo"
         Most epochs. An epoch is a pass over the training rows, or 128,000
         rows on larger tables (the next epoch goes on where it stopped), so
         that early stopping checks a 1,000,000-row table as often as a
-        128,000-row one.
+        128,000-row one. A fit that reaches ``max_epochs`` with its
+        validation loss still falling (its last epoch its best) warns with a
+        ``ConvergenceWarning`` when ``max_epochs`` is below
+        :data:`EPOCHS_THAT_RANK_WELL` (200, the default): it was cut short.
+        At the default or above it does not: most default fits of the
+        development tables run to the cap still gaining a little, and longer
+        fits were measured to rank no better (``max_epochs=1000``: mean AUROC
+        0.822 against 0.837 on the 23 ADBench development sets), so such a
+        warning would ask for training that does not help.
     batch_size : "auto" or int, default="auto"
         Rows per training step. ``"auto"`` gives at least two steps an
         epoch: the largest power of two up to half the training rows,
@@ -645,7 +658,12 @@ default="elbo"
         self.history_ = trainer.history
         self.n_iter_ = len(trainer.history)
         self.best_epoch_ = trainer.best_epoch
-        if not trainer.stopped_early and trainer.best_epoch == self.n_iter_:
+        cut_short = self.max_epochs < EPOCHS_THAT_RANK_WELL
+        if (
+            cut_short
+            and not trainer.stopped_early
+            and trainer.best_epoch == self.n_iter_
+        ):
             warnings.warn(
                 f"The validation loss was still falling after max_epochs="
                 f"{self.max_epochs}. Raise max_epochs to train longer.",
