@@ -346,7 +346,14 @@ default="elbo"
         sets ``offset_`` so that this share of the training rows is flagged.
         ``"auto"`` uses the threshold method named in ``threshold`` or, when
         that is ``None``, a robust z-score rule (median + 3.5 MADs of the
-        anomaly scores on the training rows).
+        anomaly scores on the training rows). That rule flags only rows far
+        out in the tail of the training scores, and may flag none: a table of
+        tight clusters with no stragglers (scikit-learn's estimator checks fit
+        three well-separated Gaussian blobs) has no training row that far, so
+        ``predict`` on it gives +1 everywhere. This is by design: a share of
+        the training rows is flagged only when a float ``contamination`` asks
+        for it, never invented (IsolationForest's ``contamination="auto"``
+        flags some rows of any table).
     threshold : str or threshold object, default=None
         How to turn training scores into ``offset_``: a name from
         ``vaeanomaly.thresholds.THRESHOLDS`` (e.g. ``"pot"``, ``"iqr"``) or an
