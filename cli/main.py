@@ -165,7 +165,9 @@ _scoring_run_options = compose(
     click.option(
         "--features",
         is_flag=True,
-        help="Add each column's contribution to the anomaly score (contrib_<column>).",
+        help="Add each column's contribution to the anomaly score (contrib_<column>); "
+        "for a --window model, each channel's blame: its surprise beyond its usual "
+        "range, which does not add up to the score.",
     ),
     click.option(
         "--chunksize",

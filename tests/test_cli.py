@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -1738,3 +1739,31 @@ def test_na_values_reads_the_tokens_as_missing_cells(
     assert result.exit_code == 0, result.stderr
     out = read_stdout(result)
     assert len(out) == 3000
+
+
+def test_window_features_are_the_channels_blame(runner, recording, tmp_path):
+    # The output table's contrib_<channel> of a --window model is the
+    # detector's blame per channel, as --help and the README say; it does not
+    # add up to the score, unlike a table model's contributions.
+    from vaeanomaly.io import load_model
+
+    model = tmp_path / "rec.vae"
+    fit = runner.invoke(
+        vaeanomaly,
+        ["fit", str(recording), "-o", str(model), "--time-col", "time"]
+        + ["--window", "4", *TINY_ARGS],
+    )
+    assert fit.exit_code == 0, fit.stderr
+    result = runner.invoke(
+        vaeanomaly, ["score", str(recording), "-m", str(model), "--features", "-q"]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = pd.read_csv(io.StringIO(result.stdout))
+    frame = pd.read_csv(recording, sep=";")
+    channels = frame[["pump", "valve"]].ffill()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        blame = load_model(model).score_features(channels)
+    np.testing.assert_allclose(
+        out[["contrib_pump", "contrib_valve"]].to_numpy(), blame.to_numpy(), rtol=1e-6
+    )
