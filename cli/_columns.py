@@ -22,9 +22,10 @@ from vaeanomaly._kinds import (
     number_format,
     stray_text,
 )
+from vaeanomaly._values import number_column
 from vaeanomaly.cli._csv import line_of
 from vaeanomaly.cli._csv import source_name as _name
-from vaeanomaly.exceptions import DataError
+from vaeanomaly.exceptions import CellError, DataError
 
 __all__ = [
     "check_columns",
@@ -338,31 +339,34 @@ def to_matrix(
     """
     X = np.empty((len(frame), len(columns)), dtype=np.float64)
     for j, column in enumerate(columns):
-        values = pd.to_numeric(frame[column], errors="coerce")
-        raw = frame[column]
-        text = values.isna() & raw.notna()
-        if text.any():
-            row = text.idxmax()
-            raise DataError(
-                f"Column '{column}' of {_name(source)} holds text where numbers belong "
-                f"({raw[row]!r} on line {line_of(row)}). {number_advice(raw[text])}"
-            )
-        if raw.isna().any() and not allow_nan:
-            row = raw.isna().idxmax()
-            raise DataError(
-                f"Column '{column}' of {_name(source)} has {int(raw.isna().sum())} "
-                f"missing value(s), the first on line {line_of(row)}. Fill or drop "
-                "them before scoring, or leave the column out with --exclude."
-            )
-        X[:, j] = values.to_numpy(dtype=np.float64)
-    bad = np.isinf(X) if allow_nan else ~np.isfinite(X)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise DataError(
-            f"Column '{columns[j]}' of {_name(source)} holds {X[i, j]} on line "
-            f"{line_of(frame.index[i])}. Replace infinite values before scoring."
-        )
+        try:
+            X[:, j] = number_column(frame[column], column, allow_nan=allow_nan)
+        except CellError as exc:
+            raise _in_file_terms(exc, frame, source) from None
     return X
+
+
+def _in_file_terms(
+    exc: CellError, frame: pd.DataFrame, source: str | os.PathLike
+) -> DataError:
+    """Word the library's verdict on a cell with the file's line and flags."""
+    where = f"({exc.value!r} on line {line_of(exc.row)})"
+    column = f"Column '{exc.column}' of {_name(source)}"
+    if exc.problem == "text":
+        raw = frame[exc.column]
+        numbers = pd.to_numeric(raw, errors="coerce")
+        advice = number_advice(raw[numbers.isna() & raw.notna()])
+        return DataError(f"{column} holds text where numbers belong {where}. {advice}")
+    if exc.problem == "missing":
+        return DataError(
+            f"{column} has {exc.count} missing value(s), the first on line "
+            f"{line_of(exc.row)}. Fill or drop them before scoring, or leave the "
+            "column out with --exclude."
+        )
+    return DataError(
+        f"{column} holds {exc.value} on line {line_of(exc.row)}. Replace infinite "
+        "values before scoring."
+    )
 
 
 def summarise(names: Sequence, first: int = 8) -> str:

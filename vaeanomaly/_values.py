@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.utils.validation import check_array
 
 from vaeanomaly._kinds import stray_text
-from vaeanomaly.exceptions import DataError
+from vaeanomaly.exceptions import CellError, DataError, MissingColumnsError
 
 __all__ = [
     "UNKNOWN_CODE",
@@ -34,6 +34,7 @@ __all__ = [
     "column_levels",
     "column_resolution",
     "explain_bad_values",
+    "number_column",
     "numeric_values",
     "select_columns",
     "table_values",
@@ -254,9 +255,10 @@ def select_columns(X: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     if missing:
         shown = ", ".join(repr(n) for n in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-        raise DataError(
+        raise MissingColumnsError(
             f"Column(s) {shown}{more} were used in training but are missing from "
-            "the data. Add them, or refit on the columns the data has."
+            "the data. Add them, or refit on the columns the data has.",
+            missing=missing,
         )
     if [str(c) for c in X.columns] == names:
         return X
@@ -408,15 +410,71 @@ def table_values(
         if categorical[j]:
             values[:, j] = _codes(column, levels[j])
             continue
-        numbers, text = as_numbers(column)
-        if text.size:
-            raise DataError(
-                f"Column {name!r} holds text where numbers belong "
-                f"({column.to_numpy()[text[0]]!r}). Fix the values, or list the "
-                "column in categorical_features to model it as categories."
-            )
-        values[:, j] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        values[:, j] = number_column(column, str(name), allow_nan=True, allow_inf=True)
     return values
+
+
+def number_column(
+    column: pd.Series, name: str, *, allow_nan: bool, allow_inf: bool = False
+) -> np.ndarray:
+    """Return a column of numbers as float64, or raise a :class:`CellError`.
+
+    The one check of a numeric column's cells, for the estimator and the
+    command line: text is refused, and so are infinity and (unless
+    ``allow_nan``) missing cells; the error carries the column, the index
+    label and value of the first bad cell, and the count.
+
+    Parameters
+    ----------
+    column : pandas.Series
+        The column as read.
+    name : str
+        Its name, for messages.
+    allow_nan : bool
+        Whether a missing cell (NaN, None, ``pd.NA``) is allowed.
+    allow_inf : bool, default=False
+        Leave infinity to the caller (the schema names every column with
+        infinity at once, see :func:`explain_bad_values`).
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+    """
+    numbers, text = as_numbers(column)
+    where = {
+        "text": text,
+        "missing": np.array([], dtype=int)
+        if allow_nan
+        else np.flatnonzero(column.isna().to_numpy()),
+        "infinite": np.array([], dtype=int)
+        if allow_inf
+        else np.flatnonzero(np.isinf(numbers.to_numpy(dtype=np.float64))),
+    }
+    for problem, positions in where.items():
+        if positions.size:
+            first = positions[0]
+            value = column.iloc[first]
+            what = {
+                "text": "holds text where numbers belong",
+                "missing": "has missing cells",
+                "infinite": "holds infinity",
+            }[problem]
+            fix = {
+                "text": "Fix the values, or list the column in categorical_features "
+                "to model it as categories.",
+                "missing": "Fill or drop them, or use missing='mask'.",
+                "infinite": "Replace infinite values.",
+            }[problem]
+            raise CellError(
+                f"Column {name!r} {what} ({value!r}), first in row "
+                f"{column.index[first]!r} of {positions.size} such cell(s). {fix}",
+                column=name,
+                row=column.index[first],
+                value=value,
+                problem=problem,
+                count=int(positions.size),
+            )
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def explain_bad_values(
