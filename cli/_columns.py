@@ -22,10 +22,10 @@ from vaeanomaly._kinds import (
     number_format,
     stray_text,
 )
-from vaeanomaly._values import number_column
+from vaeanomaly._values import empty_rows, number_column, select_columns
 from vaeanomaly.cli._csv import line_of
 from vaeanomaly.cli._csv import source_name as _name
-from vaeanomaly.exceptions import CellError, DataError
+from vaeanomaly.exceptions import CellError, DataError, MissingColumnsError
 
 __all__ = [
     "check_columns",
@@ -276,10 +276,12 @@ def drop_empty_rows(
     >>> drop_empty_rows(frame, ["a", "b"])[1]
     [1]
     """
-    empty = frame[list(columns)].isna().all(axis=1).to_numpy()
-    if not empty.any():
+    empty = empty_rows(frame, columns)
+    if not empty.size:
         return frame, []
-    return frame.loc[~empty], [int(i) for i in frame.index[empty]]
+    keep = np.ones(len(frame), dtype=bool)
+    keep[empty] = False
+    return frame.loc[keep], [int(i) for i in frame.index[empty]]
 
 
 def check_columns(
@@ -296,15 +298,15 @@ def check_columns(
     source : str or path-like
         Name of the table for messages.
     """
-    present = set(map(str, frame.columns))
-    missing = [c for c in expected if c not in present]
-    if missing:
+    try:
+        select_columns(frame, [str(c) for c in expected])
+    except MissingColumnsError as exc:
         extra = [str(c) for c in frame.columns if str(c) not in set(expected)]
         raise DataError(
-            f"Column(s) {missing} were used in training but are missing from "
+            f"Column(s) {exc.missing} were used in training but are missing from "
             f"{_name(source)} (columns there and not in the model: {extra}). Add "
             "them, rename the columns to match, or refit the model on this layout."
-        )
+        ) from None
 
 
 def to_matrix(

@@ -33,6 +33,7 @@ __all__ = [
     "check_observed_rows",
     "column_levels",
     "column_resolution",
+    "empty_rows",
     "explain_bad_values",
     "number_column",
     "numeric_values",
@@ -540,6 +541,21 @@ def explain_bad_values(
         "missing values (e.g. SimpleImputer) or drop those rows, or use "
         "missing='mask' to let the model leave them out; replace infinite values."
     ) from cause
+
+
+def empty_rows(X: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """Positions of the rows with no value in any of ``columns``.
+
+    Such a row carries nothing to learn from or score: the schema refuses it
+    (:func:`check_observed_rows`), and the command line leaves it out and
+    says so.
+
+    Examples
+    --------
+    >>> empty_rows(pd.DataFrame({"a": [1.0, None], "b": [2.0, None]}), ["a", "b"])
+    array([1])
+    """
+    return np.flatnonzero(X[list(columns)].isna().all(axis=1).to_numpy())
 
 
 def check_observed_rows(values: np.ndarray) -> None:
