@@ -47,6 +47,17 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_sequence_set_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--sequence-set KEY=VALUE`` (repeatable) for SequenceVAEDetector."""
+    parser.add_argument(
+        "--sequence-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="SequenceVAEDetector parameter",
+    )
+
+
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options every quality benchmark shares."""
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])

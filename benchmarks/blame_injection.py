@@ -32,6 +32,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _evaluation import add_sequence_set_argument
 from _provenance import write_result
 from adbench import parse_params
 from skab import N_TRAIN, recordings, standardized
@@ -111,13 +112,7 @@ def main() -> None:
     )
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
-    parser.add_argument(
-        "--sequence-set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="SequenceVAEDetector parameter",
-    )
+    add_sequence_set_argument(parser)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     sequence_params = parse_params(args.sequence_set)

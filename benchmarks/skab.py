@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _evaluation import add_sequence_set_argument
 from _provenance import write_result
 from adbench import (  # benchmarks/ is on sys.path as the script folder
     add_set_argument,
@@ -226,13 +227,7 @@ def main() -> None:
         help="add the anomaly-free recording, tested on the N rows after its first "
         "400, as normal data",
     )
-    parser.add_argument(
-        "--sequence-set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="SequenceVAEDetector parameter",
-    )
+    add_sequence_set_argument(parser)
     parser.add_argument(
         "--json", type=Path, default=None, help="also write the result rows here"
     )

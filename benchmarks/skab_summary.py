@@ -28,6 +28,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from _evaluation import add_sequence_set_argument
 from _provenance import write_result
 from adbench import parse_params
 from blame_injection import injections, summarise
@@ -70,13 +71,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
-    parser.add_argument(
-        "--sequence-set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="SequenceVAEDetector parameter",
-    )
+    add_sequence_set_argument(parser)
     parser.add_argument("--no-selffit", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()

@@ -26,6 +26,23 @@ from vaeanomaly._state import FittedStateMixin
 __all__ = ["LinearInnovations"]
 
 
+def recording_values(estimator: Any, X: Any, *, reset: bool) -> np.ndarray:
+    """Validate ``X`` as a float64 recording; NaN is a missing reading.
+
+    The checks of the recording transformers (``LinearInnovations``,
+    :class:`~vaeanomaly.levels.LocalLevel`): ``fit`` (``reset=True``) needs
+    two readings and records the channels, ``transform`` checks them.
+    """
+    return validate_data(
+        estimator,
+        X,
+        dtype=np.float64,
+        ensure_all_finite="allow-nan",
+        ensure_min_samples=2 if reset else 0,
+        reset=reset,
+    )
+
+
 class LinearInnovations(FittedStateMixin, TransformerMixin, BaseEstimator):
     """Replace each reading by its error of prediction from the readings before it.
 
@@ -101,15 +118,7 @@ class LinearInnovations(FittedStateMixin, TransformerMixin, BaseEstimator):
         )
 
     def _readings(self, X: Any, *, reset: bool) -> np.ndarray:
-        """Validate ``X`` as a float64 recording; NaN is a missing reading."""
-        return validate_data(
-            self,
-            X,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            ensure_min_samples=2 if reset else 0,
-            reset=reset,
-        )
+        return recording_values(self, X, reset=reset)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> LinearInnovations:

@@ -42,9 +42,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from vaeanomaly._compat import Interval, _fit_context, validate_data
+from vaeanomaly._compat import Interval, _fit_context
 from vaeanomaly._encoding import MAX_STANDARDIZED
 from vaeanomaly._state import FittedStateMixin
+from vaeanomaly.innovations import recording_values
 
 __all__ = ["LocalLevel"]
 
@@ -133,14 +134,7 @@ class LocalLevel(FittedStateMixin, TransformerMixin, BaseEstimator):
         self.gate = gate
 
     def _readings(self, X: Any, *, reset: bool) -> np.ndarray:
-        return validate_data(
-            self,
-            X,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            ensure_min_samples=2 if reset else 0,
-            reset=reset,
-        )
+        return recording_values(self, X, reset=reset)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> LocalLevel:
