@@ -22,7 +22,12 @@ from vaeanomaly._kinds import (
     number_format,
     stray_text,
 )
-from vaeanomaly._values import empty_rows, number_column, select_columns
+from vaeanomaly._values import (
+    empty_rows,
+    number_column,
+    refuse_missing_cells,
+    select_columns,
+)
 from vaeanomaly.cli._csv import line_of
 from vaeanomaly.cli._csv import source_name as _name
 from vaeanomaly.exceptions import CellError, DataError, MissingColumnsError
@@ -236,13 +241,13 @@ def to_frame(
     )
     for name in categorical:
         values = frame[name]
-        gaps = values.isna()
-        if gaps.any() and not allow_nan:
-            raise DataError(
-                f"Column '{name}' of {_name(source)} has {int(gaps.sum())} missing "
-                f"value(s), the first on line {line_of(gaps.idxmax())}. Fill or drop "
-                "them, or fit with --missing mask."
-            )
+        if not allow_nan:
+            try:
+                refuse_missing_cells(values, name)
+            except CellError as exc:
+                raise _in_file_terms(
+                    exc, frame, source, fix="fit with --missing mask"
+                ) from None
         out[name] = values.astype(object)
     return out[list(columns)]
 
@@ -349,7 +354,11 @@ def to_matrix(
 
 
 def _in_file_terms(
-    exc: CellError, frame: pd.DataFrame, source: str | os.PathLike
+    exc: CellError,
+    frame: pd.DataFrame,
+    source: str | os.PathLike,
+    *,
+    fix: str = "leave the column out with --exclude",
 ) -> DataError:
     """Word the library's verdict on a cell with the file's line and flags."""
     where = f"({exc.value!r} on line {line_of(exc.row)})"
@@ -362,8 +371,7 @@ def _in_file_terms(
     if exc.problem == "missing":
         return DataError(
             f"{column} has {exc.count} missing value(s), the first on line "
-            f"{line_of(exc.row)}. Fill or drop them before scoring, or leave the "
-            "column out with --exclude."
+            f"{line_of(exc.row)}. Fill or drop them before scoring, or {fix}."
         )
     return DataError(
         f"{column} holds {exc.value} on line {line_of(exc.row)}. Replace infinite "

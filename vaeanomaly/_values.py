@@ -36,6 +36,7 @@ __all__ = [
     "empty_rows",
     "explain_bad_values",
     "number_column",
+    "refuse_missing_cells",
     "numeric_values",
     "select_columns",
     "table_values",
@@ -415,6 +416,26 @@ def table_values(
     return values
 
 
+def refuse_missing_cells(column: pd.Series, name: str) -> None:
+    """Raise a :class:`CellError` naming a column's first missing cell, if any.
+
+    For a model with ``missing="error"``: the same verdict on a gap for
+    numeric and categorical columns (see :func:`number_column`).
+    """
+    gaps = np.flatnonzero(column.isna().to_numpy())
+    if gaps.size:
+        raise CellError(
+            f"Column {name!r} has missing cells, first in row "
+            f"{column.index[gaps[0]]!r} of {gaps.size}. Fill or drop them, or use "
+            "missing='mask'.",
+            column=name,
+            row=column.index[gaps[0]],
+            value=column.iloc[gaps[0]],
+            problem="missing",
+            count=int(gaps.size),
+        )
+
+
 def number_column(
     column: pd.Series, name: str, *, allow_nan: bool, allow_inf: bool = False
 ) -> np.ndarray:
@@ -444,26 +465,24 @@ def number_column(
     numbers, text = as_numbers(column)
     where = {
         "text": text,
-        "missing": np.array([], dtype=int)
-        if allow_nan
-        else np.flatnonzero(column.isna().to_numpy()),
+        "missing": np.array([], dtype=int),
         "infinite": np.array([], dtype=int)
         if allow_inf
         else np.flatnonzero(np.isinf(numbers.to_numpy(dtype=np.float64))),
     }
+    if text.size == 0 and not allow_nan:
+        refuse_missing_cells(column, name)
     for problem, positions in where.items():
         if positions.size:
             first = positions[0]
             value = column.iloc[first]
             what = {
                 "text": "holds text where numbers belong",
-                "missing": "has missing cells",
                 "infinite": "holds infinity",
             }[problem]
             fix = {
                 "text": "Fix the values, or list the column in categorical_features "
                 "to model it as categories.",
-                "missing": "Fill or drop them, or use missing='mask'.",
                 "infinite": "Replace infinite values.",
             }[problem]
             raise CellError(
