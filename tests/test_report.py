@@ -476,3 +476,18 @@ def test_the_page_says_what_the_scores_are(fitted_tiny, method, says):
     detector, frame = fitted_tiny
     detector = copy.deepcopy(detector).set_scoring(score_method=method)
     assert says in write_report(detector, frame, threshold="contamination")
+
+
+def test_the_page_says_how_a_window_models_threshold_was_set(tmp_path):
+    # A recording's threshold comes from held-out readings scored by a second
+    # model; the page said "fitted on the training scores" for every model.
+    t = np.arange(400)
+    frame = pd.DataFrame({"a": np.sin(t / 10), "b": np.cos(t / 10)})
+    detector = SequenceVAEDetector(window=3, detector=VAEAnomalyDetector(**TINY)).fit(
+        frame
+    )
+    path = tmp_path / "r.html"
+    write_report(detector, frame, path)
+    page = path.read_text(encoding="utf-8")
+    assert "on the scores of the last 100 training rows, from a second model" in page
+    assert "fitted on the training scores" not in page

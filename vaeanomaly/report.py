@@ -238,6 +238,7 @@ def _model_facts(detector: Any) -> dict:
         "best_elbo": "n/a" if best_elbo is None else f"{best_elbo:.4f}",
         "offset": facts["offset"],
         "threshold": facts["threshold_method"],
+        "threshold_rule": facts["threshold_rule"],
     }
 
 
@@ -254,7 +255,7 @@ def _as_frame(X: Any, columns: list[str]) -> pd.DataFrame:
 
 def _threshold(threshold: Any, scores: np.ndarray, facts: dict) -> tuple[float, str]:
     if threshold is None:
-        return facts["offset"], f"{facts['threshold']}, fitted on the training scores"
+        return facts["offset"], facts["threshold_rule"]
     if isinstance(threshold, Real):
         return float(threshold), "a fixed cut-off"
     method = make_threshold(
