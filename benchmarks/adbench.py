@@ -21,6 +21,12 @@ Usage::
         --baselines benchmarks/results/adbench_baselines.json \\
         --reference benchmarks/results/adbench_v0.3.json
     python benchmarks/adbench.py --detectors vae --set n_models=1 --datasets 6_cardio
+    python benchmarks/adbench.py --collection embeddings \
+        --detectors vae IsolationForest PCA kNN --seeds 0 1 2
+
+``--collection embeddings`` runs the same protocol on the embedding tables
+(``../shared/data/embeddings``: ResNet-18 image and BERT text embeddings, 512
+and 768 columns), the development set for wide data.
 """
 
 from __future__ import annotations
@@ -57,7 +63,12 @@ __all__ = [
     "result_row",
 ]
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adbench"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA / "adbench"
+#: The collections ``--collection`` chooses among: the 23 tabular development
+#: sets, and the embedding tables (512 and 768 columns), the development set
+#: for wide data. Both follow the same protocol.
+COLLECTIONS = {"adbench": DATA, "embeddings": SHARED_DATA / "embeddings"}
 
 
 def _pyod(name: str, seed: int):
@@ -102,8 +113,8 @@ def baseline_scores(detector: str, X_train, X_test, seed: int) -> np.ndarray:
     return _pyod(detector, seed).fit(X_train).decision_function(X_test)
 
 
-def load(name: str, seed: int):
-    data = np.load(DATA / f"{name}.npz", allow_pickle=False)
+def load(name: str, seed: int, data_dir: Path = DATA):
+    data = np.load(data_dir / f"{name}.npz", allow_pickle=False)
     X, y = data["X"].astype(np.float64), data["y"].astype(int)
     if len(X) > 10_000:
         X, _, y, _ = train_test_split(
@@ -117,10 +128,15 @@ def load(name: str, seed: int):
 
 
 def evaluate(
-    name: str, seed: int, detectors: list[str], vae_params: dict, all_scores: bool
+    name: str,
+    seed: int,
+    detectors: list[str],
+    vae_params: dict,
+    all_scores: bool,
+    data_dir: Path = DATA,
 ) -> list[dict]:
     """Fit each detector on one dataset and seed; return one row per score."""
-    X_train, X_test, y_test = load(name, seed)
+    X_train, X_test, y_test = load(name, seed, data_dir)
     rows = []
     for detector in detectors:
         start = time.perf_counter()
@@ -157,17 +173,24 @@ def main() -> None:
     parser.add_argument(
         "--all-scores", action="store_true", help="report every VAE score method"
     )
+    parser.add_argument(
+        "--collection",
+        default="adbench",
+        choices=sorted(COLLECTIONS),
+        help="the tabular development sets, or the embedding tables (wide data)",
+    )
     add_report_arguments(parser)
     args = parser.parse_args()
     vae_params = parse_params(args.set)
-    names = args.datasets or sorted(p.stem for p in DATA.glob("*.npz"))
+    data_dir = COLLECTIONS[args.collection]
+    names = args.datasets or sorted(p.stem for p in data_dir.glob("*.npz"))
     tasks = [
-        (name, seed, args.detectors, vae_params, args.all_scores)
+        (name, seed, args.detectors, vae_params, args.all_scores, data_dir)
         for name in names
         for seed in args.seeds
     ]
     # Largest sets first, so that parallel runs end together.
-    tasks.sort(key=lambda t: -np.load(DATA / f"{t[0]}.npz")["X"].size)
+    tasks.sort(key=lambda t: -np.load(data_dir / f"{t[0]}.npz")["X"].size)
     rows = run_tasks(evaluate, tasks, args.jobs)
     report(rows, names, args)
 
