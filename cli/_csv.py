@@ -197,16 +197,16 @@ def _open(
         path = Path(source)
         if not path.is_file():
             raise DataError(f"No file at {source_name(source)}. Check the path.")
-        raw = path.open("rb")
+        raw = path.open("rb", buffering=_BUFFER)  # a wide header fits one peek
         to_close = [raw]
     method = _compression(source, compression)
     try:
         stream = _decompressed(raw, method, source)
-        if stream is not raw:
+        if stream is not raw or not hasattr(stream, "peek"):
             stream = io.BufferedReader(stream, buffer_size=_BUFFER)
             to_close.insert(0, stream)
         try:
-            head = stream.peek(_BUFFER) if hasattr(stream, "peek") else b""
+            head = stream.peek(_BUFFER)
         except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
             raise DataError(
                 f"{source_name(source)} could not be read as {method}-compressed "
@@ -226,10 +226,12 @@ def _open(
                 f"Unknown text encoding {encoding!r}. Pass --encoding with a "
                 "name Python knows, e.g. utf-8, latin-1, cp1252 or utf-16."
             ) from exc
-        first_line = (text.lstrip("\ufeff").splitlines() or [""])[0]
+        lines = text.lstrip("\ufeff").splitlines()
+        first_line = (lines or [""])[0]
         if sep is None:
             sep = sniff_separator(first_line)
-        _check_repeated_names(first_line, sep, source)
+        if len(lines) > 1:  # the whole header line is in view (stdin peeks less)
+            _check_repeated_names(first_line, sep, source)
     except BaseException:
         for handle in to_close:
             handle.close()  # the caller gets no stream to close

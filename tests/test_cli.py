@@ -1767,3 +1767,19 @@ def test_window_features_are_the_channels_blame(runner, recording, tmp_path):
     np.testing.assert_allclose(
         out[["contrib_pump", "contrib_valve"]].to_numpy(), blame.to_numpy(), rtol=1e-6
     )
+
+
+def test_a_wide_header_is_read_whole(runner, tmp_path, rng):
+    # 800 columns: a header of about 8 KB, longer than one default buffer; a
+    # cut header would have made 'c_1' of a cut 'c_1xx' look named twice.
+    names = [f"c_{j}" for j in range(800)]
+    frame = pd.DataFrame(rng.normal(size=(60, 800)).round(3), columns=names)
+    path = tmp_path / "wide.csv"
+    frame.to_csv(path, index=False)
+    for source, stdin in ((str(path), None), ("-", path.read_bytes())):
+        result = runner.invoke(
+            vaeanomaly,
+            ["fit", source, "-o", str(tmp_path / "m.vae"), "--force", *TINY_ARGS],
+            input=stdin,
+        )
+        assert result.exit_code == 0, result.stderr
