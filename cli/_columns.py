@@ -20,12 +20,13 @@ from vaeanomaly._kinds import (
     column_kind,
     is_number_column,
     number_format,
-    stray_text,
 )
 from vaeanomaly._values import (
+    as_numbers,
     empty_rows,
     number_column,
     refuse_missing_cells,
+    refuse_stray_text,
     select_columns,
 )
 from vaeanomaly.cli._csv import line_of
@@ -38,7 +39,6 @@ __all__ = [
     "drop_empty_rows",
     "number_advice",
     "number_options",
-    "refuse_stray_text",
     "split_names",
     "summarise",
     "to_frame",
@@ -101,20 +101,9 @@ def number_advice(text_values: pd.Series) -> str:
     return "Fix the value, or leave the column out with --exclude."
 
 
-def refuse_stray_text(
-    frame: pd.DataFrame, column: str, source: str | os.PathLike
-) -> None:
-    """Refuse a column of numbers with a few text tokens, naming value and line."""
-    found = stray_text(frame[column])
-    if found is None:
-        return
-    row, value = found
-    numbers = pd.to_numeric(frame[column].astype(str).str.strip(), errors="coerce")
-    text = frame[column][numbers.isna() & frame[column].notna()]
-    raise DataError(
-        f"Column '{column}' of {_name(source)} holds numbers and {len(text)} cell(s) "
-        f"of text ({value!r} on line {line_of(row)}). {number_advice(text)}"
-    )
+def _text_cells(column: pd.Series) -> pd.Series:
+    """Return the cells of ``column`` that are not numbers (nor missing)."""
+    return column.iloc[as_numbers(column)[1]]
 
 
 def choose_features(
@@ -172,13 +161,18 @@ def choose_features(
             "used as the index column. Keep them in one place only."
         )
     skipped: list[str] = []
+    candidates = columns or [
+        c for c in frame.columns if c not in exclude and c not in keys
+    ]
+    for c in candidates:  # numbers with a few text tokens: refused, not skipped
+        if c not in forced:
+            try:
+                refuse_stray_text(frame[c], str(c))
+            except CellError as exc:
+                raise _in_file_terms(exc, frame, source) from None
     if columns:
         features = columns + [c for c in forced if c not in columns]
     else:
-        candidates = [c for c in frame.columns if c not in exclude and c not in keys]
-        for c in candidates:
-            if c not in forced:
-                refuse_stray_text(frame, c, source)
         features = [
             c
             for c in candidates
@@ -191,9 +185,6 @@ def choose_features(
             "Pass --categorical or --columns naming the columns to model, or "
             "convert them to numbers."
         )
-    for c in columns:
-        if c not in forced:
-            refuse_stray_text(frame, c, source)
     categories = [
         str(c) for c in features if c in forced or not is_number_column(frame[c])
     ]
@@ -364,14 +355,12 @@ def _in_file_terms(
     where = f"({exc.value!r} on line {line_of(exc.row)})"
     column = f"Column '{exc.column}' of {_name(source)}"
     if exc.problem == "text":
-        raw = frame[exc.column]
-        numbers = pd.to_numeric(raw, errors="coerce")
-        advice = number_advice(raw[numbers.isna() & raw.notna()])
+        advice = number_advice(_text_cells(frame[exc.column]))
         return DataError(f"{column} holds text where numbers belong {where}. {advice}")
     if exc.problem == "missing":
         return DataError(
             f"{column} has {exc.count} missing value(s), the first on line "
-            f"{line_of(exc.row)}. Fill or drop them before scoring, or {fix}."
+            f"{line_of(exc.row)}. Fill or drop them, or {fix}."
         )
     return DataError(
         f"{column} holds {exc.value} on line {line_of(exc.row)}. Replace infinite "

@@ -20,6 +20,7 @@ import lzma
 import os
 import sys
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,11 +243,10 @@ def _open(
 def _check_repeated_names(header: str, sep: str, source: str | os.PathLike) -> None:
     """Refuse a header that names a column twice (pandas would rename one)."""
     names = next(csv.reader([header], delimiter=sep), []) if len(sep) == 1 else []
-    seen: set[str] = set()
-    repeated = [n for n in names if n in seen or seen.add(n)]
+    repeated = sorted(name for name, n in Counter(names).items() if n > 1)
     if repeated:
         raise DataError(
-            f"{source_name(source)} names the column(s) {sorted(set(repeated))} more "
+            f"{source_name(source)} names the column(s) {repeated} more "
             "than once in its header line. Give each column its own name."
         )
 

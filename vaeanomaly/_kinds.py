@@ -54,7 +54,7 @@ def is_number_column(column: pd.Series) -> bool:
 
 
 def _as_numbers(column: pd.Series) -> pd.Series:
-    return pd.to_numeric(column.dropna().astype(str).str.strip(), errors="coerce")
+    return pd.to_numeric(column.dropna(), errors="coerce")
 
 
 def stray_text(column: pd.Series) -> tuple[Any, Any] | None:

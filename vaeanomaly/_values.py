@@ -36,8 +36,9 @@ __all__ = [
     "empty_rows",
     "explain_bad_values",
     "number_column",
-    "refuse_missing_cells",
     "numeric_values",
+    "refuse_missing_cells",
+    "refuse_stray_text",
     "select_columns",
     "table_values",
 ]
@@ -91,7 +92,7 @@ def categorical_columns(
         if hasattr(X, "dtypes"):
             mask[:] = [_is_categorical_dtype(dtype) for dtype in X.dtypes]
             for j in np.flatnonzero(mask):
-                _refuse_stray_text(X.iloc[:, j], names[j])
+                refuse_stray_text(X.iloc[:, j], names[j])
         return mask
     items = list(spec)
     if items and all(isinstance(v, (bool, np.bool_)) for v in items):
@@ -117,25 +118,6 @@ def categorical_columns(
                 f"(columns: {list(names)}). Fix the name."
             )
     return mask
-
-
-def _refuse_stray_text(column: pd.Series, name: str) -> None:
-    """Refuse a column of numbers with a few text tokens as categories by dtype.
-
-    A sensor column with an ``"ERR"`` in it has the dtype of text, but its
-    values are readings, not levels (see :func:`vaeanomaly._kinds.stray_text`).
-    """
-    found = stray_text(column)
-    if found is None:
-        return
-    label, value = found
-    raise DataError(
-        f"Column '{name}' holds numbers and text ({value!r} in row {label!r}), so "
-        "its dtype is text. If such values mark missing readings, read the file "
-        f"with pandas.read_csv(..., na_values=[{value!r}]) or replace them with "
-        "NaN; to model the column's values as categories, name it in "
-        "categorical_features."
-    )
 
 
 def _jsonable(level: Any) -> Any:
@@ -416,6 +398,28 @@ def table_values(
     return values
 
 
+def _cell_error(
+    column: pd.Series,
+    name: str,
+    positions: np.ndarray,
+    problem: str,
+    what: str,
+    fix: str,
+) -> CellError:
+    """Return a :class:`CellError` for the cells of ``column`` at ``positions``."""
+    first = positions[0]
+    value = column.iloc[first]
+    return CellError(
+        f"Column {name!r} {what} ({value!r}), first in row {column.index[first]!r} "
+        f"of {positions.size} such cell(s). {fix}",
+        column=name,
+        row=column.index[first],
+        value=value,
+        problem=problem,
+        count=int(positions.size),
+    )
+
+
 def refuse_missing_cells(column: pd.Series, name: str) -> None:
     """Raise a :class:`CellError` naming a column's first missing cell, if any.
 
@@ -424,16 +428,34 @@ def refuse_missing_cells(column: pd.Series, name: str) -> None:
     """
     gaps = np.flatnonzero(column.isna().to_numpy())
     if gaps.size:
-        raise CellError(
-            f"Column {name!r} has missing cells, first in row "
-            f"{column.index[gaps[0]]!r} of {gaps.size}. Fill or drop them, or use "
-            "missing='mask'.",
-            column=name,
-            row=column.index[gaps[0]],
-            value=column.iloc[gaps[0]],
-            problem="missing",
-            count=int(gaps.size),
+        raise _cell_error(
+            column,
+            name,
+            gaps,
+            "missing",
+            "has missing cells",
+            "Fill or drop them, or use missing='mask'.",
         )
+
+
+def refuse_stray_text(column: pd.Series, name: str) -> None:
+    """Raise a :class:`CellError` for a column of numbers with a few text tokens.
+
+    A sensor column with an ``"ERR"`` in it has the dtype of text, but its
+    values are readings, not levels (see :func:`vaeanomaly._kinds.stray_text`).
+    """
+    if stray_text(column) is None:
+        return
+    raise _cell_error(
+        column,
+        name,
+        as_numbers(column)[1],
+        "text",
+        "holds numbers and text, so its dtype is text",
+        "If such values mark missing readings, read the file with "
+        "pandas.read_csv(..., na_values=[...]) or replace them with NaN; to model "
+        "the column's values as categories, name it in categorical_features.",
+    )
 
 
 def number_column(
@@ -463,38 +485,32 @@ def number_column(
     ndarray of shape (n_rows,)
     """
     numbers, text = as_numbers(column)
-    where = {
-        "text": text,
-        "missing": np.array([], dtype=int),
-        "infinite": np.array([], dtype=int)
-        if allow_inf
-        else np.flatnonzero(np.isinf(numbers.to_numpy(dtype=np.float64))),
-    }
-    if text.size == 0 and not allow_nan:
+    if text.size:
+        raise _cell_error(
+            column,
+            name,
+            text,
+            "text",
+            "holds text where numbers belong",
+            "Fix the values, or list the column in categorical_features to model "
+            "it as categories.",
+        )
+    if not allow_nan:
         refuse_missing_cells(column, name)
-    for problem, positions in where.items():
-        if positions.size:
-            first = positions[0]
-            value = column.iloc[first]
-            what = {
-                "text": "holds text where numbers belong",
-                "infinite": "holds infinity",
-            }[problem]
-            fix = {
-                "text": "Fix the values, or list the column in categorical_features "
-                "to model it as categories.",
-                "infinite": "Replace infinite values.",
-            }[problem]
-            raise CellError(
-                f"Column {name!r} {what} ({value!r}), first in row "
-                f"{column.index[first]!r} of {positions.size} such cell(s). {fix}",
-                column=name,
-                row=column.index[first],
-                value=value,
-                problem=problem,
-                count=int(positions.size),
-            )
-    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = (
+        np.array([], dtype=int) if allow_inf else np.flatnonzero(np.isinf(values))
+    )
+    if infinite.size:
+        raise _cell_error(
+            column,
+            name,
+            infinite,
+            "infinite",
+            "holds infinity",
+            "Replace infinite values.",
+        )
+    return values
 
 
 def explain_bad_values(
