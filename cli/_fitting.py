@@ -200,7 +200,7 @@ def fit_table(
     if threshold is not None:
         model.set_params(threshold=threshold)
     detector = model if window is None else SequenceVAEDetector(window, detector=model)
-    _train(detector, X, model, quiet)
+    _train(detector, X, quiet)
     if not quiet:
         shape = f"windows of {window} readings of " if window else ""
         kinds = f"; as categories: {summarise(categories)}" if categories else ""
@@ -246,33 +246,46 @@ def _report_unused(frame: pd.DataFrame, skipped: list[str]) -> None:
         )
 
 
-def _train(detector: Any, X: pd.DataFrame, model: Any, quiet: bool) -> None:
+def _train(detector: Any, X: pd.DataFrame, quiet: bool) -> None:
     """Fit ``detector`` on ``X`` behind a progress bar; warnings go to stderr."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        passes = 1 if model.trim is None else 2  # a second fit after trimming
-        with progress_bar(passes * model.max_epochs, "training", quiet) as bar:
-            detector.fit(X, callback=lambda record: _advance(bar, record, passes))
+        # The fit's epochs and passes are known once it starts (they follow
+        # the table's width): the first record sets the bar's length.
+        last: dict = {}
+        with progress_bar(1, "training", quiet) as bar:
+
+            def advance(record: dict) -> None:
+                last.update(record)
+                _advance(bar, record)
+
+            detector.fit(X, callback=advance)
             bar.update(bar.length - bar.pos)  # early stopping: end at 100%
     if not quiet:
         for warning in caught:
-            click.echo(f"Warning: {_in_flags(warning, model)}", err=True)
+            click.echo(
+                f"Warning: {_in_flags(warning, last.get('max_epochs'))}", err=True
+            )
 
 
-def _in_flags(warning: warnings.WarningMessage, model: Any) -> str:
+def _in_flags(warning: warnings.WarningMessage, max_epochs: int | None) -> str:
     """Return a fit's warning in the command line's words: flags, not Python names."""
     from sklearn.exceptions import ConvergenceWarning
 
     if issubclass(warning.category, ConvergenceWarning):
         return (
             f"The validation loss was still falling after --epochs "
-            f"{model.max_epochs}. Pass a larger --epochs to train longer."
+            f"{max_epochs}. Pass a larger --epochs to train longer."
         )
     return str(warning.message)
 
 
-def _advance(bar: Any, record: dict, passes: int) -> None:
+def _advance(bar: Any, record: dict) -> None:
     """Move the training bar one epoch and show the epoch and its ELBO."""
+    passes = record["n_passes"]
+    length = passes * record["max_epochs"]
+    if bar.length != length:
+        bar.length = length
     loss = record.get("valid_loss")
     kind = "validation"
     if loss is None:

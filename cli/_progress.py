@@ -30,9 +30,21 @@ class _ProgressLines:
     """
 
     def __init__(self, length: int, label: str, lines: int = 10) -> None:
-        self.length, self.label, self.pos = max(length, 1), label, 0
-        self._step = self.length / lines
+        self.label, self.pos, self._lines = label, 0, lines
+        self.length = length
+
+    @property
+    def length(self) -> int:
+        """Steps in all; setting it (once the size is known) re-spaces the lines."""
+        return self._length
+
+    @length.setter
+    def length(self, length: int) -> None:
+        self._length = max(length, 1)
+        self._step = self._length / self._lines
         self._next = self._step
+        while self._next <= self.pos:
+            self._next += self._step
 
     def __enter__(self) -> _ProgressLines:
         self._echo()

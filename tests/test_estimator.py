@@ -682,7 +682,7 @@ def test_a_default_fit_at_its_epoch_cap_does_not_warn_a_short_one_does():
     # 200-epoch cap with its last epoch its best. Longer fits rank no better,
     # so the warning would ask for nothing useful; a fit capped below the
     # default and still improving was cut short, and says so.
-    from vaeanomaly.estimator import EPOCHS_THAT_RANK_WELL
+    from vaeanomaly._wide import NARROW_MAX_EPOCHS
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 9))
@@ -690,7 +690,7 @@ def test_a_default_fit_at_its_epoch_cap_does_not_warn_a_short_one_does():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         det = VAEAnomalyDetector(random_state=0).fit(X)
-    assert det.max_epochs == EPOCHS_THAT_RANK_WELL
-    assert det.n_iter_ == det.best_epoch_ == det.max_epochs  # still falling
+    assert det.max_epochs_ == NARROW_MAX_EPOCHS
+    assert det.n_iter_ == det.best_epoch_ == det.max_epochs_  # still falling
     with pytest.warns(ConvergenceWarning, match="Raise max_epochs"):
         VAEAnomalyDetector(max_epochs=5, random_state=0).fit(X)

@@ -12,7 +12,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vaeanomaly"
 #: Lower number = lower layer (STYLE.md, section 1). A module may import only
 #: modules of a lower layer, or of its own layer without a cycle.
 LAYERS = {
-    0: {"_version", "_names", "exceptions", "_atomic", "_state", "_memory", "_compat"},
+    0: {
+        "_version",
+        "_names",
+        "exceptions",
+        "_atomic",
+        "_state",
+        "_memory",
+        "_compat",
+        "_wide",
+    },
     1: {
         "_gpd",
         "_threshold_base",

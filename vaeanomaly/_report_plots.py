@@ -45,6 +45,9 @@ _RC = {
 _LINE = "#2b5c8a"
 _FLAG = "#d64541"
 _LABEL_CHARS = 28
+
+#: Height in inches of one character of a column name set at 60 degrees.
+_NAME_INCHES_PER_CHAR = 0.065
 _PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
 
 
@@ -276,7 +279,12 @@ def heatmap(
     """Per-column contributions of the top rows (nats above the column's median)."""
     matrix = np.asarray(matrix, dtype=np.float64)
     n_rows, n_cols = matrix.shape
-    fig = _figure(min(2.5 + 0.42 * n_cols, 11.0), 1.4 + 0.24 * n_rows, None)
+    names = [label(c) for c in column_labels]
+    # The column names stand at 60 degrees below the map: leave them their
+    # height, or with one or two rows long names squeeze the map to nothing.
+    name_room = _NAME_INCHES_PER_CHAR * max((len(n) for n in names), default=0)
+    height = 1.0 + 0.24 * n_rows + name_room
+    fig = _figure(min(2.5 + 0.42 * n_cols, 11.0), height, None)
     ax = fig.add_subplot()
     ax.grid(False)
     cmap = matplotlib.colormaps["Reds"].with_extremes(bad="#d9d9d9")
@@ -291,7 +299,7 @@ def heatmap(
     )
     ax.set_xticks(
         range(n_cols),
-        [label(c) for c in column_labels],
+        names,
         rotation=60,
         ha="right",
         rotation_mode="anchor",

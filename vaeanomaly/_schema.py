@@ -42,6 +42,7 @@ from vaeanomaly._values import (
     numeric_values,
     select_columns,
 )
+from vaeanomaly._wide import WIDE_LIKELIHOOD, is_wide
 from vaeanomaly.exceptions import DataError
 
 __all__ = ["TableSchema", "channel_frame", "check_windows_observed"]
@@ -75,7 +76,9 @@ class TableSchema:
         (``None`` or a ``(low, high)`` pair its values must lie in).
     likelihood : str, default="auto"
         Head of the non-categorical columns: a key of ``heads``, or
-        ``"auto"`` (Bernoulli for 0/1 columns, ``"student_t_column"`` else).
+        ``"auto"`` (Bernoulli for 0/1 columns, ``"student_t_column"`` for the
+        others, ``"gaussian_column"`` when they make a wide table: see
+        :mod:`vaeanomaly._wide`).
     categorical_features : "from_dtype", None or sequence, default="from_dtype"
         Which columns are categories (see ``VAEAnomalyDetector``).
     missing : {"mask", "error"}, default="mask"
@@ -226,7 +229,9 @@ class TableSchema:
         if self.likelihood == "auto":
             binary = np.all((values == 0) | (values == 1) | ~observed, axis=0)
             binary &= observed.any(axis=0)
-            heads = [AUTO_BINARY if b else AUTO_CONTINUOUS for b in binary]
+            measured = ~binary & ~np.asarray(categorical, dtype=bool)
+            continuous = WIDE_LIKELIHOOD if is_wide(measured.sum()) else AUTO_CONTINUOUS
+            heads = [AUTO_BINARY if b else continuous for b in binary]
         else:
             heads = [self.likelihood] * values.shape[1]
             value_range = getattr(self.heads[self.likelihood], "value_range", None)
@@ -311,6 +316,11 @@ class TableSchema:
     def is_categorical(self) -> np.ndarray:
         """Which columns are categories, as a bool array."""
         return np.array([lv is not None for lv in self.categories_], dtype=bool)
+
+    @property
+    def n_measured(self) -> int:
+        """Columns modelled as measured values: neither categorical nor Bernoulli."""
+        return sum(h not in (CATEGORICAL, AUTO_BINARY) for h in self.heads_)
 
     @property
     def standardized(self) -> np.ndarray:

@@ -38,6 +38,7 @@ from vaeanomaly._training import (
     auto_min_steps,
     scaled_learning_rate,
 )
+from vaeanomaly._wide import WIDE_HIDDEN_WIDTH, auto_max_epochs, is_wide
 from vaeanomaly.exceptions import DataError
 from vaeanomaly.likelihoods import HEADS, FactorizedLikelihood, scale_floors
 from vaeanomaly.scoring import (
@@ -102,16 +103,13 @@ _RANKING_BETA: float = 4.0
 _PRIOR_DRAWS: int = 256
 
 
-#: The epoch cap of the defaults: fits that reach it are not warned about
-#: (see ``max_epochs``), fits capped below it and still improving are.
-EPOCHS_THAT_RANK_WELL = 200
-
-
 def _default_latent_dim(n_features: int) -> int:
     return int(min(16, max(2, math.ceil(n_features / 4))))
 
 
-def _default_hidden_dims(n_features: int) -> tuple[int, ...]:
+def _default_hidden_dims(n_features: int, wide: bool) -> tuple[int, ...]:
+    if wide:
+        return (WIDE_HIDDEN_WIDTH,)
     width = int(min(256, max(32, 2 * n_features)))
     return (width, width // 2)
 
@@ -130,11 +128,12 @@ def _torch_threads(n_jobs: int | None) -> Iterator[None]:
             torch.set_num_threads(previous)
 
 
-def _tagged(callback: Any, fit_pass: int) -> Any:
+def _tagged(callback: Any, fit_pass: int, n_passes: int, max_epochs: int) -> Any:
     """Wrap an epoch callback so that each record says which fit it is from."""
     if callback is None:
         return None
-    return lambda record: callback({**record, "fit_pass": fit_pass})
+    tags = {"fit_pass": fit_pass, "n_passes": n_passes, "max_epochs": max_epochs}
+    return lambda record: callback({**record, **tags})
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -182,7 +181,9 @@ class VAEAnomalyDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEsti
         [2, 16].
     hidden_dims : tuple of int, default=None
         Encoder layer widths; the decoder mirrors them. ``None`` uses
-        ``(w, w // 2)`` with ``w = 2 * n_features`` clipped to [32, 256];
+        ``(w, w // 2)`` with ``w = 2 * n_features`` clipped to [32, 256],
+        and one layer of 128 on a wide table (128 measured columns or more:
+        numeric columns that are neither categorical nor 0/1; see the Notes);
         ``()`` gives no hidden layer (a linear encoder and decoder).
     likelihood : {"auto", "student_t_column", "gaussian_column", "gaussian", \
 "gaussian_fixed", "bernoulli"}, default="auto"
@@ -193,7 +194,8 @@ class VAEAnomalyDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEsti
         (floored at 0.01 in standardized units); ``"gaussian_fixed"`` uses
         unit variance (the squared-error case); ``"bernoulli"`` is for values
         in [0, 1]. ``"auto"`` picks Bernoulli for columns that hold only 0 and
-        1 and ``"student_t_column"`` for the others. Per-cell variances let the
+        1 and ``"student_t_column"`` for the others, ``"gaussian_column"`` on
+        a wide table (see the Notes). Per-cell variances let the
         decoder explain unusual rows away with a wide variance; under a
         Gaussian, one stray cell in a column the model predicts well costs
         more than a row unusual in many columns, and the heavy tails fix
@@ -289,26 +291,28 @@ default="elbo"
         needs no guess of the anomaly rate); with a float in (0, 0.5), that
         share of the rows. ``None`` trains once on everything. A model that
         has trained on anomalies learns to reconstruct them, so they score as
-        more normal than they are. With ``beta > 0`` the heavy KL weight
+        more normal than they are. On a wide table ``"auto"`` trains once
+        (see the Notes). With ``beta > 0`` the heavy KL weight
         leaves the first fit's latent code too little room to learn a small
         group of similar rows: it ranks rows about as a model of independent
         columns would, so a group of similar anomalies built on rare levels or
         values far out in a column ranks low and is left out as well (a group
         unusual only in how its common values combine is not).
         ``offset_`` still comes from the scores of all training rows.
-    max_epochs : int, default=200
-        Most epochs. An epoch is a pass over the training rows, or 128,000
-        rows on larger tables (the next epoch goes on where it stopped), so
-        that early stopping checks a 1,000,000-row table as often as a
-        128,000-row one. A fit that reaches ``max_epochs`` with its
-        validation loss still falling (its last epoch its best) warns with a
-        ``ConvergenceWarning`` when ``max_epochs`` is below
-        :data:`EPOCHS_THAT_RANK_WELL` (200, the default): it was cut short.
-        At the default or above it does not: most default fits of the
-        development tables run to the cap still gaining a little, and longer
-        fits were measured to rank no better (``max_epochs=1000``: mean AUROC
-        0.822 against 0.837 on the 23 ADBench development sets), so such a
-        warning would ask for training that does not help.
+    max_epochs : "auto" or int, default="auto"
+        Most epochs. ``"auto"`` is 200, or 50 on a wide table (see the Notes);
+        the fitted value is ``max_epochs_``. An epoch is a pass over the
+        training rows, or 128,000 rows on larger tables (the next epoch goes on
+        where it stopped), so that early stopping checks a 1,000,000-row table
+        as often as a 128,000-row one. A fit that reaches ``max_epochs`` with
+        its validation loss still falling (its last epoch its best) warns with a
+        ``ConvergenceWarning`` when ``max_epochs`` is below what ``"auto"``
+        gives that table: it was cut short. At that value or above it does not:
+        most default fits of the development tables run to the cap still gaining
+        a little, and longer fits were measured to rank no better
+        (``max_epochs=1000``: mean AUROC 0.822 against 0.837 on the 23 ADBench
+        development sets), so such a warning would ask for training that does
+        not help.
     batch_size : "auto" or int, default="auto"
         Rows per training step. ``"auto"`` gives at least two steps an
         epoch: the largest power of two up to half the training rows,
@@ -398,6 +402,8 @@ default="elbo"
         Dimension of z used.
     hidden_dims_ : tuple of int
         Encoder widths used.
+    max_epochs_ : int
+        Most epochs of each fit (see ``max_epochs``).
     schema_ : TableSchema
         What the table looks like to the model: column names, the likelihood
         head of each column (``schema_.heads_``; ``"categorical"`` for
@@ -424,6 +430,15 @@ default="elbo"
     Scores are log-densities of the standardized data, in nats. They rank rows
     correctly, but they are not comparable between models fitted with
     different scaling.
+
+    The defaults follow the table's width. A table with 128 measured
+    columns or more (numeric columns that are neither categorical nor 0/1:
+    embeddings, spectra) is wide, and the ``"auto"`` and ``None`` defaults
+    give it a Gaussian likelihood with one scale per column, one hidden layer
+    of 128, 50 epochs and no ranking fit. On the embedding development tables
+    (512 columns) that fits about fifteen times faster than the narrow
+    defaults and ranks better (benchmarks/README.md, "Wide tables"). Only the
+    count of measured columns decides, never their values.
 
     Examples
     --------
@@ -455,7 +470,10 @@ default="elbo"
         "standardize": ["boolean"],
         "dequantize": ["boolean"],
         "trim": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="neither"), None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -498,7 +516,7 @@ default="elbo"
         standardize: bool = True,
         dequantize: bool = True,
         trim: str | float | None = "auto",
-        max_epochs: int = 200,
+        max_epochs: int | str = "auto",
         batch_size: int | str = "auto",
         learning_rate: float | str = "auto",
         validation_fraction: float = 0.1,
@@ -625,11 +643,17 @@ default="elbo"
         self._check_params(X)
         n_samples, n_features = X.shape
         self.n_samples_fit_ = n_samples
+        wide = is_wide(self.schema_.n_measured)
         self.latent_dim_ = self.latent_dim or _default_latent_dim(n_features)
         hidden = self.hidden_dims
         if hidden is None:
-            hidden = _default_hidden_dims(n_features)
+            hidden = _default_hidden_dims(n_features, wide)
         self.hidden_dims_ = tuple(int(w) for w in hidden)
+        self.max_epochs_ = (
+            auto_max_epochs(self.schema_.n_measured)
+            if self.max_epochs == "auto"
+            else int(self.max_epochs)
+        )
         rng = check_random_state(self.random_state)
         fit_seed, self._score_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         device = _resolve_device(self.device)
@@ -641,8 +665,9 @@ default="elbo"
             # With trimming, the first fit only ranks the training rows: it
             # stops by patience (or after _RANKING_STEPS steps), weighs the
             # KL term _RANKING_BETA times, and the final fit trains a new
-            # network on the rows kept.
-            trimming = self.trim is not None
+            # network on the rows kept. "auto" trims narrow tables only.
+            trimming = self.trim is not None and not (self.trim == "auto" and wide)
+            n_passes = 2 if trimming else 1
             trainer = self._new_trainer(
                 x_all.n_rows,
                 device,
@@ -650,7 +675,9 @@ default="elbo"
                 _RANKING_STEPS if trimming else None,
                 self.beta * _RANKING_BETA if trimming else None,
             )
-            self._fit_held_out(trainer, x_all, _tagged(callback, 1))
+            self._fit_held_out(
+                trainer, x_all, _tagged(callback, 1, n_passes, self.max_epochs_)
+            )
             self.n_trimmed_ = 0
             if trimming:
                 ranking = self._batched(
@@ -661,11 +688,13 @@ default="elbo"
                 index = torch.as_tensor(np.flatnonzero(keep), device=device)
                 x_kept = x_all.take(index)
                 trainer = self._new_trainer(x_kept.n_rows, device, self.min_steps)
-                self._fit_held_out(trainer, x_kept, _tagged(callback, 2))
+                self._fit_held_out(
+                    trainer, x_kept, _tagged(callback, 2, n_passes, self.max_epochs_)
+                )
         self.history_ = trainer.history
         self.n_iter_ = len(trainer.history)
         self.best_epoch_ = trainer.best_epoch
-        cut_short = self.max_epochs < EPOCHS_THAT_RANK_WELL
+        cut_short = self.max_epochs_ < auto_max_epochs(self.schema_.n_measured)
         if (
             cut_short
             and not trainer.stopped_early
@@ -673,7 +702,7 @@ default="elbo"
         ):
             warnings.warn(
                 f"The validation loss was still falling after max_epochs="
-                f"{self.max_epochs}. Raise max_epochs to train longer.",
+                f"{self.max_epochs_}. Raise max_epochs to train longer.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
@@ -704,7 +733,7 @@ default="elbo"
         else:
             self.learning_rate_ = float(self.learning_rate)
         config = TrainingConfig(
-            max_epochs=self.max_epochs,
+            max_epochs=self.max_epochs_,
             batch_size=self.batch_size_,
             learning_rate=self.learning_rate_,
             patience=self.patience,
