@@ -20,12 +20,11 @@ import platform
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from vaeanomaly._atomic import atomic_write
 
 __all__ = ["provenance", "read_provenance", "read_rows", "write_result"]
 
@@ -195,9 +194,27 @@ def write_result(
     document = {"provenance": {**facts, **extra}, "rows": rows}
     text = json.dumps(document, indent=1, default=_plain)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, "w") as handle:
-        handle.write(text + "\n")
+    _replace(path, text + "\n")
     return json.loads(text)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then move it there.
+
+    A reader sees the old file or the new one, never half of one.
+    """
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _load(path: str | os.PathLike) -> Any:

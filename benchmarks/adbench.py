@@ -1,4 +1,4 @@
-"""Detection quality on the ADBench development datasets (issue: quality).
+"""Detection quality on the ADBench development datasets.
 
 Protocol (ADBench's own): subsample each dataset to at most 10,000 rows,
 stratified 70/30 train/test split, MinMax scaling fitted on the train part,

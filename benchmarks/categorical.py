@@ -1,4 +1,4 @@
-"""Detection quality on the categorical development tables (issue: quality).
+"""Detection quality on the categorical development tables.
 
 Six real tables whose columns are all categorical (``../shared/data/
 categorical``, README there). Protocol as for ADBench: stratified 70/30

@@ -1,12 +1,13 @@
 """Rows trained per second of a default fit on 10,000 x 20 rows, one thread.
 
 Epochs x rows per epoch / training time, over both fits (the ranking fit of
-``trim`` and the final one). It also runs on 0.4.0's code, whose history
-records carry no row count (an epoch there is the pass's training rows, at
-most 1000 batches), so old and new can be timed one after the other::
+``trim`` and the final one), read from the records that ``fit``'s public
+``callback`` receives after each epoch (``rows``, ``dur``, ``fit_pass``)::
 
-    PYTHONPATH=<checkout of 0.4.0> python benchmarks/rows_per_second.py
     python benchmarks/rows_per_second.py --json benchmarks/results/rows_per_second.json
+
+An earlier release on ``PYTHONPATH`` is timed the same way when its records
+carry ``rows`` (0.5 and later).
 
 Prints one JSON line; ``--json`` also writes it with its provenance.
 """
@@ -24,16 +25,7 @@ from _provenance import write_result  # benchmarks/ is on sys.path
 from speed import make_data
 
 import vaeanomaly
-import vaeanomaly._training as training
 from vaeanomaly import VAEAnomalyDetector
-
-
-def epoch_rows(trainer, n_rows: int) -> int:
-    """Rows of one epoch, under this code's rule or 0.4.0's (1000 batches)."""
-    batch = trainer.config.batch_size
-    if hasattr(training, "MAX_EPOCH_ROWS"):
-        return min(n_rows, max(training.MAX_EPOCH_ROWS, batch))
-    return min(n_rows, 1000 * batch)
 
 
 def _where(path: str) -> str:
@@ -56,23 +48,23 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    passes = []
-    fit = training.Trainer.fit
-
-    def recording_fit(self, x_train, *rest, **options):
-        fit(self, x_train, *rest, **options)
-        seconds = sum(record["dur"] for record in self.history)
-        passes.append((len(self.history), epoch_rows(self, x_train.n_rows), seconds))
-
-    training.Trainer.fit = recording_fit
+    epochs: list[dict] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         VAEAnomalyDetector(max_epochs=1, random_state=0).fit(make_data(500, 5))
-        passes.clear()  # the warm-up fit (first kernels, imports) is not timed
+        # the warm-up fit (first kernels, imports) is not timed
         start = time.perf_counter()
-        VAEAnomalyDetector(random_state=0).fit(make_data(10_000, 20))
+        VAEAnomalyDetector(random_state=0).fit(
+            make_data(10_000, 20), callback=epochs.append
+        )
         fit_s = time.perf_counter() - start
-    trained = sum(epochs * rows for epochs, rows, _ in passes)
+    passes = []
+    for fit_pass in sorted({record["fit_pass"] for record in epochs}):
+        records = [r for r in epochs if r["fit_pass"] == fit_pass]
+        passes.append(
+            (len(records), records[0]["rows"], sum(r["dur"] for r in records))
+        )
+    trained = sum(n * rows for n, rows, _ in passes)
     seconds = sum(s for *_, s in passes)
     result = {
         "code": _where(vaeanomaly.__file__),

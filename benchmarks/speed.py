@@ -46,8 +46,6 @@ import torch
 from _provenance import write_result  # benchmarks/ is on sys.path
 
 from vaeanomaly import VAEAnomalyDetector, save_model
-from vaeanomaly._model import MemberLinear
-from vaeanomaly._training import Trainer, TrainingConfig
 
 
 def make_data(n_rows: int, n_columns: int, seed: int = 0) -> np.ndarray:
@@ -68,8 +66,16 @@ def fit_seconds(make, X, **fit_params) -> tuple[float, object]:
 
 
 def _layers(part: torch.nn.Module) -> list[torch.Tensor]:
-    """Weights ``(n_in, n_out)`` of the first member's layers, in order."""
-    return [m.weight.detach()[0] for m in part.modules() if isinstance(m, MemberLinear)]
+    """Weights ``(n_in, n_out)`` of the first member's layers, in order.
+
+    The fitted ``module_``'s layers hold one weight ``(members, n_in, n_out)``
+    each; they are read as plain torch parameters.
+    """
+    return [
+        weight.detach()[0]
+        for name, weight in part.named_parameters()
+        if name.endswith("weight") and weight.dim() == 3
+    ]
 
 
 def matmul_flops(det: VAEAnomalyDetector, n_rows: int, n_draws: int) -> float:
@@ -153,8 +159,8 @@ def peak_rss_scoring(model_path: str, n_rows: int, n_columns: int) -> tuple:
 import resource, numpy as np
 from speed import make_data
 from vaeanomaly import load_model
-from vaeanomaly._memory import pin_mmap_threshold
-pin_mmap_threshold()  # as the command line does (see vaeanomaly/_memory.py)
+from speed import pin_mmap_threshold
+pin_mmap_threshold()  # as the command line does
 det = load_model({model_path!r})
 X = np.empty(({n_rows}, {n_columns}), dtype=np.float32)
 for start in range(0, {n_rows}, 50_000):
@@ -192,48 +198,55 @@ print(before / 1024, peak / 1024, X.nbytes / 2**20, seconds)
     return _in_fresh_process(code)
 
 
-def step_milliseconds(n_columns: int, batch_size: int, repeats: int = 200) -> float:
-    """Best of five timings of one training step on ``batch_size`` rows (one thread).
+def step_milliseconds(n_columns: int, batch_size: int, epochs: int = 6) -> float:
+    """Fastest epoch's time per step, in ms, of a fit of fixed steps (one thread).
 
-    The model is the default one for ``n_columns`` columns; the same batch is
-    stepped on ``repeats`` times after a warm-up, so only the step is timed.
+    The model is the default one for ``n_columns`` columns, fitted without
+    trimming or a validation part on 20 batches of ``batch_size`` rows for
+    ``epochs`` epochs; an epoch's ``dur`` in ``history_`` over its 20 steps is
+    a step's time (the first epoch, with its one-time costs, is left out).
     """
-    X = make_data(max(batch_size, 1000), n_columns)
-    det = VAEAnomalyDetector(max_epochs=1, trim=None, random_state=0, device="cpu")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        det.fit(X)
-    rows = det._to_rows(det.schema_.transform(X), torch.device("cpu"))
-    config = TrainingConfig(
-        max_epochs=1,
+    X = make_data(20 * batch_size, n_columns)
+    det = VAEAnomalyDetector(
+        max_epochs=epochs,
         batch_size=batch_size,
         learning_rate=1e-3,
+        trim=None,
+        validation_fraction=0.0,
         patience=None,
         min_steps=0,
-        beta=1.0,
-        kl_warmup=0,
-        n_train_draws=1,
-        clip_grad_norm=10.0,
-        verbose=0,
+        random_state=0,
+        device="cpu",
     )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        module = det._build_module()
-        trainer = Trainer(module, config)
-        module.train()
-        batch = rows.take(torch.arange(batch_size))
-        for _ in range(20):
-            trainer.train_step(batch, 1.0)
-        best = float("inf")
-        for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(repeats):
-                trainer.train_step(batch, 1.0)
-            best = min(best, (time.perf_counter() - start) / repeats)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            det.fit(X)
     finally:
         torch.set_num_threads(threads)
-    return best * 1e3
+    steps = len(X) // batch_size
+    return min(record["dur"] for record in det.history_[1:]) / steps * 1e3
+
+
+def pin_mmap_threshold() -> bool:
+    """Pin glibc's mmap threshold at 128 KiB, as the command line does at start.
+
+    Freed scoring batches then go back to the system at once, so a process's
+    peak memory is what scoring holds, not what the allocator keeps.
+    """
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
 
 
 def row(*cells) -> None:
@@ -283,7 +296,7 @@ def main() -> None:
         nargs="*",
         type=int,
         default=[],
-        help="time one training step on batches of these sizes (20 columns)",
+        help="time one training step at these batch sizes (20 columns, from a fit)",
     )
     parser.add_argument(
         "--fit-memory-rows",
@@ -471,7 +484,7 @@ def main() -> None:
                 }
             )
     if args.step_rows:
-        print("\n## One training step (20 columns, one thread, best of five)\n")
+        print("\n## One training step (20 columns, one thread, fastest epoch of a fit)\n")
         header("batch rows", "ms per step", "rows per second")
         results["step"] = []
         for batch_size in args.step_rows:

@@ -1,4 +1,4 @@
-"""F1 of the threshold methods on the ADBench datasets (issue: thresholds).
+"""F1 of the threshold methods on the ADBench datasets.
 
 Not run in CI. For each dataset and seed it uses the split of
 ``benchmarks/adbench.py`` (``load``: at most 10,000 rows, stratified 70/30

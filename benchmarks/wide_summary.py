@@ -92,7 +92,11 @@ def main() -> None:
     print("| what | " + " | ".join(runs) + " |")
     print("|---" * (len(runs) + 1) + "|")
     for title, key, form in lines:
-        print(f"| {title} | " + " | ".join(form.format(r[key]) for r in runs.values()) + " |")
+        print(
+            f"| {title} | "
+            + " | ".join(form.format(r[key]) for r in runs.values())
+            + " |"
+        )
 
 
 if __name__ == "__main__":
