@@ -565,7 +565,7 @@ def test_rarest_value_finds_a_learnt_group_and_misses_a_combination():
 
 def test_rarest_value_takes_at_least_256_prior_draws(blob_model, blob):
     # Its marginals are mixtures over the draws: 16 were too coarse
-    # (benchmarks/README.md, "Session 10"). describe() says what is used.
+    # (benchmarks/decisions/rarest-value-score.md). describe() says what is used.
     from vaeanomaly.scoring import rarest_value
 
     X, _ = blob
@@ -588,7 +588,7 @@ def test_rarest_value_takes_at_least_256_prior_draws(blob_model, blob):
 
 
 def test_a_diverging_fit_stops_with_a_clear_error():
-    # The example of issue #15: it used to return untrained weights silently.
+    # A fit that used to return untrained weights silently.
     X = np.random.default_rng(0).normal(size=(300, 4)) * 1e30
     det = VAEAnomalyDetector(
         max_epochs=5, standardize=False, min_steps=0, random_state=0

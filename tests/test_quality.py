@@ -23,7 +23,7 @@ from _provenance import read_rows  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 #: The ADBench run of the current defaults (``adbench.py --detectors vae --jobs 2``).
-DEFAULTS = "adbench_ranking_beta4_s9.json"
+DEFAULTS = "adbench.json"
 #: Small sets (seed-0 fits of a few seconds) where the VAE and IsolationForest
 #: differ by varying margins.
 SETS = ["14_glass", "45_wine", "43_WDBC"]

@@ -1,4 +1,4 @@
-"""README.md's figures agree with the result files in benchmarks/results/ (issue #26).
+"""README.md's figures agree with the result files in benchmarks/results/.
 
 Every table of figures in README.md and every figure in its prose is declared
 below (``TABLES``, ``PROSE``) with the result file it comes from and how the
@@ -93,7 +93,7 @@ def median_fit_ratio(file: str, detector: str, baseline: str) -> float:
 def speed_ratio(columns: int) -> float:
     """``speed.py``: our fit time over PyOD's VAE's, on the table with ``columns``."""
     (row,) = [
-        r for r in rows_of("speed_defaults_s7.json")["fit"] if r["cols"] == columns
+        r for r in rows_of("speed_5d6f3d5.json")["fit"] if r["cols"] == columns
     ]
     return row["ours_s"] / row["pyod_s"]
 
@@ -178,19 +178,19 @@ def rank_column(table: Table, source: Source) -> float | None:
     return ranks[(source.file, source.detector)]
 
 
-ADBENCH_VAE = Source("adbench_ranking_beta4_s9.json", "vae")
+ADBENCH_VAE = Source("adbench.json", "vae")
 
 #: README heading -> the table under it.
 TABLES = {
     "Detection quality": Table(
-        sets_from="adbench_ranking_beta4_s9.json",
+        sets_from="adbench.json",
         rows={
             "`VAEAnomalyDetector()`": ADBENCH_VAE,
             '`VAEAnomalyDetector(likelihood="gaussian_column")`': Source(
-                "adbench_gaussian_defaults.json", "vae"
+                "adbench_gaussian_column_head_83cdec8.json", "vae"
             ),
             "`VAEAnomalyDetector()` of 0.3.0": Source("adbench_v0.3.json", "vae"),
-            "`VAEAnomalyDetector()` of 0.4.0": Source("adbench_v0.4_s8.json", "vae"),
+            "`VAEAnomalyDetector()` of 0.4.0": Source("adbench_v0.4_cfcbd2b.json", "vae"),
         },
         baselines="adbench_baselines.json",
         columns={
@@ -214,7 +214,7 @@ class Figure:
 
 def categorical_five() -> list[str]:
     """The five tables of the categorical runs with every seed (w7a is seed 0 only)."""
-    return set_names("categorical_all_scores.json")
+    return set_names("categorical_all_scores_cc6a7bc.json")
 
 
 def categorical_mean(file: str, detector: str, metric: str = "auroc") -> float:
@@ -234,17 +234,17 @@ def categorical_median_fit(file: str) -> float:
 def w7a_seed0() -> float:
     (row,) = [
         r
-        for r in rows_of("categorical_w7a_ranking_beta4_s9.json")
+        for r in rows_of("categorical_w7a_seed0.json")
         if (r["detector"], r["dataset"], r["seed"]) == ("vae", "w7a", 0)
     ]
     return row["auroc"]
 
 
-RAREST_W7A = Source("rarest_value_probe_w7a_s10.json", "rarest_value L=256")
+RAREST_W7A = Source("categorical_w7a_rarest_value.json", "rarest_value L=256")
 RAREST_CATEGORICAL = Source(
-    "rarest_value_probe_categorical_s10.json", "rarest_value L=256"
+    "categorical_rarest_value.json", "rarest_value L=256"
 )
-ADBENCH_GAUSSIAN = Source("adbench_gaussian_defaults.json", "vae")
+ADBENCH_GAUSSIAN = Source("adbench_gaussian_column_head_83cdec8.json", "vae")
 ADBENCH_04 = Source("adbench_v0.4.json", "vae")
 ADBENCH_03 = Source("adbench_v0.3.json", "vae")
 
@@ -302,21 +302,21 @@ PROSE = [
     ),
     Figure(
         r"A default fit takes ([\d.]+) s on the median set",
-        lambda: median_fit_s("adbench_fit_time_seed0_s9.json"),
+        lambda: median_fit_s("adbench_fit_time.json"),
     ),
     Figure(
         r"against ([\d.]+) s for the code before the ranking change",
-        lambda: median_fit_s("adbench_fit_time_seed0_before_s9.json"),
+        lambda: median_fit_s("adbench_fit_time_ranking_beta1_3e6c0ad.json"),
     ),
     Figure(
         r"timed back to back, and (\d+)\s+times an Isolation Forest's",
         lambda: median_fit_ratio(
-            "adbench_fit_time_seed0_s9.json", "vae", "IsolationForest"
+            "adbench_fit_time.json", "vae", "IsolationForest"
         ),
     ),
     Figure(
         r"0\.4\.0 took ([\d.]+) s on the same kind of machine",
-        lambda: median_fit_s("adbench_fit_time_seed0_v0.4_s8.json"),
+        lambda: median_fit_s("adbench_fit_time_v0.4.json"),
     ),
     Figure(
         r"x 20 rows it took ([\d.]+) times as long as PyOD's",
@@ -325,31 +325,31 @@ PROSE = [
     Figure(r"on 10,000 x 100 ([\d.]+) times", lambda: speed_ratio(100)),
     Figure(
         r"its mean AUROC \(([\d.]+)\) is\s+ahead of AVF",
-        lambda: categorical_mean("categorical_ranking_beta4_s9.json", "vae"),
+        lambda: categorical_mean("categorical.json", "vae"),
     ),
     Figure(
         r"its mean AP \(([\d.]+)\) ahead of AVF's",
-        lambda: categorical_mean("categorical_ranking_beta4_s9.json", "vae", "ap"),
+        lambda: categorical_mean("categorical.json", "vae", "ap"),
     ),
     Figure(
         r"ahead of AVF's\s+\(([\d.]+)\)",
         lambda: categorical_mean("categorical_baselines.json", "AVF", "ap"),
     ),
     Figure(
-        r"\(mean\s+AP ([\d.]+) before, `adbench_after_s8\.json`",
+        r"\(mean\s+AP ([\d.]+) before, `adbench_ranking_beta1_c635870\.json`",
         lambda: mean_of(
-            Source("adbench_after_s8.json", "vae"),
+            Source("adbench_ranking_beta1_c635870.json", "vae"),
             "ap",
-            set_names("adbench_after_s8.json"),
+            set_names("adbench_ranking_beta1_c635870.json"),
         ),
     ),
     Figure(
         r"A fit of these tables takes\s+([\d.]+) s on the median one",
-        lambda: categorical_median_fit("categorical_ranking_beta4_s9.json"),
+        lambda: categorical_median_fit("categorical.json"),
     ),
     Figure(
         r"against ([\d.]+) s before they trained without autograd",
-        lambda: categorical_median_fit("categorical_before_s8.json"),
+        lambda: categorical_median_fit("categorical_autograd_e40310f.json"),
     ),
     Figure(
         r"AVF \(the model of independent columns, ([\d.]+)\)",
@@ -361,7 +361,7 @@ PROSE = [
     ),
     Figure(
         r"PyOD's VAE on one-hot columns \(([\d.]+)\)",
-        lambda: categorical_mean("categorical_all_scores.json", "PyOD VAE"),
+        lambda: categorical_mean("categorical_all_scores_cc6a7bc.json", "PyOD VAE"),
     ),
     Figure(r"binary columns, ([\d.]+), seed 0\)", w7a_seed0),
     Figure(
