@@ -484,7 +484,7 @@ def main() -> None:
                 }
             )
     if args.step_rows:
-        print("\n## One training step (20 columns, one thread, fastest epoch of a fit)\n")
+        print("\n## One training step (20 columns, one thread, fastest epoch)\n")
         header("batch rows", "ms per step", "rows per second")
         results["step"] = []
         for batch_size in args.step_rows:

@@ -92,9 +92,7 @@ def median_fit_ratio(file: str, detector: str, baseline: str) -> float:
 
 def speed_ratio(columns: int) -> float:
     """``speed.py``: our fit time over PyOD's VAE's, on the table with ``columns``."""
-    (row,) = [
-        r for r in rows_of("speed_5d6f3d5.json")["fit"] if r["cols"] == columns
-    ]
+    (row,) = [r for r in rows_of("speed_5d6f3d5.json")["fit"] if r["cols"] == columns]
     return row["ours_s"] / row["pyod_s"]
 
 
@@ -190,7 +188,9 @@ TABLES = {
                 "adbench_gaussian_column_head_83cdec8.json", "vae"
             ),
             "`VAEAnomalyDetector()` of 0.3.0": Source("adbench_v0.3.json", "vae"),
-            "`VAEAnomalyDetector()` of 0.4.0": Source("adbench_v0.4_cfcbd2b.json", "vae"),
+            "`VAEAnomalyDetector()` of 0.4.0": Source(
+                "adbench_v0.4_cfcbd2b.json", "vae"
+            ),
         },
         baselines="adbench_baselines.json",
         columns={
@@ -241,9 +241,7 @@ def w7a_seed0() -> float:
 
 
 RAREST_W7A = Source("categorical_w7a_rarest_value.json", "rarest_value L=256")
-RAREST_CATEGORICAL = Source(
-    "categorical_rarest_value.json", "rarest_value L=256"
-)
+RAREST_CATEGORICAL = Source("categorical_rarest_value.json", "rarest_value L=256")
 ADBENCH_GAUSSIAN = Source("adbench_gaussian_column_head_83cdec8.json", "vae")
 ADBENCH_04 = Source("adbench_v0.4.json", "vae")
 ADBENCH_03 = Source("adbench_v0.3.json", "vae")
@@ -310,9 +308,7 @@ PROSE = [
     ),
     Figure(
         r"timed back to back, and (\d+)\s+times an Isolation Forest's",
-        lambda: median_fit_ratio(
-            "adbench_fit_time.json", "vae", "IsolationForest"
-        ),
+        lambda: median_fit_ratio("adbench_fit_time.json", "vae", "IsolationForest"),
     ),
     Figure(
         r"0\.4\.0 took ([\d.]+) s on the same kind of machine",
