@@ -1,9 +1,13 @@
-"""Score a table that is split across workers, with Dask.
+"""
+Scoring with Dask
+=================
+
+Score a table that is split across workers.
 
 Starts a local cluster of two worker processes (on a real cluster, pass its
 address to ``Client`` instead: nothing else changes), fits on a sample, scores
 every partition, and sets a threshold over all scores. It also shows
-dask-ml's ``ParallelPostFit`` wrapper, which runs ``predict`` per partition.
+dask-ml's ``ParallelPostFit`` wrapper, which runs ``predict`` per partition::
 
     pip install -e ".[dask]" && python examples/dask_scoring.py
 """
@@ -29,7 +33,7 @@ parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--quick", action="store_true", help="small data, few epochs (CI)")
 args = parser.parse_args()
 
-n_rows = 20_000 if args.quick else 1_000_000
+n_rows = 20_000 if args.quick else 200_000
 rng = np.random.default_rng(0)
 latent = rng.normal(size=(n_rows, 2))
 frame = pd.DataFrame(
@@ -48,7 +52,7 @@ if __name__ == "__main__":
                 max_epochs=5 if args.quick else 100, random_state=0
             )
             vdask.fit_sample(
-                detector, ddf, n_rows=5_000 if args.quick else 100_000, random_state=0
+                detector, ddf, n_rows=5_000 if args.quick else 50_000, random_state=0
             )
             scores = vdask.score(detector, ddf)
             offset = vdask.offset_from_scores(

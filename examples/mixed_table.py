@@ -1,4 +1,8 @@
-"""Categories and gaps: a plant table with an operating mode, a line code and holes.
+"""
+Categories and gaps
+===================
+
+A plant table with an operating mode, a line code and holes.
 
 No one-hot encoding or imputation by hand: text columns are modelled with a
 Categorical likelihood, integer codes are named in ``categorical_features``,
@@ -46,6 +50,10 @@ test.loc[wrong, "mode"] = test.loc[wrong, "mode"].map(
 test.loc[20, "mode"] = "turbo"  # a level never seen in training
 test.loc[21, "temp"] = np.nan  # a gap
 
+# %%
+# Fit with the mode and the line code named as categories; the empty cells
+# need nothing.
+
 detector = VAEAnomalyDetector(
     categorical_features=["mode", "line"],
     max_epochs=3 if args.quick else 200,
@@ -56,6 +64,10 @@ print("heads:", dict(zip(train.columns, detector.schema_.heads_, strict=True)))
 scores = detector.score_samples(test)
 truth = np.isin(test.index, wrong)
 print(f"AUROC on the rows with a wrong mode: {roc_auc_score(truth, -scores):.3f}")
+# %%
+# Which column made each row odd: the mode, for the rows whose reading
+# belongs to another mode; a gap adds nothing.
+
 blame = detector.score_features(test)
 print("Most unusual column of the 5 lowest-scoring rows:")
 worst = np.argsort(scores)[:5]

@@ -1,8 +1,12 @@
-"""Sensor walk-through: windows, per-timestamp scores, blame, and a plot.
+"""
+Sensor walk-through
+===================
+
+Windows, per-timestamp scores, blame, and a plot.
 
 Trains a SequenceVAEDetector on the first part of a recording, scores the
 rest, lists each flagged period with the channels to blame, and saves a PNG:
-the channels, the score, the threshold and the flagged periods shaded.
+the channels, the score, the threshold and the flagged periods shaded::
 
     python examples/sensor_walkthrough.py                      # demo pump data
     python examples/sensor_walkthrough.py ../shared/data/skab/valve1/1.csv --sep ';' \
@@ -19,7 +23,10 @@ import pandas as pd
 from vaeanomaly import VAEAnomalyDetector
 from vaeanomaly.sequence import SequenceVAEDetector, flagged_periods
 
-HERE = Path(__file__).resolve().parent
+try:
+    HERE = Path(__file__).resolve().parent
+except NameError:  # run by the documentation's gallery, from this folder
+    HERE = Path.cwd()
 
 parser = argparse.ArgumentParser(
     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -37,6 +44,10 @@ parser.add_argument("--window", type=int, default=5)
 parser.add_argument("--out", default="sensor_walkthrough.png")
 parser.add_argument("--quick", action="store_true", help="few epochs, for CI")
 args = parser.parse_args()
+
+# %%
+# Train on the first two load cycles, score the whole recording, and list the
+# flagged periods after the training part with the channels to blame.
 
 frame = pd.read_csv(
     args.csv, sep=args.sep, parse_dates=[args.time_col], index_col=args.time_col
@@ -57,6 +68,9 @@ print(
     f"after row {args.train_rows}"
 )
 print(periods.to_string(index=False))
+
+# %%
+# The channels, the score, the threshold and the flagged periods shaded.
 
 try:
     import matplotlib

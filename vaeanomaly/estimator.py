@@ -418,7 +418,7 @@ default="elbo"
         Number of training rows left out of the final fit (see ``trim``).
     n_features_in_ : int
         Number of columns seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names, when ``X`` had string column names.
 
     See Also

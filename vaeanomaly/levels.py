@@ -97,7 +97,7 @@ class LocalLevel(FittedStateMixin, TransformerMixin, BaseEstimator):
         measures it (at least ``scale_``).
     n_features_in_ : int
         Number of channels.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Channel names, for DataFrame input.
 
     Notes

@@ -33,6 +33,7 @@ from vaeanomaly._names import CATEGORICAL
 
 __all__ = [
     "HEADS",
+    "MIN_SCALE",
     "UNKNOWN_LEVEL_MASS",
     "BernoulliHead",
     "CategoricalHead",

@@ -621,6 +621,8 @@ def threshold_from_best_f(
 
 
 # ------------------------------------------------------------------ registry
+#: The threshold methods by name: what ``threshold="NAME"`` and
+#: :func:`make_threshold` accept.
 THRESHOLDS: dict[str, type[BaseThreshold]] = {
     "contamination": ContaminationThreshold,
     "fixed": FixedThreshold,
@@ -709,7 +711,7 @@ def fit_offset(method: Any, scores: ArrayLike, y: ArrayLike | None = None) -> fl
 
     Parameters
     ----------
-    method : BaseThreshold or object with fit and threshold_
+    method : BaseThreshold or object with ``fit`` and ``threshold_``
         An unfitted method; it is fitted in place.
     scores : array-like of shape (n_samples,)
         Normality scores (higher = more normal).

@@ -134,7 +134,7 @@ class SlidingWindows(FittedStateMixin, TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Channels seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Channel names, for DataFrame input.
 
     Examples
