@@ -321,11 +321,11 @@ PROSE = [
     Figure(r"on 10,000 x 100 ([\d.]+) times", lambda: speed_ratio(100)),
     Figure(
         r"its mean AUROC \(([\d.]+)\) is\s+ahead of AVF",
-        lambda: categorical_mean("categorical.json", "vae"),
+        lambda: categorical_mean("categorical_9ad6e0a.json", "vae"),
     ),
     Figure(
         r"its mean AP \(([\d.]+)\) ahead of AVF's",
-        lambda: categorical_mean("categorical.json", "vae", "ap"),
+        lambda: categorical_mean("categorical_9ad6e0a.json", "vae", "ap"),
     ),
     Figure(
         r"ahead of AVF's\s+\(([\d.]+)\)",
@@ -341,7 +341,7 @@ PROSE = [
     ),
     Figure(
         r"A fit of these tables takes\s+([\d.]+) s on the median one",
-        lambda: categorical_median_fit("categorical.json"),
+        lambda: categorical_median_fit("categorical_9ad6e0a.json"),
     ),
     Figure(
         r"against ([\d.]+) s before they trained without autograd",
