@@ -1,10 +1,15 @@
 import ast
+import os
 import subprocess
 import sys
+import tarfile
 import tomllib
 import zipfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
 from _require import importorskip, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,3 +173,103 @@ def test_ruff_targets_the_oldest_python_allowed_and_this_one_is_allowed():
     lowest, spec = _lowest_python()
     assert pyproject()["tool"]["ruff"]["target-version"] == "py{}{}".format(*lowest)
     assert spec.contains(".".join(map(str, sys.version_info[:3])))
+
+
+def _build(hook: str, out: Path) -> Path:
+    """Run a PEP 517 hook of setuptools on the repository, without isolation."""
+    code = (
+        "import sys; from setuptools import build_meta as b; "
+        f"print(b.{hook}(sys.argv[1]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        skip_or_fail(f"could not run setuptools' {hook} here: {result.stderr[-300:]}")
+    return out / result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_the_built_wheel_installs_and_fits_and_the_sdist_holds_the_sources(tmp_path):
+    importorskip("setuptools")
+    from vaeanomaly import __version__
+
+    sdist = _build("build_sdist", tmp_path)
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    for needed in (
+        "pyproject.toml",
+        "README.md",
+        "vaeanomaly/estimator.py",
+        "cli/main.py",
+    ):
+        assert needed in names
+    wheel = _build("build_wheel", tmp_path)
+    assert wheel.name.startswith(f"vaeanomaly-{__version__}-")
+
+    # Install the wheel alone into a folder of its own, and run it from there
+    # (its dependencies are this environment's): the console script, the
+    # version, and a fit and save from the command line.
+    target = tmp_path / "installed"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    script = target / "bin" / "vaeanomaly"
+    where = subprocess.run(
+        [sys.executable, "-c", "import vaeanomaly; print(vaeanomaly.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(target)
+    version = subprocess.run(
+        [sys.executable, str(script), "--version"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout.strip() == f"vaeanomaly, version {__version__}"
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"]).to_csv(
+        tmp_path / "table.csv", index=False
+    )
+    fit = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "fit",
+            "table.csv",
+            "-o",
+            "table.vae",
+            "--epochs",
+            "3",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert fit.returncode == 0, fit.stderr[-1000:]
+    assert (tmp_path / "table.vae").stat().st_size > 0
