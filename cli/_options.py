@@ -244,8 +244,8 @@ training_options = compose(
         default=None,
         show_default=shown_default("max_epochs"),
         type=click.IntRange(min=1),
-        help="Most training epochs: auto is 200, or 50 on a wide table (128 "
-        "measured columns or more); early stopping may end sooner.",
+        help="Most training epochs; auto: 200, or 50 on a table of 128 or more "
+        "measured columns.",
     ),
     click.option(
         "--latent-dim",

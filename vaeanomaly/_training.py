@@ -115,7 +115,7 @@ def scaled_learning_rate(batch_size: int, base: float = 1e-3) -> float:
     A larger batch averages away gradient noise, so a step can be longer.
     The square-root rule is the usual one for Adam; on these networks it
     held the quality of 128-row batches on the ADBench development sets
-    (benchmarks/README.md, "Fit time").
+    (benchmarks/decisions/batch-size-and-learning-rate.md).
 
     Parameters
     ----------

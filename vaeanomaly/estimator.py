@@ -199,7 +199,7 @@ class VAEAnomalyDetector(DetectorMixin, FittedStateMixin, OutlierMixin, BaseEsti
         decoder explain unusual rows away with a wide variance; under a
         Gaussian, one stray cell in a column the model predicts well costs
         more than a row unusual in many columns, and the heavy tails fix
-        that (benchmarks/README.md gives the ADBench figures). Categorical
+        that (benchmarks/decisions/likelihood.md gives the ADBench figures). Categorical
         columns always get the Categorical head.
     categorical_features : "from_dtype", sequence of str, int or bool, or None, \
 default="from_dtype"
@@ -243,7 +243,7 @@ default="elbo"
         one more mode scores as normal; ``"rarest_value"`` finds rows that hold
         a value rare in its column even then (on the w7a table of
         keywords, where the anomalies are such a group, mean AUROC 0.84
-        where the ELBO's is 0.48; benchmarks/README.md), and misses anomalies
+        where the ELBO's is 0.48; benchmarks/decisions/rarest-value-score.md), and misses anomalies
         made of common values in an unusual combination, which the ELBO
         finds: it is an option for when the anomalies are expected to hold
         rare values, not a better default.

@@ -69,7 +69,7 @@ UNKNOWN_LEVEL_MASS = 1e-3
 #: one stray reading in a column the model predicts well can no longer
 #: outweigh a row that is unusual in many columns. On the 23 ADBench
 #: development sets it raised the mean AP from 0.436 to 0.473 and the mean
-#: AUROC from 0.830 to 0.840 (benchmarks/README.md).
+#: AUROC from 0.830 to 0.840 (benchmarks/decisions/likelihood.md).
 STUDENT_T_DF = 4.0
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
