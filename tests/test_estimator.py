@@ -505,7 +505,7 @@ def _planted_group(
 
 @pytest.mark.slow  # four default fits of 2,060 rows (a few seconds each)
 def test_trim_leaves_out_a_small_group_of_similar_rows(monkeypatch):
-    # Issue #24: a flexible model learns a coherent group as one more mode and
+    # A flexible model learns a coherent group as one more mode and
     # scores it as normal; the heavily KL-weighted first fit cannot, so the
     # group is trimmed and the final model finds it unlikely.
     X, y = _planted_group(0)
@@ -529,7 +529,7 @@ def test_trim_leaves_out_a_small_group_of_similar_rows(monkeypatch):
 
 @pytest.mark.slow  # two fits of 2,060 rows (a few seconds each)
 def test_rarest_value_finds_a_learnt_group_and_misses_a_combination():
-    # Issue #24: without trimming the model learns the planted group and the
+    # Without trimming the model learns the planted group and the
     # ELBO scores it as normal; its rare levels stay rare in their columns'
     # marginals, so "rarest_value" finds it.
     X, y = _planted_group(0)

@@ -1,6 +1,6 @@
 """The package's shape: short functions, a thin command group, no type switches.
 
-Issue #25 measured these on the code as it was; they stay measured here, so
+These were measured on the code when it was restructured; they stay measured here, so
 that the structure does not drift back.
 """
 

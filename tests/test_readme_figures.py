@@ -1,6 +1,9 @@
-"""README.md's figures agree with the result files in benchmarks/results/.
+"""The figures of README.md and of the documentation site agree with the result files.
 
-Every table of figures in README.md and every figure in its prose is declared
+The documents are README.md and the site's own pages (``DOCUMENTS``); the
+API pages come from docstrings, whose figures cite the decision record that
+holds them. Every table of figures in a document and every figure in its
+prose is declared
 below (``TABLES``, ``PROSE``) with the result file it comes from and how the
 benchmark computes it (``benchmarks/_evaluation.py``: means over seeds per set,
 then over sets; average ranks; sets won and lost). The test recomputes each one,
@@ -36,9 +39,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _evaluation import _per_set, average_ranks, mean_over_sets, won_lost  # noqa: E402
 from _provenance import read_rows  # noqa: E402
+from wide_summary import summarise as wide_summary  # noqa: E402
 
 README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results"
+#: The documents whose figures are checked: the README and the site's pages.
+DOCUMENTS = [
+    README,
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted((ROOT / "docs" / "guide").glob("*.md")),
+]
 
 
 # ---------------------------------------------------------------- result files
@@ -251,7 +261,66 @@ def sensor_table(file: str) -> dict:
     return rows_of(file)["table"]
 
 
+WIDE_NOW, WIDE_BEFORE = "adbench_embeddings.json", "adbench_embeddings_v0.4.json"
+
+
+def wide(file: str, key: str) -> float:
+    """A figure of ``wide_summary.py`` for one embedding-collection run."""
+    return wide_summary(rows_of(file))[key]
+
+
 PROSE = [
+    Figure(
+        r"fit in ([\d.]+) s on the median table",
+        lambda: wide(WIDE_NOW, "image_fit_s"),
+    ),
+    Figure(
+        r"against ([\d.]+) s with the narrow defaults",
+        lambda: wide(WIDE_BEFORE, "image_fit_s"),
+    ),
+    Figure(
+        r"and in ([\d.]+) times PCA's fit time",
+        lambda: wide(WIDE_NOW, "image_fit_vs_pca"),
+    ),
+    Figure(
+        r"their mean AUROC is ([\d.]+), against",
+        lambda: wide(WIDE_NOW, "image_auroc"),
+    ),
+    Figure(
+        r"their mean AUROC is [\d.]+, against ([\d.]+) with the narrow defaults",
+        lambda: wide(WIDE_BEFORE, "image_auroc"),
+    ),
+    Figure(
+        r"with the narrow defaults, kNN's ([\d.]+), PCA's",
+        lambda: wide(WIDE_NOW, "image_auroc_kNN"),
+    ),
+    Figure(
+        r"PCA's ([\d.]+) and IsolationForest's",
+        lambda: wide(WIDE_NOW, "image_auroc_PCA"),
+    ),
+    Figure(
+        r"and IsolationForest's (\d\.\d+)",
+        lambda: wide(WIDE_NOW, "image_auroc_IsolationForest"),
+    ),
+    Figure(
+        r"the AUROC is ([\d.]+), against [\d.]+ with the narrow defaults and kNN's",
+        lambda: wide(WIDE_NOW, "text_auroc"),
+    ),
+    Figure(
+        r"the AUROC is [\d.]+, against ([\d.]+) with the narrow defaults and kNN's",
+        lambda: wide(WIDE_BEFORE, "text_auroc"),
+    ),
+    Figure(
+        r"with the narrow defaults and kNN's ([\d.]+)",
+        lambda: wide(WIDE_NOW, "text_auroc_kNN"),
+    ),
+    Figure(
+        r"the fit takes ([\d.]+) s instead of", lambda: wide(WIDE_NOW, "text_fit_s")
+    ),
+    Figure(
+        r"the fit takes [\d.]+ s instead of ([\d.]+) s",
+        lambda: wide(WIDE_BEFORE, "text_fit_s"),
+    ),
     Figure(
         r"first 1,000 readings flags ([\d.]+)% of the",
         lambda: sensor_table("skab_summary.json")["fault-free alarms % (train 1,000)"],
@@ -395,14 +464,20 @@ NOT_FIGURES = {
     "median + 3.5 MADs": "robust_z's cut, a parameter",
     "initial 98% quantile": "pot's initial_quantile, a parameter",
     "1.4826 MADs": "the MAD's factor to a Gaussian SD, a constant",
+    "Python 3.11 or newer": "a version the package needs",
+    "PyTorch 2.1 or newer": "a version the package needs",
 }
 
 WORDS = "zero one two three four five six seven eight nine ten".split()
 
 
-# ---------------------------------------------------------------- README parsing
-def readme() -> str:
-    return README.read_text(encoding="utf-8")
+# ---------------------------------------------------------------- document parsing
+def documents() -> dict[str, str]:
+    """Each document's text by its path relative to the repository."""
+    return {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+        for path in DOCUMENTS
+    }
 
 
 def without_code_blocks(text: str) -> str:
@@ -416,9 +491,14 @@ def cells(line: str) -> list[str]:
 
 
 def readme_tables() -> list[tuple[str, list[str], list[list[str]]]]:
-    """(heading above, header cells, body rows) of each table of README.md."""
+    """(heading above, header cells, body rows) of each table of the documents."""
+    return [t for text in documents().values() for t in document_tables(text)]
+
+
+def document_tables(text: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(heading above, header cells, body rows) of each table of one document."""
     tables, heading, block = [], None, []
-    for line in [*without_code_blocks(readme()).splitlines(), ""]:
+    for line in [*without_code_blocks(text).splitlines(), ""]:
         if line.startswith("|"):
             block.append(line)
             continue
@@ -431,10 +511,15 @@ def readme_tables() -> list[tuple[str, list[str], list[list[str]]]]:
     return tables
 
 
-def prose() -> str:
-    """README text outside code blocks and tables, whitespace runs made one space."""
-    lines = without_code_blocks(readme()).splitlines()
+def prose_of(text: str) -> str:
+    """A document's text outside code blocks and tables, whitespace runs made one."""
+    lines = without_code_blocks(text).splitlines()
     return re.sub(r"\s+", " ", " ".join(x for x in lines if not x.startswith("|")))
+
+
+def prose() -> str:
+    """The prose of every document, one after the other."""
+    return " ".join(prose_of(text) for text in documents().values())
 
 
 def as_printed(value: float, printed: str) -> str:
@@ -462,7 +547,7 @@ def test_every_table_of_figures_is_declared():
             "with the result file it comes from."
         )
     assert {t[0] for t in figure_tables()} == set(TABLES), (
-        "A table declared in TABLES is gone from README.md; remove its declaration."
+        "A table declared in TABLES is gone from the documents; remove its declaration."
     )
 
 
@@ -509,30 +594,35 @@ def test_table_figure_matches_its_result_file(heading, table, column, label, cel
 
 
 def test_tables_name_their_result_files():
-    text = without_code_blocks(readme())
-    for heading, table in TABLES.items():
-        section = text.split(heading, 1)[1].split("\n## ", 1)[0]
-        files = {
-            table.sets_from,
-            table.baselines,
-            *(s.file for s in table.rows.values()),
-        }
-        missing = sorted(f for f in files if f not in section)
-        assert not missing, f"README section {heading!r} does not name {missing}."
+    for name, raw in documents().items():
+        text = without_code_blocks(raw)
+        for heading, table in TABLES.items():
+            if heading not in {t[0] for t in document_tables(raw)}:
+                continue
+            section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+            files = {
+                table.sets_from,
+                table.baselines,
+                *(s.file for s in table.rows.values()),
+            }
+            missing = sorted(f for f in files if f not in section)
+            assert not missing, f"{name}, section {heading!r}, does not name {missing}."
 
 
 @pytest.mark.parametrize("figure", PROSE, ids=[f.pattern for f in PROSE])
 def test_prose_figure_matches_its_source(figure):
     matches = list(re.finditer(figure.pattern, prose()))
-    assert len(matches) == 1, (
-        f"README prose has {len(matches)} matches of {figure.pattern!r}; "
-        "declare the figure's new wording in PROSE (or remove it)."
+    assert matches, (
+        f"No document has {figure.pattern!r}; declare the figure's new wording in "
+        "PROSE (or remove it)."
     )
-    printed = matches[0].group(1)
     value = figure.value()
-    assert as_printed(value, printed) == printed.replace("−", "-"), (
-        f"README says {printed} ({figure.pattern!r}); its source gives {value:.6g}."
-    )
+    for match in matches:  # the README and a page may both give it
+        printed = match.group(1)
+        assert as_printed(value, printed) == printed.replace("−", "-"), (
+            f"A document says {printed} ({figure.pattern!r}); its source gives "
+            f"{value:.6g}."
+        )
 
 
 def test_prose_has_no_undeclared_figure():

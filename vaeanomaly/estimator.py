@@ -243,7 +243,8 @@ default="elbo"
         one more mode scores as normal; ``"rarest_value"`` finds rows that hold
         a value rare in its column even then (on the w7a table of
         keywords, where the anomalies are such a group, mean AUROC 0.84
-        where the ELBO's is 0.48; benchmarks/decisions/rarest-value-score.md), and misses anomalies
+        where the ELBO's is 0.48;
+        benchmarks/decisions/rarest-value-score.md), and misses anomalies
         made of common values in an unusual combination, which the ELBO
         finds: it is an option for when the anomalies are expected to hold
         rare values, not a better default.
