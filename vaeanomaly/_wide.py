@@ -4,7 +4,7 @@ A wide table (embeddings of images or texts, spectra, hundreds of sensor
 readings) has :data:`WIDE_COLUMNS` measured columns or more: numeric
 columns that are neither categorical nor 0/1. On such tables the defaults
 of narrow ones cost some 40 s a fit at 512 columns and ranked below kNN;
-these ranked better and fit about fifteen times faster on the embedding
+these ranked better and fit about twelve times faster on the embedding
 development tables (benchmarks/README.md, "Wide tables"):
 
 - the measured columns get a Gaussian likelihood with one scale per column

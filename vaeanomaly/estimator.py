@@ -437,7 +437,7 @@ default="elbo"
     embeddings, spectra) is wide, and the ``"auto"`` and ``None`` defaults
     give it a Gaussian likelihood with one scale per column, one hidden layer
     of 128, 50 epochs and no ranking fit. On the embedding development tables
-    (512 columns) that fits about fifteen times faster than the narrow
+    (512 columns) that fits about twelve times faster than the narrow
     defaults and ranks better (benchmarks/README.md, "Wide tables"). Only the
     count of measured columns decides, never their values.
 
