@@ -37,6 +37,9 @@ extensions = [
     "myst_parser",
 ]
 
+# Option names such as --output stay two hyphens, not a dash.
+smartquotes = False
+
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 myst_enable_extensions = ["colon_fence"]
