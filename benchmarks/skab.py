@@ -10,7 +10,7 @@ TP/FP/TN/FN are summed over all test points of all files;
 F1 = TP / (TP + (FP + FN) / 2), FAR = FP / (FP + TN), MAR = FN / (FN + TP);
 no point-adjust. AUROC over all test points is reported
 beside them as a threshold-free measure, and so are the range-aware AUC-PR
-and VUS-PR of TSB-AD (``_range_metrics.py``; buffers 0..100
+and VUS-PR of TSB-AD (``vaeanomaly.range_metrics``; buffers 0..100
 readings), computed per file and averaged over the valve1 files, as TSB-AD
 averages over series.
 
@@ -49,7 +49,6 @@ import numpy as np
 import pandas as pd
 from _evaluation import add_sequence_set_argument
 from _provenance import write_result
-from _range_metrics import auc_pr, vus_pr  # benchmarks/ is on sys.path
 from adbench import (  # benchmarks/ is on sys.path as the script folder
     add_set_argument,
     parse_params,
@@ -58,6 +57,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.preprocessing import StandardScaler
 
 from vaeanomaly import VAEAnomalyDetector
+from vaeanomaly.range_metrics import auc_pr, vus_pr
 from vaeanomaly.sequence import SequenceVAEDetector
 
 SKAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skab"

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 from _provenance import write_result
-from _range_metrics import vus_pr  # benchmarks/ is on sys.path
 from sklearn.metrics import roc_auc_score
+
+from vaeanomaly.range_metrics import vus_pr
 
 DATA = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skab" / "valve1"

@@ -55,7 +55,7 @@ def metrics(
         roc_auc_score,
     )
 
-    from vaeanomaly._range_metrics import vus_pr
+    from vaeanomaly.range_metrics import vus_pr
 
     flags = np.asarray(flags).astype(int)
     precision, recall, f1, _ = precision_recall_fscore_support(

@@ -119,20 +119,6 @@ def test_compare_and_wide_summary_read_stored_files(tmp_path):
     assert "six 512-column tables" in printed
 
 
-def test_the_range_metrics_copy_matches_the_library():
-    import numpy as np
-    from _range_metrics import auc_pr, vus_pr
-
-    from vaeanomaly import _range_metrics as library
-
-    rng = np.random.default_rng(0)
-    labels = np.zeros(400, dtype=int)
-    labels[100:130] = labels[250:260] = 1
-    scores = rng.random(400) + labels
-    assert vus_pr(labels, scores) == library.vus_pr(labels, scores)
-    assert auc_pr(labels, scores) == library.auc_pr(labels, scores)
-
-
 def test_no_harness_reaches_into_the_package():
     """Maintained harnesses use the public API: no private module or attribute."""
     private = []

@@ -30,7 +30,7 @@ LAYERS = {
         "_encoding",
         "_values",
         "_kinds",
-        "_range_metrics",
+        "range_metrics",
     },
     2: {"_schema", "windows", "innovations", "levels"},
     3: {"_model", "likelihoods", "scoring", "_gradients", "_training", "_detector"},

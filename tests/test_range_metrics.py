@@ -3,7 +3,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.metrics import average_precision_score
 
-from vaeanomaly._range_metrics import _buffered, auc_pr, range_auc_pr, vus_pr
+from vaeanomaly.range_metrics import _buffered, auc_pr, range_auc_pr, vus_pr
 
 
 def test_auc_pr_matches_average_precision_with_ties():
