@@ -645,15 +645,14 @@ default="elbo"
         n_samples, n_features = X.shape
         self.n_samples_fit_ = n_samples
         wide = is_wide(self.schema_.n_measured)
+        auto_epochs = auto_max_epochs(self.schema_.n_measured)
         self.latent_dim_ = self.latent_dim or _default_latent_dim(n_features)
         hidden = self.hidden_dims
         if hidden is None:
             hidden = _default_hidden_dims(n_features, wide)
         self.hidden_dims_ = tuple(int(w) for w in hidden)
         self.max_epochs_ = (
-            auto_max_epochs(self.schema_.n_measured)
-            if self.max_epochs == "auto"
-            else int(self.max_epochs)
+            auto_epochs if self.max_epochs == "auto" else int(self.max_epochs)
         )
         rng = check_random_state(self.random_state)
         fit_seed, self._score_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
@@ -695,7 +694,7 @@ default="elbo"
         self.history_ = trainer.history
         self.n_iter_ = len(trainer.history)
         self.best_epoch_ = trainer.best_epoch
-        cut_short = self.max_epochs_ < auto_max_epochs(self.schema_.n_measured)
+        cut_short = self.max_epochs_ < auto_epochs
         if (
             cut_short
             and not trainer.stopped_early
