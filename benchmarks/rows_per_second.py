@@ -1,10 +1,11 @@
-"""Rows trained per second of a default fit on 10,000 x 20 rows, one thread.
+"""Rows trained per second of a default fit, one thread (10,000 x 20 rows unless told).
 
 Epochs x rows per epoch / training time, over both fits (the ranking fit of
 ``trim`` and the final one), read from the records that ``fit``'s public
 ``callback`` receives after each epoch (``rows``, ``dur``, ``fit_pass``)::
 
     python benchmarks/rows_per_second.py --json benchmarks/results/rows_per_second.json
+    python benchmarks/rows_per_second.py --rows 4000 --columns 512   # a wide table
 
 An earlier release on ``PYTHONPATH`` is timed the same way when its records
 carry ``rows`` (0.5 and later).
@@ -46,6 +47,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--json", default=None)
+    parser.add_argument("--rows", type=int, default=10_000, help="training rows")
+    parser.add_argument("--columns", type=int, default=20, help="columns")
     args = parser.parse_args()
     torch.set_num_threads(1)
     epochs: list[dict] = []
@@ -55,7 +58,7 @@ def main() -> None:
         # the warm-up fit (first kernels, imports) is not timed
         start = time.perf_counter()
         VAEAnomalyDetector(random_state=0).fit(
-            make_data(10_000, 20), callback=epochs.append
+            make_data(args.rows, args.columns), callback=epochs.append
         )
         fit_s = time.perf_counter() - start
     passes = []
@@ -68,6 +71,7 @@ def main() -> None:
     seconds = sum(s for *_, s in passes)
     result = {
         "code": _where(vaeanomaly.__file__),
+        "shape": [args.rows, args.columns],
         "fit_s": fit_s,
         "passes": passes,
         "rows_trained": trained,
